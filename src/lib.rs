@@ -1,0 +1,87 @@
+//! # tempo
+//!
+//! A multi-threaded async task scheduler whose core is formally specified
+//! (`tla/Scheduler.tla`, checked with TLC) and whose code is explored under
+//! loom (`cargo test --features loom`).
+//!
+//! The smallest program:
+//!
+//! ```
+//! fn main() -> std::io::Result<()> {
+//!     let rt = tempo::Runtime::new()?;
+//!     let answer = rt.block_on(async {
+//!         let task = tempo::spawn(async { 40 + 2 });
+//!         task.await.unwrap()
+//!     });
+//!     assert_eq!(answer, 42);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## A tour, from simple to complex
+//! 1. [`Runtime::new`] / [`Runtime::builder`] with
+//!    [`worker_threads(n)`](Builder::worker_threads) (`0`: the caller of
+//!    [`block_on`](Runtime::block_on) / [`run`](Runtime::run) is the only worker).
+//! 2. [`spawn`] from inside the runtime, [`Runtime::spawn`] / [`Handle::spawn`]
+//!    from anywhere; [`JoinHandle`] resolves to `Result<T, JoinError>` and can
+//!    [`abort`](JoinHandle::abort).
+//! 3. [`time::sleep`], [`time::sleep_until`], [`time::timeout`]: deadlines are
+//!    task-local, sub-millisecond, never early, FIFO among equals.
+//! 4. serverbox's task controls: [`task::TaskRef::wakeup`],
+//!    [`task::TaskRef::signal`], [`task::wait`], [`task::wait_until`] (which
+//!    says whether the deadline expired), [`task::receive_signal`].
+//! 5. [`Runtime::run`] + [`Handle::stop`]: cnetmod's `io_context::run()/stop()`.
+//! 6. Shutdown: dropping the runtime or [`Runtime::shutdown_timeout`] drops
+//!    every unfinished future exactly once and never hangs on idle tasks.
+//!
+//! ## How it is built
+//! A lock-free front queue receives every spawn and wakeup; a *sched role*,
+//! which any worker takes with a try-lock, moves tasks into a FIFO ready
+//! queue or a waiting heap ordered by deadline; workers run at most a bounded
+//! batch before revisiting the sched role (fairness, no pinning). Each task
+//! has one atomic state word whose transitions are named, documented and
+//! mirrored one-to-one by the TLA+ actions (see `tla/README.md`).
+
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(rust_2018_idioms)]
+
+mod runtime;
+mod sched;
+mod sync;
+pub mod task;
+pub mod time;
+
+pub use runtime::{Builder, Handle, Runtime};
+pub use task::{JoinError, JoinHandle};
+
+use std::future::Future;
+
+/// Spawns a task onto the current runtime.
+///
+/// # Panics
+/// Outside a runtime context: use [`Runtime::spawn`] or [`Handle::spawn`]
+/// from other threads.
+///
+/// # Examples
+/// ```
+/// let rt = tempo::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let a = tempo::spawn(async { 1 });
+///     let b = tempo::spawn(async { 2 });
+///     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+/// });
+/// ```
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match runtime::context::try_current() {
+        Some(h) => h.spawn(future),
+        None => panic!(
+            "tempo::spawn was called outside a tempo runtime: call it from inside `Runtime::block_on` \
+             or a task, or use `Runtime::spawn` / `Handle::spawn` from other threads"
+        ),
+    }
+}

@@ -1,0 +1,56 @@
+//! The thread-local runtime context: which runtime's [`Handle`] this thread
+//! is running for (a worker thread, or a thread inside `block_on`/`run`).
+//!
+//! # Invariants
+//! 1. Set for the whole life of a worker thread, and for the duration of a
+//!    `block_on`/`run` call; restored on exit (guard).
+//! 2. A thread with a context set must not start `block_on`/`run` (it would
+//!    block a worker, or nest event loops): that misuse panics.
+
+use super::Handle;
+use crate::sync::tls;
+use crate::time::clock::Clock;
+use std::cell::RefCell;
+
+tls! {
+    static CONTEXT: RefCell<Option<Handle>> = RefCell::new(None);
+}
+
+/// Restores the previous context on drop.
+pub(crate) struct ContextGuard(Option<Handle>);
+
+/// Sets `h` as this thread's context.
+pub(crate) fn enter(h: Handle) -> ContextGuard {
+    ContextGuard(CONTEXT.with(|c| c.replace(Some(h))))
+}
+
+impl Drop for ContextGuard {
+    fn drop(&mut self) {
+        let prev = self.0.take();
+        let _ = CONTEXT.try_with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+/// Whether this thread runs inside a runtime context.
+pub(crate) fn is_entered() -> bool {
+    CONTEXT.try_with(|c| c.borrow().is_some()).unwrap_or(false)
+}
+
+/// A clone of the current handle.
+pub(crate) fn try_current() -> Option<Handle> {
+    CONTEXT.try_with(|c| c.borrow().clone()).ok().flatten()
+}
+
+/// The current runtime's clock.
+///
+/// # Panics
+/// Outside a runtime context, naming `what` and the fix.
+pub(crate) fn clock(what: &str) -> Clock {
+    match CONTEXT.try_with(|c| c.borrow().as_ref().map(|h| h.shared.clock.clone())).ok().flatten() {
+        Some(c) => c,
+        None => panic!(
+            "{what} was called outside a tempo runtime: call it from inside `Runtime::block_on` \
+             or a task spawned on the runtime"
+        ),
+    }
+}

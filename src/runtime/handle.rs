@@ -1,0 +1,141 @@
+//! [`Handle`]: a cloneable, thread-safe reference to a runtime.
+
+use crate::sched::Shared;
+use crate::task::JoinHandle;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// A cloneable, `Send + Sync` reference to a [`Runtime`](crate::Runtime):
+/// spawn onto it and stop it from any thread or task.
+///
+/// # Examples
+/// ```
+/// let rt = tempo::Runtime::builder().worker_threads(2).build().unwrap();
+/// let handle = rt.handle();
+/// let h = std::thread::spawn(move || handle.spawn(async { 1 + 1 })).join().unwrap();
+/// assert_eq!(rt.block_on(h).unwrap(), 2);
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Handle {
+    /// The handle of the runtime this thread is running for.
+    ///
+    /// # Panics
+    /// Outside a runtime context (a worker thread, a task, or `block_on`).
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = tempo::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let h = tempo::Handle::current();
+    ///     assert_eq!(h.spawn(async { 3 }).await.unwrap(), 3);
+    /// });
+    /// ```
+    pub fn current() -> Handle {
+        match Self::try_current() {
+            Some(h) => h,
+            None => panic!(
+                "tempo::Handle::current() was called outside a tempo runtime: call it from inside \
+                 `Runtime::block_on` or a task, or pass a `Handle` (from `Runtime::handle()`) to this thread"
+            ),
+        }
+    }
+
+    /// Like [`current`](Self::current), but `None` outside a runtime.
+    pub fn try_current() -> Option<Handle> {
+        super::context::try_current()
+    }
+
+    /// Spawns a task. It starts in FIFO order with the other tasks posted to
+    /// this runtime. After shutdown began, the future is dropped at once and
+    /// the handle resolves to a cancellation [`JoinError`](crate::task::JoinError).
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = tempo::Runtime::new().unwrap();
+    /// let h = rt.handle().spawn(async { "hi" });
+    /// assert_eq!(rt.block_on(h).unwrap(), "hi");
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.spawn(future)
+    }
+
+    /// Asks every [`Runtime::run`](crate::Runtime::run) call to return (also
+    /// one that starts later, until [`Runtime::restart`](crate::Runtime::restart)).
+    /// Thread-safe; callable from tasks. It cancels nothing: pending tasks stay
+    /// pending; on a runtime with worker threads they keep running, on one
+    /// without (`worker_threads(0)`) they wait for the next `run`/`block_on`.
+    /// Tasks are dropped only when the runtime shuts down.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = tempo::Runtime::builder().worker_threads(0).build().unwrap();
+    /// rt.spawn(async { tempo::Handle::current().stop() });
+    /// rt.run(); // returns once the task called stop()
+    /// ```
+    pub fn stop(&self) {
+        self.shared.stopped.store(true, Ordering::SeqCst);
+        let wakers = std::mem::take(&mut *self.shared.stop_wakers.lock());
+        for w in wakers {
+            w.wake();
+        }
+    }
+
+    /// Whether [`stop`](Self::stop) was called (and not undone by `restart`).
+    pub fn is_stopped(&self) -> bool {
+        self.shared.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Number of worker threads (0: the caller of `block_on`/`run` drives it).
+    pub fn worker_threads(&self) -> usize {
+        self.shared.workers
+    }
+
+    /// Number of spawned tasks that have not completed yet (metrics).
+    pub fn live_tasks(&self) -> usize {
+        self.shared.registry.len()
+    }
+
+    /// A future that resolves once `stop` was called.
+    pub(crate) fn stopped(&self) -> Stopped {
+        Stopped { handle: self.clone() }
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").field("worker_threads", &self.shared.workers).finish()
+    }
+}
+
+/// Resolves when the runtime is stopped.
+pub(crate) struct Stopped {
+    handle: Handle,
+}
+
+impl Future for Stopped {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.handle.is_stopped() {
+            return Poll::Ready(());
+        }
+        self.handle.shared.stop_wakers.lock().push(cx.waker().clone());
+        // Re-check after registering (stop sets the flag before taking the wakers).
+        if self.handle.is_stopped() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! The runtime API (DESIGN.md layer 7): [`Runtime`], [`Builder`], [`Handle`],
+//! `block_on`, `run`/`stop`, shutdown.
+//!
+//! # Invariants
+//! 1. Worker threads run `sched::worker::run_loop` with this runtime as their
+//!    context until shutdown begins.
+//! 2. Shutdown (drop or `shutdown_timeout`) runs once: it stops the workers,
+//!    waits for them (bounded by the timeout), then drops every unfinished
+//!    future exactly once and releases every queue's references.
+
+pub(crate) mod block_on;
+pub(crate) mod context;
+mod handle;
+
+pub use handle::Handle;
+
+use crate::sched::driver::ParkDriver;
+use crate::sched::worker::{run_loop, NoHooks};
+use crate::sched::Shared;
+use crate::sync::{thread, Condvar, Mutex};
+use crate::time::clock::Clock;
+use crate::time::ManualClock;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Configures and builds a [`Runtime`].
+///
+/// # Examples
+/// ```
+/// let rt = tempo::Runtime::builder().worker_threads(2).thread_name("my-worker").build().unwrap();
+/// assert_eq!(rt.handle().worker_threads(), 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    workers: Option<usize>,
+    name: String,
+    clock: Option<ManualClock>,
+}
+
+impl Builder {
+    /// A builder with default settings (one worker per available core).
+    pub fn new() -> Builder {
+        Builder { workers: None, name: "tempo-worker".into(), clock: None }
+    }
+
+    /// Number of worker threads. `0` means none: the thread calling
+    /// [`Runtime::block_on`] or [`Runtime::run`] is the only worker
+    /// (cnetmod's single-threaded `io_context::run()` model).
+    pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
+        self.workers = Some(n);
+        self
+    }
+
+    /// Name of the worker threads (`-N` is appended).
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
+        self.name = name.into();
+        self
+    }
+
+    /// Reads time from `clock` instead of the real clock (for tests: deadlines
+    /// fire when the clock is [advanced](ManualClock::advance)).
+    pub fn manual_clock(&mut self, clock: &ManualClock) -> &mut Builder {
+        self.clock = Some(clock.clone());
+        self
+    }
+
+    /// Builds the runtime and starts its worker threads.
+    ///
+    /// # Errors
+    /// If a worker thread cannot be spawned (the error of the OS).
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let workers = match self.workers {
+            Some(n) => n,
+            None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        };
+        let clock = match &self.clock {
+            Some(c) => Clock::Manual(c.clone()),
+            None => Clock::Real,
+        };
+        let shared = Arc::new(Shared::new(workers, Box::new(ParkDriver::new()), clock));
+        if let Some(c) = &self.clock {
+            c.attach(&shared);
+        }
+        let handle = Handle { shared };
+        let exits = Arc::new(Exits { n: Mutex::new(0), cv: Condvar::new() });
+        let mut rt = Runtime { handle, threads: Vec::new(), exits, shut: false };
+        for i in 0..workers {
+            let h = rt.handle.clone();
+            let exits = rt.exits.clone();
+            let spawned = thread::Builder::new().name(format!("{}-{i}", self.name)).spawn(move || {
+                let _ctx = context::enter(h.clone());
+                run_loop(&h.shared, &mut NoHooks);
+                drop(_ctx);
+                drop(h);
+                *exits.n.lock() += 1;
+                exits.cv.notify_all();
+            });
+            match spawned {
+                Ok(j) => rt.threads.push(j),
+                Err(e) => return Err(e), // `rt` drops: shuts down the threads already started
+            }
+        }
+        Ok(rt)
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+struct Exits {
+    n: Mutex<usize>,
+    cv: Condvar,
+}
+
+/// A tempo runtime: worker threads, the scheduler and its clock.
+///
+/// Dropping it (or [`shutdown_timeout`](Runtime::shutdown_timeout)) stops the
+/// workers and drops every unfinished task's future exactly once, including
+/// tasks parked forever and tasks sleeping for an hour; it never waits for
+/// them to finish. Wakeups, signals and spawns after shutdown are harmless
+/// (spawns resolve to a cancellation error).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// let rt = tempo::Runtime::new().unwrap();
+/// let out = rt.block_on(async {
+///     let h = tempo::spawn(async {
+///         tempo::time::sleep(Duration::from_millis(1)).await;
+///         21
+///     });
+///     h.await.unwrap() * 2
+/// });
+/// assert_eq!(out, 42);
+/// ```
+pub struct Runtime {
+    handle: Handle,
+    threads: Vec<thread::JoinHandle<()>>,
+    exits: Arc<Exits>,
+    shut: bool,
+}
+
+impl Runtime {
+    /// A runtime with one worker thread per available core.
+    ///
+    /// # Errors
+    /// If a worker thread cannot be spawned.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to configure a runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Runs `future` to completion on the calling thread and returns its
+    /// output. The future need not be `Send`; inside it, [`spawn`](crate::spawn),
+    /// [`sleep`](crate::time::sleep) and [`Handle::current`] work. With
+    /// `worker_threads(0)` the calling thread also runs the spawned tasks.
+    ///
+    /// # Panics
+    /// When called from inside a runtime (a task, a worker thread, or another
+    /// `block_on`): use `.await` there instead.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = tempo::Runtime::builder().worker_threads(0).build().unwrap();
+    /// assert_eq!(rt.block_on(async { tempo::spawn(async { 7 }).await.unwrap() }), 7);
+    /// ```
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        block_on::block_on(&self.handle, future)
+    }
+
+    /// Spawns a task onto the runtime; see [`Handle::spawn`].
+    pub fn spawn<F>(&self, future: F) -> crate::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// A [`Handle`] to this runtime.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// Drives the runtime on the calling thread until [`Handle::stop`] is
+    /// called from any thread or task (cnetmod's `io_context::run()`/`stop()`).
+    /// Returns at once if the runtime is already stopped (see [`restart`](Self::restart)).
+    /// With worker threads the caller just waits; with `worker_threads(0)` it
+    /// runs the tasks. Tasks still pending when it returns stay pending.
+    ///
+    /// # Panics
+    /// When called from inside a runtime.
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = tempo::Runtime::builder().worker_threads(0).build().unwrap();
+    /// let h = rt.handle();
+    /// rt.spawn(async move {
+    ///     tempo::time::sleep(std::time::Duration::from_millis(1)).await;
+    ///     h.stop();
+    /// });
+    /// rt.run();
+    /// assert!(rt.handle().is_stopped());
+    /// ```
+    pub fn run(&self) {
+        let stopped = self.handle.stopped();
+        self.block_on(stopped)
+    }
+
+    /// Clears a previous [`Handle::stop`] so [`run`](Self::run) blocks again.
+    pub fn restart(&self) {
+        self.handle.shared.stopped.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Shuts down, waiting at most `timeout` for worker threads to finish the
+    /// poll they are in. Every unfinished task's future is dropped (a task
+    /// still being polled by a worker past the timeout is dropped by that
+    /// worker when its poll returns).
+    ///
+    /// # Examples
+    /// ```
+    /// let rt = tempo::Runtime::new().unwrap();
+    /// rt.spawn(tempo::time::sleep(std::time::Duration::from_secs(3600)));
+    /// rt.shutdown_timeout(std::time::Duration::from_secs(1)); // returns at once
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(timeout));
+    }
+
+    fn shutdown(&mut self, timeout: Option<Duration>) {
+        if self.shut {
+            return;
+        }
+        self.shut = true;
+        let shared = &self.handle.shared;
+        shared.begin_shutdown();
+        let want = self.threads.len();
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let mut n = self.exits.n.lock();
+        while *n < want {
+            match deadline {
+                None => n = self.exits.cv.wait(n),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        break;
+                    }
+                    n = self.exits.cv.wait_timeout(n, d - now);
+                }
+            }
+        }
+        let all_exited = *n >= want;
+        drop(n);
+        if all_exited {
+            for t in self.threads.drain(..) {
+                let _ = t.join();
+            }
+        } else {
+            self.threads.clear(); // detach stragglers
+        }
+        shared.finish_shutdown();
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime").field("worker_threads", &self.handle.shared.workers).finish()
+    }
+}

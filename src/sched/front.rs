@@ -1,0 +1,119 @@
+//! The front queue: a lock-free, intrusive, multi-producer queue where every
+//! spawn, wakeup and re-post lands. Only the sched role consumes it, and it
+//! takes everything at once (serverbox's `MultiProducerQueueIntrusive`).
+//!
+//! Producers push onto a Treiber stack with one CAS; the consumer swaps the
+//! head out and reverses the chain, which yields push (linearisation) order:
+//! FIFO. No node is ever popped individually, so there is no ABA problem and
+//! no memory to reclaim: a node is a task, kept alive by the notification
+//! reference it carries.
+//!
+//! # Invariants
+//! 1. A task is pushed only by the holder of its notification (state
+//!    invariant 4), hence at most once at a time; its `queue_next` is free.
+//! 2. `head` is null (empty), a chain of tasks, or [`CLOSED`] (after
+//!    shutdown: pushes are refused and the pusher drops the notification).
+//! 3. Push is Release (publishes `queue_next` and the task's state); `take_all`
+//!    is Acquire. Both are SeqCst because they take part in the Dekker-style
+//!    handshakes of `Shared::push_front` / `Idle::park` (see `shared.rs`).
+
+use crate::sync::atomic::{AtomicPtr, Ordering::*};
+use crate::task::header::{Header, Notified, RawTask};
+use std::collections::VecDeque;
+use std::ptr::NonNull;
+
+/// Sentinel head value of a closed queue (never a valid task address: tasks
+/// are at least word-aligned).
+const CLOSED: *mut Header = 1 as *mut Header;
+
+/// The outcome of a push.
+#[must_use]
+pub(crate) enum Pushed {
+    /// Pushed; the queue was empty before (the pusher owes a notification).
+    WasEmpty,
+    /// Pushed behind other tasks (someone already owes the notification).
+    Behind,
+    /// The queue is closed: the notification is handed back to be dropped.
+    Closed(Notified),
+}
+
+pub(crate) struct FrontQueue {
+    head: AtomicPtr<Header>,
+}
+
+impl FrontQueue {
+    pub(crate) fn new() -> Self {
+        FrontQueue { head: AtomicPtr::new(std::ptr::null_mut()) }
+    }
+
+    /// Pushes a task (takes its notification).
+    ///
+    /// TLA+: `PushFront`
+    pub(crate) fn push(&self, n: Notified) -> Pushed {
+        let node = n.raw().ptr().as_ptr();
+        let mut head = self.head.load(Relaxed);
+        loop {
+            if head == CLOSED {
+                return Pushed::Closed(n);
+            }
+            n.raw().header().queue_next.with_mut(|p| {
+                // SAFETY: invariant 1: we own the task's link until the CAS publishes it.
+                unsafe { *p = head }
+            });
+            // SeqCst (≥ Release): publishes `queue_next`; pairs with the swap in
+            // `take_all`, and orders against the sleeper check in `Idle::park`.
+            match self.head.compare_exchange_weak(head, node, SeqCst, Relaxed) {
+                Ok(_) => {
+                    let _ = n.into_raw(); // the reference now lives in the queue
+                    return if head.is_null() { Pushed::WasEmpty } else { Pushed::Behind };
+                }
+                Err(h) => head = h,
+            }
+        }
+    }
+
+    /// Whether the queue looks empty (SeqCst; part of the park handshake).
+    pub(crate) fn is_empty(&self) -> bool {
+        let h = self.head.load(SeqCst);
+        h.is_null() || h == CLOSED
+    }
+
+    /// Takes every queued task, in FIFO order, appending to `out`.
+    ///
+    /// TLA+: `SchedTakeFront`
+    pub(crate) fn take_all(&self, out: &mut VecDeque<Notified>) {
+        if self.head.load(Relaxed).is_null() {
+            return;
+        }
+        // SeqCst (≥ Acquire): pairs with the push CAS, so every `queue_next` is visible.
+        let mut p = self.head.swap(std::ptr::null_mut(), SeqCst);
+        if p == CLOSED {
+            self.head.store(CLOSED, SeqCst);
+            return;
+        }
+        let start = out.len();
+        while let Some(nn) = NonNull::new(p) {
+            let t = RawTask::from_ptr(nn);
+            // SAFETY: invariant 1 and the Acquire above: the link was written
+            // before the push that published this node.
+            p = t.header().queue_next.with(|q| unsafe { *q }) as *mut Header;
+            out.push_back(Notified(t));
+        }
+        out.make_contiguous()[start..].reverse();
+    }
+
+    /// Closes the queue, returning what was in it. Later pushes are refused.
+    ///
+    /// TLA+: `FrontClose`
+    pub(crate) fn close(&self) -> VecDeque<Notified> {
+        let mut out = VecDeque::new();
+        let mut p = self.head.swap(CLOSED, SeqCst);
+        while let Some(nn) = NonNull::new(p).filter(|_| p != CLOSED) {
+            let t = RawTask::from_ptr(nn);
+            // SAFETY: as in `take_all`.
+            p = t.header().queue_next.with(|q| unsafe { *q }) as *mut Header;
+            out.push_back(Notified(t));
+        }
+        out
+    }
+}

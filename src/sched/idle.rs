@@ -1,0 +1,80 @@
+//! Idle workers: workers that found nothing to run while another worker
+//! holds the sched role sleep here until woken with a token.
+//!
+//! # Invariants
+//! 1. `inner.sleeping` counts threads between registration and wake-up;
+//!    `sleepers` mirrors it for lock-free reads (SeqCst).
+//! 2. A sleeper registers (`sleepers += 1`, SeqCst) *before* re-checking for
+//!    work; a producer publishes work (SeqCst) *before* reading `sleepers`.
+//!    In the single SeqCst order one of them sees the other: no lost wakeup
+//!    (spec: `WorkerPark` guard + `NotifySched`).
+//! 3. `tokens <= sleeping`; each token releases exactly one sleeper.
+
+use crate::sync::atomic::{AtomicUsize, Ordering::*};
+use crate::sync::{Condvar, Mutex};
+
+struct Inner {
+    sleeping: usize,
+    tokens: usize,
+}
+
+pub(crate) struct Idle {
+    sleepers: AtomicUsize,
+    inner: Mutex<Inner>,
+    cv: Condvar,
+}
+
+impl Idle {
+    pub(crate) fn new() -> Self {
+        Idle { sleepers: AtomicUsize::new(0), inner: Mutex::new(Inner { sleeping: 0, tokens: 0 }), cv: Condvar::new() }
+    }
+
+    /// Sleeps unless `has_work()` (evaluated after registering, invariant 2).
+    ///
+    /// TLA+: `WorkerPark`
+    pub(crate) fn park(&self, has_work: impl Fn() -> bool) {
+        let mut g = self.inner.lock();
+        g.sleeping += 1;
+        // SeqCst: invariant 2.
+        self.sleepers.fetch_add(1, SeqCst);
+        if !has_work() {
+            while g.tokens == 0 {
+                g = self.cv.wait(g);
+            }
+            g.tokens -= 1;
+        }
+        g.sleeping -= 1;
+        self.sleepers.fetch_sub(1, SeqCst);
+    }
+
+    /// Number of registered sleepers (SeqCst read, invariant 2).
+    pub(crate) fn sleepers(&self) -> usize {
+        self.sleepers.load(SeqCst)
+    }
+
+    /// Wakes one sleeper if there is one without a token; returns whether it did.
+    ///
+    /// TLA+: `WorkerNotify`
+    pub(crate) fn notify_one(&self) -> bool {
+        if self.sleepers() == 0 {
+            return false;
+        }
+        let mut g = self.inner.lock();
+        if g.sleeping > g.tokens {
+            g.tokens += 1;
+            drop(g);
+            self.cv.notify_one();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Wakes every sleeper (shutdown, stop).
+    pub(crate) fn notify_all(&self) {
+        let mut g = self.inner.lock();
+        g.tokens = g.sleeping;
+        drop(g);
+        self.cv.notify_all();
+    }
+}

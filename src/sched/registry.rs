@@ -1,0 +1,103 @@
+//! The registry of live tasks: every spawned task that has not completed,
+//! whatever its state, so that shutdown can drop every unfinished future
+//! exactly once, including tasks that wait forever and sit in no queue.
+//!
+//! Sharded by task id to spread lock contention.
+//!
+//! # Invariants
+//! 1. A task is in the registry from a successful `insert` until `remove`
+//!    (its completion) or `drain` (shutdown); the entry owns one reference.
+//! 2. Once `close` ran, `insert` fails: no task can be registered after the
+//!    shutdown sweep started (spec: `registryClosed`).
+//! 3. A task's `registry_key` is read and written only under its shard's lock.
+
+use crate::sync::Mutex;
+use crate::task::header::RawTask;
+
+#[derive(Default)]
+struct Shard {
+    slots: Vec<Option<RawTask>>,
+    free: Vec<usize>,
+    closed: bool,
+}
+
+pub(crate) struct Registry {
+    shards: Box<[Mutex<Shard>]>,
+}
+
+impl Registry {
+    pub(crate) fn new(n: usize) -> Self {
+        let n = n.max(1).next_power_of_two();
+        Registry { shards: (0..n).map(|_| Mutex::new(Shard::default())).collect() }
+    }
+
+    fn shard(&self, t: RawTask) -> &Mutex<Shard> {
+        &self.shards[(t.id() as usize) & (self.shards.len() - 1)]
+    }
+
+    /// Registers `t` (its entry takes the registry's reference); `false` if closed.
+    ///
+    /// TLA+: `SpawnRegister`
+    pub(crate) fn insert(&self, t: RawTask) -> bool {
+        let mut s = self.shard(t).lock();
+        if s.closed {
+            return false;
+        }
+        let key = match s.free.pop() {
+            Some(k) => {
+                s.slots[k] = Some(t);
+                k
+            }
+            None => {
+                s.slots.push(Some(t));
+                s.slots.len() - 1
+            }
+        };
+        // SAFETY: invariant 3: we hold the shard lock.
+        t.header().registry_key.with_mut(|p| unsafe { *p = key });
+        true
+    }
+
+    /// Unregisters `t`; returns whether it was present (then the caller drops
+    /// the registry's reference).
+    pub(crate) fn remove(&self, t: RawTask) -> bool {
+        let mut s = self.shard(t).lock();
+        // SAFETY: invariant 3.
+        let key = t.header().registry_key.with(|p| unsafe { *p });
+        if key == usize::MAX || s.slots.get(key).copied().flatten() != Some(t) {
+            return false;
+        }
+        s.slots[key] = None;
+        s.free.push(key);
+        // SAFETY: invariant 3.
+        t.header().registry_key.with_mut(|p| unsafe { *p = usize::MAX });
+        true
+    }
+
+    /// Refuses further inserts (invariant 2).
+    pub(crate) fn close(&self) {
+        for s in self.shards.iter() {
+            s.lock().closed = true;
+        }
+    }
+
+    /// Takes every registered task (with its reference).
+    pub(crate) fn drain(&self) -> Vec<RawTask> {
+        let mut out = Vec::new();
+        for s in self.shards.iter() {
+            let mut s = s.lock();
+            for t in s.slots.drain(..).flatten() {
+                // SAFETY: invariant 3.
+                t.header().registry_key.with_mut(|p| unsafe { *p = usize::MAX });
+                out.push(t);
+            }
+            s.free.clear();
+        }
+        out
+    }
+
+    /// Number of live tasks.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().slots.iter().filter(|x| x.is_some()).count()).sum()
+    }
+}

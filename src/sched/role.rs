@@ -1,0 +1,131 @@
+//! The sched role: a try-lock that any worker may take (no dedicated
+//! thread), and the state only its holder touches: the waiting heap and the
+//! batch being dispatched. One round moves the front queue into the ready
+//! queue or the heap, and expired heap entries into the ready queue.
+//!
+//! # Invariants
+//! 1. At most one thread holds the role (`held` CAS false→true, SeqCst).
+//! 2. `core` is accessed only by the holder ([`RoleGuard`] is the proof).
+//! 3. `timed` mirrors the heap length (SeqCst), so an idle worker can see,
+//!    without the role, that deadlines need a timekeeper (`idle.rs` inv. 2).
+
+use super::heap::WaitingHeap;
+use super::Shared;
+use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use crate::sync::UnsafeCell;
+use crate::task::header::Notified;
+use crate::task::state::Dispatch;
+use std::collections::VecDeque;
+use std::time::Instant;
+
+#[derive(Default)]
+pub(crate) struct SchedCore {
+    pub(crate) heap: WaitingHeap,
+    batch: VecDeque<Notified>,
+    out: VecDeque<Notified>,
+}
+
+pub(crate) struct SchedRole {
+    held: AtomicBool,
+    timed: AtomicUsize,
+    core: UnsafeCell<SchedCore>,
+}
+
+// SAFETY: `core` is only reached through a `RoleGuard`, of which at most one
+// exists at a time (invariants 1 and 2); the tasks inside are Send.
+unsafe impl Sync for SchedRole {}
+// SAFETY: as above.
+unsafe impl Send for SchedRole {}
+
+/// Proof of holding the role; releases it on drop.
+pub(crate) struct RoleGuard<'a> {
+    role: &'a SchedRole,
+}
+
+/// What a round found.
+pub(crate) struct Round {
+    /// The earliest deadline still in the heap.
+    pub(crate) next_deadline: Option<Instant>,
+}
+
+impl SchedRole {
+    pub(crate) fn new() -> Self {
+        SchedRole { held: AtomicBool::new(false), timed: AtomicUsize::new(0), core: UnsafeCell::new(SchedCore::default()) }
+    }
+
+    /// Takes the role if free.
+    ///
+    /// TLA+: `SchedAcquire`
+    pub(crate) fn try_acquire(&self) -> Option<RoleGuard<'_>> {
+        if self.held.load(Relaxed) {
+            return None;
+        }
+        // SeqCst (≥ Acquire): pairs with the Release of the previous holder's
+        // `release`, and takes part in the park handshake (`idle.rs` inv. 2).
+        self.held.compare_exchange(false, true, SeqCst, Relaxed).ok().map(|_| RoleGuard { role: self })
+    }
+
+    /// Whether some thread holds the role (SeqCst read for the handshakes).
+    pub(crate) fn is_held(&self) -> bool {
+        self.held.load(SeqCst)
+    }
+
+    /// Number of tasks waiting for a deadline (SeqCst, invariant 3).
+    pub(crate) fn timed(&self) -> usize {
+        self.timed.load(SeqCst)
+    }
+}
+
+impl RoleGuard<'_> {
+    pub(crate) fn core(&mut self) -> &mut SchedCore {
+        // SAFETY: invariant 2: the guard proves exclusive access.
+        self.role.core.with_mut(|p| unsafe { &mut *p })
+    }
+
+    /// One scheduling round.
+    ///
+    /// TLA+: `SchedTakeFront`, then `SchedDispatch` per task, then `SchedExpire`
+    /// per expired entry (all sched-role-private steps between them).
+    pub(crate) fn round(&mut self, shared: &Shared) -> Round {
+        let core = self.core();
+        shared.front.take_all(&mut core.batch);
+        while let Some(n) = core.batch.pop_front() {
+            match n.raw().state().transition_to_dispatched() {
+                Dispatch::ToHeap => {
+                    let d = n.raw().header().sched.with(|s| {
+                        // SAFETY: header invariant 3: written by the poster before the push.
+                        unsafe { (*s).deadline }
+                    });
+                    core.heap.insert(d.expect("tempo bug: WAITING_POSTED without a deadline"), n);
+                }
+                Dispatch::ToReady => {
+                    drop(core.heap.remove(n.raw()));
+                    core.out.push_back(n);
+                }
+                Dispatch::Drop => drop(core.heap.remove(n.raw())),
+            }
+        }
+        if core.heap.len() > 0 {
+            let now = shared.clock.now();
+            while let Some(n) = core.heap.pop_expired(now) {
+                if n.raw().state().transition_expired() {
+                    core.out.push_back(n);
+                }
+            }
+        }
+        shared.ready.push_batch(&mut core.out);
+        let next_deadline = core.heap.next_deadline();
+        let len = core.heap.len();
+        self.role.timed.store(len, SeqCst);
+        Round { next_deadline }
+    }
+}
+
+impl Drop for RoleGuard<'_> {
+    /// TLA+: `SchedRelease`
+    fn drop(&mut self) {
+        // SeqCst (≥ Release): publishes the core to the next holder; pairs
+        // with `try_acquire`; orders before the caller's re-check of the front queue.
+        self.role.held.store(false, SeqCst);
+    }
+}

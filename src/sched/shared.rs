@@ -1,0 +1,180 @@
+//! [`Shared`]: the state every worker, task and handle of one runtime
+//! shares, and the cross-cutting protocols on it: spawn, push + notify,
+//! shutdown.
+//!
+//! # Invariants
+//! 1. No lost wakeup: after a push that found the front queue empty, the
+//!    pusher notifies: if the role is held it unparks the driver (sticky token,
+//!    so a holder about to park returns at once); if the role is free it wakes
+//!    an idle worker. A holder releasing the role re-checks the front queue
+//!    before it parks anywhere (worker loop), and SeqCst on the push, the role
+//!    flag and the sleeper count orders these checks (spec: `PushFront`,
+//!    `SchedRelease`, `WorkerPark`).
+//! 2. Shutdown order: set `shutdown`, close the registry (no new tasks), wake
+//!    everyone; after the workers exit, claim and drop every registered task's
+//!    future, then close the front queue and drain the ready queue and heap,
+//!    releasing their references (spec: `ShutdownBegin`, `ShutdownSweep`, `FrontClose`).
+
+use super::driver::Driver;
+use super::front::{FrontQueue, Pushed};
+use super::idle::Idle;
+use super::ready::ReadyQueue;
+use super::registry::Registry;
+use super::role::SchedRole;
+use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use crate::task::header::{Notified, RawTask};
+use crate::task::harness;
+use crate::task::join::JoinHandle;
+use crate::task::state::Shutdown;
+use crate::time::clock::Clock;
+use std::future::Future;
+use crate::sync::Mutex;
+use std::sync::Arc;
+use std::task::Waker;
+
+pub(crate) struct Shared {
+    pub(crate) front: FrontQueue,
+    pub(crate) ready: ReadyQueue,
+    pub(crate) role: SchedRole,
+    pub(crate) idle: Idle,
+    pub(crate) driver: Box<dyn Driver>,
+    pub(crate) registry: Registry,
+    pub(crate) clock: Clock,
+    shutdown: AtomicBool,
+    next_id: AtomicU64,
+    /// Worker threads (0: the caller of `block_on`/`run` is the only worker).
+    pub(crate) workers: usize,
+    /// `Handle::stop` was called (sticky until `Runtime::restart`).
+    pub(crate) stopped: AtomicBool,
+    /// Wakers of `run()` calls waiting for `stop`.
+    pub(crate) stop_wakers: Mutex<Vec<Waker>>,
+    /// `block_on` frames to wake when a manual clock advances.
+    pub(crate) clock_waiters: Mutex<Vec<Waker>>,
+}
+
+impl Shared {
+    pub(crate) fn new(workers: usize, driver: Box<dyn Driver>, clock: Clock) -> Shared {
+        Shared {
+            front: FrontQueue::new(),
+            ready: ReadyQueue::new(),
+            role: SchedRole::new(),
+            idle: Idle::new(),
+            driver,
+            registry: Registry::new(4 * workers.max(1)),
+            clock,
+            shutdown: AtomicBool::new(false),
+            next_id: AtomicU64::new(1),
+            workers,
+            stopped: AtomicBool::new(false),
+            stop_wakers: Mutex::new(Vec::new()),
+            clock_waiters: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A fresh id for a task or a `block_on` frame.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Relaxed)
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        // SeqCst: read in the park handshake (see `begin_shutdown`).
+        self.shutdown.load(SeqCst)
+    }
+
+    /// Spawns a task. After shutdown began, the future is dropped at once and
+    /// the handle resolves to a cancellation error.
+    ///
+    /// TLA+: `SpawnRegister`, then `PushFront`
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let id = self.next_id();
+        let t = RawTask::from_ptr(harness::allocate(future, id, self.clone()));
+        if self.registry.insert(t) {
+            self.push_front(Notified(t));
+        } else {
+            // Rejected: we own the run permission (SCHEDULED, in no queue).
+            let _ = t.state().transition_to_shutdown();
+            super::worker::cancel_and_complete(self, t);
+            t.drop_ref(); // the registry's reference (never registered)
+            t.drop_ref(); // the notification's
+        }
+        JoinHandle::new(t)
+    }
+
+    /// Pushes a notified task and keeps invariant 1.
+    ///
+    /// TLA+: `PushFront` (+ `NotifySched`)
+    pub(crate) fn push_front(&self, n: Notified) {
+        match self.front.push(n) {
+            Pushed::WasEmpty => self.notify_sched(),
+            Pushed::Behind => {}
+            Pushed::Closed(n) => drop(n),
+        }
+    }
+
+    /// Makes sure someone will take the front queue (invariant 1).
+    pub(crate) fn notify_sched(&self) {
+        if self.role.is_held() {
+            self.driver.unpark();
+        } else {
+            // If nobody sleeps, every worker is busy and reaches the sched
+            // role after its bounded batch (the re-check in the worker loop).
+            self.idle.notify_one();
+        }
+    }
+
+    /// Wakes whoever times deadlines (manual clock advanced, stop requested).
+    pub(crate) fn unpark_sched(&self) {
+        self.driver.unpark();
+        self.idle.notify_one();
+        let frames: Vec<Waker> = self.clock_waiters.lock().clone();
+        for w in frames {
+            w.wake();
+        }
+    }
+
+    /// First half of shutdown (invariant 2).
+    ///
+    /// TLA+: `ShutdownBegin`
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.store(true, SeqCst);
+        self.registry.close();
+        self.idle.notify_all();
+        self.driver.unpark();
+    }
+
+    /// Second half of shutdown, after the workers exited (invariant 2).
+    /// Returns the number of futures it dropped.
+    ///
+    /// TLA+: `ShutdownSweep` per task, then `FrontClose`
+    pub(crate) fn finish_shutdown(&self) -> usize {
+        let mut dropped = 0;
+        for t in self.registry.drain() {
+            match t.state().transition_to_shutdown() {
+                Shutdown::Claimed => {
+                    super::worker::cancel_and_complete(self, t);
+                    dropped += 1;
+                }
+                // A straggler worker (shutdown_timeout expired) finishes it:
+                // it sees CANCELLED when its poll returns.
+                Shutdown::Busy | Shutdown::Done => {}
+            }
+            t.drop_ref(); // the registry's reference
+        }
+        drop(self.front.close());
+        drop(self.ready.drain());
+        // The heap belongs to the role; stragglers never keep it for more than a round.
+        let mut role = loop {
+            if let Some(g) = self.role.try_acquire() {
+                break g;
+            }
+            crate::sync::thread::yield_now();
+        };
+        drop(role.core().heap.drain());
+        drop(role);
+        dropped
+    }
+}

@@ -1,0 +1,217 @@
+//! The worker loop and the running of one task.
+//!
+//! Every worker thread runs [`run_loop`]; so does the thread calling
+//! `block_on`/`run` on a runtime with no worker threads, with [`Hooks`] that
+//! poll its own future in between.
+//!
+//! # Invariants
+//! 1. A worker runs at most [`BATCH`] ready tasks before it tries the sched
+//!    role again, so front-queue tasks and expired deadlines reach the ready
+//!    queue within a bounded delay (no pinning).
+//! 2. A worker parks only after re-checking for work with the handshakes of
+//!    `shared.rs` invariant 1; the role holder blocks in the driver only with
+//!    an empty front queue and ready queue.
+//! 3. Between `transition_to_running` and the end of the poll the worker has
+//!    the run permission: it alone touches the task's stage and task-local state.
+
+use super::Shared;
+use crate::task::header::{Notified, RawTask};
+use crate::task::local::{self, Current, TaskLocal};
+use crate::task::state::{AfterPoll, Start, JOIN_INTEREST, JOIN_WAKER, SIGNALED, WOKEN};
+use crate::task::waker::is_own_waker;
+use std::task::Waker;
+use std::time::Instant;
+
+/// Ready tasks a worker runs between two visits of the sched role.
+pub(crate) const BATCH: usize = 32;
+
+/// What a caller-driven loop (`block_on`, `run`) adds to the worker loop.
+pub(crate) trait Hooks {
+    /// Called between batches; `true` ends the loop.
+    fn done(&mut self) -> bool;
+    /// Whether the hook has work right now (do not park).
+    fn pending(&self) -> bool;
+    /// The hook's own earliest deadline.
+    fn deadline(&self) -> Option<Instant>;
+}
+
+/// Hooks of a plain worker thread.
+pub(crate) struct NoHooks;
+impl Hooks for NoHooks {
+    fn done(&mut self) -> bool {
+        false
+    }
+    fn pending(&self) -> bool {
+        false
+    }
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+}
+
+fn wake_unless_own(w: Waker, t: RawTask) {
+    if !is_own_waker(&w, t) {
+        w.wake();
+    }
+}
+
+fn local_of(t: RawTask) -> *mut TaskLocal {
+    t.header().local.with_mut(|p| p)
+}
+
+/// Runs one task whose notification the worker popped.
+pub(crate) fn run_task(shared: &Shared, n: Notified) {
+    let t = n.raw();
+    let lp = local_of(t);
+    // Fire expired task-local timers while the task is SCHEDULED: their wakes
+    // are no-op RMWs on this task (no extra poll) and reach combinators' wakers.
+    {
+        // SAFETY: invariant 3 (we hold the notification; nobody else runs the task).
+        let l = unsafe { &mut *lp };
+        if l.timers.earliest().is_some() {
+            let fired = l.timers.take_expired(shared.clock.now());
+            for w in fired {
+                wake_unless_own(w, t);
+            }
+        }
+    }
+    match t.state().transition_to_running() {
+        Start::Skip => {}
+        Start::Cancel => cancel_and_complete(shared, t),
+        Start::Poll(snap) => {
+            let guard = local::enter(Current { local: lp, task: Some(t) });
+            if snap.has(WOKEN) || snap.has(SIGNALED) {
+                // SAFETY: invariant 3.
+                if let Some(w) = unsafe { (*lp).wait_waker.take() } {
+                    wake_unless_own(w, t);
+                }
+            }
+            // SAFETY: invariant 3: RUNNING and we hold the notification.
+            let done = unsafe { (t.header().vtable.poll)(t.ptr()) };
+            drop(guard);
+            if done {
+                complete(shared, t);
+            } else {
+                // SAFETY: invariant 3.
+                let deadline = unsafe { (*lp).timers.earliest() };
+                if deadline.is_some() {
+                    t.header().sched.with_mut(|s| {
+                        // SAFETY: header invariant 3: we hold the notification and
+                        // the task is in no heap while it runs.
+                        unsafe { (*s).deadline = deadline }
+                    });
+                }
+                match t.state().transition_to_idle(deadline.is_some()) {
+                    AfterPoll::Idle => {}
+                    AfterPoll::Repost | AfterPoll::PostWaiting => {
+                        shared.push_front(n);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+    drop(n);
+}
+
+/// Drops the future of a task whose run permission the caller holds
+/// (`RUNNING` with `CANCELLED`) and completes it.
+///
+/// TLA+: `FinishCancel`
+pub(crate) fn cancel_and_complete(shared: &Shared, t: RawTask) {
+    let lp = local_of(t);
+    let guard = local::enter(Current { local: lp, task: Some(t) });
+    // SAFETY: the caller holds the run permission (invariant 3).
+    unsafe { (t.header().vtable.cancel)(t.ptr()) };
+    drop(guard);
+    complete(shared, t);
+}
+
+/// `RUNNING → COMPLETE` and its duties: clear task-local wakers, hand the
+/// output to the join handle or drop it, unregister.
+///
+/// TLA+: `PollReady`
+fn complete(shared: &Shared, t: RawTask) {
+    // SAFETY: invariant 3; local.rs invariant 3.
+    let cleared = unsafe { (*local_of(t)).clear() };
+    drop(cleared);
+    let prev = t.state().transition_to_complete();
+    if !prev.has(JOIN_INTEREST) {
+        // SAFETY: harness invariant 1: no handle will read the output.
+        unsafe { (t.header().vtable.drop_stage)(t.ptr()) };
+    } else if prev.has(JOIN_WAKER) {
+        t.header().join_waker.with(|w| {
+            // SAFETY: join.rs invariant 2: JOIN_WAKER was set at completion, the
+            // handle no longer writes the slot.
+            if let Some(w) = unsafe { &*w } {
+                w.wake_by_ref();
+            }
+        });
+    }
+    if shared.registry.remove(t) {
+        t.drop_ref();
+    }
+}
+
+/// The worker loop (see the module invariants).
+pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
+    loop {
+        if shared.is_shutdown() || hooks.done() {
+            return;
+        }
+        let mut ran = 0;
+        while ran < BATCH {
+            match shared.ready.pop() {
+                Some(n) => {
+                    run_task(shared, n);
+                    ran += 1;
+                }
+                None => break,
+            }
+        }
+        if let Some(mut role) = shared.role.try_acquire() {
+            let round = role.round(shared);
+            let ready = shared.ready.len();
+            if ready > 0 || ran > 0 || hooks.pending() || shared.is_shutdown() {
+                let timed = round.next_deadline.is_some();
+                drop(role);
+                // Help: one more worker per extra ready task.
+                for _ in 1..ready.min(shared.idle.sleepers() + 1) {
+                    if !shared.idle.notify_one() {
+                        break;
+                    }
+                }
+                // Someone must keep time while we run tasks.
+                if timed && ready <= 1 {
+                    shared.idle.notify_one();
+                }
+                continue;
+            }
+            // Nothing to run: block in the driver, holding the role, until the
+            // nearest deadline (ours or the hook's) or an unpark.
+            let deadline = match (round.next_deadline, hooks.deadline()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if shared.front.is_empty() {
+                let timeout = deadline.map(|d| d.saturating_duration_since(shared.clock.now()));
+                let timeout = if shared.clock.is_manual() { None } else { timeout };
+                if timeout != Some(std::time::Duration::ZERO) {
+                    shared.driver.park(timeout);
+                }
+            }
+            drop(role);
+            continue;
+        }
+        if ran > 0 {
+            continue;
+        }
+        // The role is held by another worker: sleep until there is work.
+        shared.idle.park(|| {
+            shared.ready.len() > 0
+                || (!shared.role.is_held() && (!shared.front.is_empty() || shared.role.timed() > 0))
+                || shared.is_shutdown()
+                || hooks.pending()
+        });
+    }
+}

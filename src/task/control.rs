@@ -1,0 +1,308 @@
+//! serverbox's task controls: [`TaskRef`] (`wakeup`, `signal`) and the
+//! in-task side ([`wait`], [`wait_until`], [`wait_timeout`],
+//! [`receive_signal`], [`current`], [`yield_now`]).
+//!
+//! # Semantics (DESIGN.md, "Semantics kept from serverbox")
+//! - `wakeup()` is idempotent and never lost: it guarantees at least one more
+//!   run of the task, including when it arrives while the task runs; it has no
+//!   effect on a task that is signaled.
+//! - `signal()` is a wakeup plus a sticky flag: until the task calls
+//!   [`receive_signal`], it keeps being run (its deadline ignored). Signals do
+//!   not stack. Writes made before `signal()` are visible after a
+//!   `receive_signal()` that returned `true` (Release/Acquire on the state word).
+//! - A deadline that passes runs the task, and [`wait_until`] reports it as
+//!   [`WaitOutcome::Expired`].
+//!
+//! # Invariants
+//! 1. `TaskRef` owns one task reference.
+//! 2. `Wait` touches the task-local state only through `local::with_local`
+//!    (exclusive while the task runs).
+
+use super::header::RawTask;
+use super::local;
+use super::state::SIGNALED;
+use crate::time::timer::TimerReg;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// A cloneable, `Send + Sync` reference to a task, for serverbox's
+/// `wakeup()` and `signal()`. Holding one keeps the task's memory (not its
+/// future) alive; using it after the task finished, or after the runtime shut
+/// down, is harmless.
+///
+/// # Examples
+/// ```
+/// use tempo::task::{self, WaitOutcome};
+/// let rt = tempo::Runtime::builder().worker_threads(2).build().unwrap();
+/// let h = rt.spawn(async {
+///     // Sleep until someone signals us, then take the signal.
+///     assert_eq!(task::wait().await, WaitOutcome::Signaled);
+///     task::receive_signal()
+/// });
+/// let t = h.task_ref();
+/// std::thread::spawn(move || t.signal());
+/// assert!(rt.block_on(h).unwrap());
+/// ```
+pub struct TaskRef {
+    raw: RawTask,
+}
+
+impl TaskRef {
+    /// Takes a new reference.
+    pub(crate) fn new(raw: RawTask) -> Self {
+        raw.state().ref_inc();
+        TaskRef { raw }
+    }
+
+    /// Wakes the task: it will run at least once more, without delay.
+    /// Idempotent (several wakeups before the run count as one); never lost;
+    /// no effect on a signaled task. A task waiting in [`wait`] sees
+    /// [`WaitOutcome::Woken`].
+    ///
+    /// TLA+: `Wakeup`
+    pub fn wakeup(&self) {
+        self.raw.act_on(self.raw.state().transition_to_woken());
+    }
+
+    /// Signals the task: a wakeup plus a sticky flag that stays set until the
+    /// task calls [`receive_signal`]. Until then the task keeps being run.
+    /// Signals do not stack.
+    ///
+    /// TLA+: `Signal`
+    pub fn signal(&self) {
+        self.raw.act_on(self.raw.state().transition_to_signaled());
+    }
+
+    /// Whether the task has completed.
+    pub fn is_finished(&self) -> bool {
+        self.raw.state().load().is_complete()
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> u64 {
+        self.raw.id()
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> Self {
+        TaskRef::new(self.raw)
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        self.raw.drop_ref();
+    }
+}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskRef").field("id", &self.raw.id()).finish()
+    }
+}
+
+fn current_raw(what: &str) -> RawTask {
+    match local::current().and_then(|c| c.task) {
+        Some(t) => t,
+        None => panic!(
+            "tempo::task::{what} must be called from inside a task spawned on a tempo runtime \
+             (a `block_on` future is not a task: spawn the code with `tempo::spawn` instead)"
+        ),
+    }
+}
+
+/// A [`TaskRef`] to the task that is running this code.
+///
+/// # Panics
+/// Outside a spawned task (including directly inside `block_on`).
+///
+/// # Examples
+/// ```
+/// let rt = tempo::Runtime::builder().worker_threads(1).build().unwrap();
+/// let id = rt.block_on(rt.spawn(async { tempo::task::current().id() })).unwrap();
+/// assert!(id > 0);
+/// ```
+pub fn current() -> TaskRef {
+    TaskRef::new(current_raw("current()"))
+}
+
+/// Like [`current`], but `None` outside a spawned task.
+pub fn try_current() -> Option<TaskRef> {
+    local::current().and_then(|c| c.task).map(TaskRef::new)
+}
+
+/// Takes the current task's pending signal: returns `true` (and clears it)
+/// if a signal arrived since the last receipt. Acquire: everything written
+/// before the matching `signal()` is visible afterwards.
+///
+/// # Panics
+/// Outside a spawned task.
+///
+/// # Examples
+/// ```
+/// let rt = tempo::Runtime::builder().worker_threads(1).build().unwrap();
+/// let got = rt.block_on(rt.spawn(async {
+///     tempo::task::current().signal();
+///     (tempo::task::receive_signal(), tempo::task::receive_signal())
+/// })).unwrap();
+/// assert_eq!(got, (true, false));
+/// ```
+///
+/// TLA+: `ReceiveSignal`
+pub fn receive_signal() -> bool {
+    current_raw("receive_signal()").state().receive_signal()
+}
+
+/// Why a [`wait`] / [`wait_until`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WaitOutcome {
+    /// [`TaskRef::wakeup`] was called (the wakeup is consumed).
+    Woken,
+    /// A signal is pending (call [`receive_signal`] to take it).
+    Signaled,
+    /// The deadline passed with no wakeup or signal.
+    Expired,
+}
+
+/// Waits until the task is woken ([`TaskRef::wakeup`]) or signaled.
+/// A wakeup or signal that arrived before the call counts (never lost).
+///
+/// # Panics
+/// When polled outside a spawned task.
+///
+/// # Examples
+/// ```
+/// use tempo::task::{self, WaitOutcome};
+/// let rt = tempo::Runtime::builder().worker_threads(1).build().unwrap();
+/// let h = rt.spawn(async { task::wait().await });
+/// h.task_ref().wakeup();
+/// h.task_ref().wakeup(); // idempotent
+/// assert_eq!(rt.block_on(h).unwrap(), WaitOutcome::Woken);
+/// ```
+pub fn wait() -> Wait {
+    Wait { deadline: None, reg: TimerReg::new(), clock: None }
+}
+
+/// Waits until the task is woken, signaled, or `deadline` passes, and says
+/// which. Priority when several hold: `Signaled`, then `Woken`, then `Expired`.
+///
+/// # Panics
+/// When polled outside a spawned task.
+///
+/// # Examples
+/// ```
+/// use std::time::{Duration, Instant};
+/// use tempo::task::{self, WaitOutcome};
+/// let rt = tempo::Runtime::builder().worker_threads(1).build().unwrap();
+/// let h = rt.spawn(async {
+///     task::wait_until(Instant::now() + Duration::from_millis(5)).await
+/// });
+/// assert_eq!(rt.block_on(h).unwrap(), WaitOutcome::Expired);
+/// ```
+pub fn wait_until(deadline: Instant) -> Wait {
+    Wait { deadline: Some(deadline), reg: TimerReg::new(), clock: None }
+}
+
+/// [`wait_until`] `now + dur` (saturating: `Duration::MAX` waits forever).
+///
+/// # Panics
+/// Outside a tempo runtime context.
+pub fn wait_timeout(dur: Duration) -> Wait {
+    let clock = crate::runtime::context::clock("tempo::task::wait_timeout");
+    let deadline = clock.now().checked_add(dur);
+    Wait { deadline, reg: TimerReg::new(), clock: Some(clock) }
+}
+
+/// Future returned by [`wait`], [`wait_until`] and [`wait_timeout`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Wait {
+    deadline: Option<Instant>,
+    reg: TimerReg,
+    clock: Option<crate::time::clock::Clock>,
+}
+
+impl Future for Wait {
+    type Output = WaitOutcome;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<WaitOutcome> {
+        let t = current_raw("wait()");
+        let state = t.state();
+        if state.load().has(SIGNALED) {
+            self.reg.deregister();
+            return Poll::Ready(WaitOutcome::Signaled);
+        }
+        if state.take_woken() {
+            self.reg.deregister();
+            return Poll::Ready(WaitOutcome::Woken);
+        }
+        if let Some(d) = self.deadline {
+            let now = match &self.clock {
+                Some(c) => c.now(),
+                None => {
+                    let c = crate::runtime::context::clock("tempo::task::wait_until");
+                    let n = c.now();
+                    self.clock = Some(c);
+                    n
+                }
+            };
+            if now >= d {
+                self.reg.deregister();
+                return Poll::Ready(WaitOutcome::Expired);
+            }
+            self.reg.register(d, cx.waker());
+        }
+        local::with_local(|l| {
+            if !l.wait_waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                l.wait_waker = Some(cx.waker().clone())
+            }
+        });
+        Poll::Pending
+    }
+}
+
+impl Drop for Wait {
+    fn drop(&mut self) {
+        self.reg.deregister();
+    }
+}
+
+impl fmt::Debug for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wait").field("deadline", &self.deadline).finish()
+    }
+}
+
+/// Yields once: the task goes to the back of the queue, so every other ready
+/// task runs before it runs again.
+///
+/// # Examples
+/// ```
+/// let rt = tempo::Runtime::builder().worker_threads(0).build().unwrap();
+/// rt.block_on(async { tempo::task::yield_now().await });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// Future returned by [`yield_now`].
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

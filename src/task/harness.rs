@@ -1,0 +1,153 @@
+//! The typed task cell: header + the future's stage, and the vtable
+//! functions that poll, cancel, read and free it.
+//!
+//! # Invariants
+//! 1. `stage` is accessed only by the holder of the run permission (a
+//!    `RUNNING` task's worker, or shutdown after claiming it), by the
+//!    `JoinHandle` once it observed `COMPLETE` with `JOIN_INTEREST` still set,
+//!    or by the completer when `JOIN_INTEREST` was already gone. These are
+//!    disjoint (see `State::drop_join_interest`).
+//! 2. Every call into user code (poll, the future's and output's `Drop`) is
+//!    wrapped in `catch_unwind`: a panicking task never takes its worker down.
+
+use super::header::{Header, Vtable};
+use super::join::JoinError;
+use super::waker::waker_ref;
+use crate::sched::Shared;
+use crate::sync::UnsafeCell;
+use std::sync::Arc;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll};
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+#[repr(C)]
+struct Cell<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+struct Vt<F>(std::marker::PhantomData<F>);
+
+impl<F: Future + Send + 'static> Vt<F>
+where
+    F::Output: Send + 'static,
+{
+    const VTABLE: Vtable = Vtable {
+        poll: poll::<F>,
+        cancel: cancel::<F>,
+        read_output: read_output::<F>,
+        drop_stage: drop_stage::<F>,
+        dealloc: dealloc::<F>,
+    };
+}
+
+/// Allocates a task for `future`.
+pub(crate) fn allocate<F>(future: F, id: u64, shared: Arc<Shared>) -> NonNull<Header>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let cell = Box::new(Cell {
+        header: Header::new(&Vt::<F>::VTABLE, id, shared),
+        stage: UnsafeCell::new(Stage::Running(future)),
+    });
+    // `Cell` is repr(C) with the header first, so the cast is valid.
+    NonNull::from(Box::leak(cell)).cast::<Header>()
+}
+
+/// # Safety
+/// `p` must point to a live `Cell<F>`.
+unsafe fn cell<'a, F: Future>(p: NonNull<Header>) -> &'a Cell<F> {
+    // SAFETY: guaranteed by the caller; repr(C) makes the cast valid.
+    unsafe { p.cast::<Cell<F>>().as_ref() }
+}
+
+/// Replaces the stage, dropping the old value under `catch_unwind`.
+fn set_stage<F: Future>(c: &Cell<F>, new: Stage<F>) {
+    c.stage.with_mut(|st| {
+        // SAFETY: invariant 1, the caller holds the stage.
+        let old = unsafe { std::ptr::replace(st, Stage::Consumed) };
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(old)));
+        // SAFETY: as above.
+        unsafe { *st = new };
+    })
+}
+
+/// # Safety
+/// `p` is a live `Cell<F>` whose run permission the caller holds (`RUNNING`).
+unsafe fn poll<F: Future>(p: NonNull<Header>) -> bool {
+    // SAFETY: caller contract.
+    let c = unsafe { cell::<F>(p) };
+    // SAFETY: the task is alive for the whole poll (the worker holds the notification).
+    let waker = unsafe { waker_ref(p) };
+    let mut cx = Context::from_waker(&waker);
+    let res = catch_unwind(AssertUnwindSafe(|| {
+        c.stage.with_mut(|st| {
+            // SAFETY: invariant 1; the future is pinned in its heap cell and never moved.
+            match unsafe { &mut *st } {
+                Stage::Running(f) => unsafe { Pin::new_unchecked(f) }.poll(&mut cx),
+                _ => panic!("tempo bug: polling a finished task"),
+            }
+        })
+    }));
+    match res {
+        Ok(Poll::Pending) => false,
+        Ok(Poll::Ready(out)) => {
+            set_stage(c, Stage::Finished(Ok(out)));
+            true
+        }
+        Err(payload) => {
+            set_stage(c, Stage::Finished(Err(JoinError::panic(c.header.id, payload))));
+            true
+        }
+    }
+}
+
+/// # Safety
+/// As for `poll`.
+unsafe fn cancel<F: Future>(p: NonNull<Header>) {
+    // SAFETY: caller contract.
+    let c = unsafe { cell::<F>(p) };
+    set_stage(c, Stage::Finished(Err(JoinError::cancelled(c.header.id))));
+}
+
+/// # Safety
+/// `dst` is a `*mut Poll<Result<F::Output, JoinError>>`; the caller owns the
+/// stage (invariant 1) and the task is complete.
+unsafe fn read_output<F: Future>(p: NonNull<Header>, dst: *mut ()) {
+    // SAFETY: caller contract.
+    let c = unsafe { cell::<F>(p) };
+    let out = c.stage.with_mut(|st| {
+        // SAFETY: invariant 1.
+        match std::mem::replace(unsafe { &mut *st }, Stage::Consumed) {
+            Stage::Finished(r) => r,
+            _ => panic!("JoinHandle polled after it returned Ready"),
+        }
+    });
+    // SAFETY: caller contract on `dst`.
+    unsafe { *(dst as *mut Poll<Result<F::Output, JoinError>>) = Poll::Ready(out) };
+}
+
+/// # Safety
+/// The caller owns the stage (invariant 1).
+unsafe fn drop_stage<F: Future>(p: NonNull<Header>) {
+    // SAFETY: caller contract.
+    let c = unsafe { cell::<F>(p) };
+    set_stage(c, Stage::Consumed);
+}
+
+/// # Safety
+/// The reference count reached zero.
+unsafe fn dealloc<F: Future>(p: NonNull<Header>) {
+    // SAFETY: allocated by `allocate` as a Box<Cell<F>>; last reference.
+    let b = unsafe { Box::from_raw(p.cast::<Cell<F>>().as_ptr()) };
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(b)));
+}

@@ -1,0 +1,55 @@
+//! The `Waker` of a task: a `RawWaker` whose data pointer is the task header.
+//!
+//! # Invariants
+//! 1. Every `Waker` owns one task reference (clone = `ref_inc`, drop = `ref_dec`),
+//!    except the borrowed waker built by [`waker_ref`] for the duration of a
+//!    poll, which owns none and is never dropped.
+//! 2. Every wake is one RMW on the state word (`transition_to_notified`), even
+//!    when it changes nothing.
+
+use super::header::{Header, RawTask};
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+use std::task::{RawWaker, RawWakerVTable, Waker};
+
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
+
+fn raw(p: *const ()) -> RawTask {
+    // SAFETY: the data pointer of our wakers is always a non-null header.
+    RawTask::from_ptr(unsafe { NonNull::new_unchecked(p as *mut Header) })
+}
+
+unsafe fn clone(p: *const ()) -> RawWaker {
+    raw(p).state().ref_inc();
+    RawWaker::new(p, &VTABLE)
+}
+
+unsafe fn wake(p: *const ()) {
+    let t = raw(p);
+    t.wake_by_ref();
+    t.drop_ref();
+}
+
+unsafe fn wake_by_ref(p: *const ()) {
+    raw(p).wake_by_ref();
+}
+
+unsafe fn drop_waker(p: *const ()) {
+    raw(p).drop_ref();
+}
+
+/// A borrowed waker for the duration of a poll (owns no reference).
+///
+/// # Safety
+/// The task must stay alive while the returned waker is used; cloning it
+/// takes a real reference.
+pub(crate) unsafe fn waker_ref(p: NonNull<Header>) -> ManuallyDrop<Waker> {
+    // SAFETY: VTABLE upholds the RawWaker contract; ManuallyDrop prevents the
+    // unowned reference from being released.
+    ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(p.as_ptr() as *const (), &VTABLE)) })
+}
+
+/// Whether `w` is (a clone of) task `t`'s own waker.
+pub(crate) fn is_own_waker(w: &Waker, t: RawTask) -> bool {
+    w.data() == t.ptr().as_ptr() as *const () && std::ptr::eq(w.vtable(), &VTABLE)
+}

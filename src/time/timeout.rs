@@ -1,0 +1,109 @@
+//! [`timeout`], [`timeout_at`], the [`Timeout`] future and [`Elapsed`].
+//!
+//! # Invariants
+//! 1. The inner future is polled before the deadline is checked, so a result
+//!    that is ready in the same poll as the deadline wins (no result is lost
+//!    in the race window).
+//! 2. When `Elapsed` is returned the inner future has already been dropped.
+
+use super::sleep::{sleep, sleep_until, Sleep};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// Runs `fut` for at most `dur`. `Duration::MAX` means no limit.
+///
+/// Creating and dropping a timeout touches no shared lock: the deadline lives
+/// in the task's own timer list, and if `fut` completes on its first poll the
+/// deadline is never even registered.
+///
+/// # Errors
+/// [`Elapsed`] if the deadline passes before `fut` completes; `fut` is dropped.
+///
+/// # Panics
+/// Outside a tempo runtime context.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use tempo::time::{sleep, timeout};
+/// let rt = tempo::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     assert_eq!(timeout(Duration::from_secs(1), async { 5 }).await, Ok(5));
+///     assert!(timeout(Duration::from_millis(1), sleep(Duration::from_secs(60))).await.is_err());
+/// });
+/// ```
+pub fn timeout<F: Future>(dur: Duration, fut: F) -> Timeout<F> {
+    Timeout { inner: Some(fut), sleep: sleep(dur) }
+}
+
+/// Runs `fut` until `deadline`.
+///
+/// # Errors
+/// [`Elapsed`] if the deadline passes before `fut` completes; `fut` is dropped.
+///
+/// # Panics
+/// Outside a tempo runtime context.
+pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
+    Timeout { inner: Some(fut), sleep: sleep_until(deadline) }
+}
+
+/// Future returned by [`timeout`] and [`timeout_at`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Timeout<F> {
+    inner: Option<F>,
+    sleep: Sleep,
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `inner` is structurally pinned (never moved out; dropped in
+        // place via `Pin::set`); `sleep` is not pinned (it is Unpin-safe to move).
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above.
+        let mut inner = unsafe { Pin::new_unchecked(&mut this.inner) };
+        match inner.as_mut().as_pin_mut() {
+            Some(f) => {
+                if let Poll::Ready(v) = f.poll(cx) {
+                    return Poll::Ready(Ok(v));
+                }
+            }
+            None => panic!("Timeout polled after it completed"),
+        }
+        match this.sleep.poll_at(cx) {
+            Poll::Ready(()) => {
+                inner.set(None);
+                Poll::Ready(Err(Elapsed(())))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<F> fmt::Debug for Timeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout").field("deadline", &self.sleep.deadline()).finish()
+    }
+}
+
+/// The error of a [`timeout`] whose deadline passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for std::io::Error {
+    fn from(e: Elapsed) -> Self {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, e)
+    }
+}

@@ -1,0 +1,700 @@
+------------------------------ MODULE Scheduler ------------------------------
+(***************************************************************************)
+(* TLA+ model of the task scheduler of "tempo", a Rust async runtime.      *)
+(*                                                                         *)
+(* One TLA+ action = one atomic step of the Rust code (one RMW on a task's *)
+(* state word, one lock-free queue operation, ...).  TLA+'s interleaving   *)
+(* semantics is sequential consistency, which is what the SeqCst pairs of  *)
+(* the code (push/notify vs. park, release/re-check) rely on.              *)
+(*                                                                         *)
+(* The Rust function implementing each action is named in the comment     *)
+(* above it.  See README.md for the table and for the TLC results.         *)
+(*                                                                         *)
+(* Constant Mutant selects a deliberately injected bug ("none" = the real  *)
+(* design); the configs in mutants/ check that TLC catches each one.       *)
+(***************************************************************************)
+EXTENDS Naturals, Sequences, FiniteSets, TLC
+
+CONSTANTS
+    W,          \* worker threads
+    T,          \* tasks
+    NoWorker,   \* model value: nobody holds the sched role
+    None,       \* model value: a worker's empty hand
+    Budget,     \* number of environment events (Wake/Wakeup/Signal/Abort)
+    Mutant      \* "none", or the name of an injected bug (see Mutants)
+
+Mutants == {"none",
+            "WakePushesWaitingPosted",  \* Wake re-pushes a WaitingPosted task
+            "PollPendingIgnoresSignal", \* transition_to_idle forgets `signaled`
+            "ExpireIgnoresStatus",      \* expire pushes a woken (Scheduled) task again
+            "DispatchKeepsHeap",        \* dispatch of a Scheduled task leaves it in the heap
+            "NoPushNotify",             \* pusher never notifies after push-to-empty
+            "NoDriverToken",            \* Driver::unpark is lost if the driver is not blocked yet
+            "ParkWithoutHolder"}        \* WorkerPark guard as first proposed (timers orphaned)
+
+ASSUME /\ NoWorker \notin W
+       /\ None \notin T
+       /\ Budget \in Nat
+       /\ Mutant \in Mutants
+
+Statuses == {"Unborn", "Idle", "Scheduled", "Running",
+             "Waiting", "WaitingPosted", "Complete"}
+
+(* Worker states.  "DriverParking" = the sched-role holder has checked that *)
+(* there is nothing to do and is about to block in Driver::park (the check *)
+(* and the blocking syscall are two steps in the code: that window is what *)
+(* the driver's unpark token is for).                                      *)
+WStates == {"Active", "Parked", "DriverParking", "DriverParked", "Exited"}
+
+VARIABLES
+    \* ---- the per-task state word (one AtomicUsize in the code) ----
+    status,         \* [T -> Statuses]
+    notified,       \* [T -> BOOLEAN] woken while Running
+    cancelled,      \* [T -> BOOLEAN] abort requested
+    woken,          \* [T -> BOOLEAN] explicit wakeup pending (consumed by the task)
+    signaled,       \* [T -> BOOLEAN] sticky signal pending (consumed by receive_signal)
+    \* ---- ghost (not in the code): a Wakeup not yet followed by a new
+    \*      run or by a receive_signal that returned true ----
+    wakeOwed,       \* [T -> BOOLEAN]
+    \* ---- shared structures ----
+    front,          \* Seq(T): lock-free MPSC front queue
+    frontClosed,    \* BOOLEAN
+    ready,          \* Seq(T): FIFO ready queue (pushed by the sched role only)
+    heap,           \* SUBSET T: waiting heap, owned by the sched role
+    due,            \* SUBSET heap: entries whose deadline has passed (time)
+    local,          \* Seq(T): batch the sched-role holder took from front
+    pending,        \* SUBSET T: an RMW decided to push t to front; push not done yet
+    notifying,      \* SUBSET T: the pusher of t found front empty and owes a notify
+    schedHolder,    \* W \cup {NoWorker}: the sched role (a try-lock)
+    driverToken,    \* BOOLEAN: unpark token of the I/O driver (eventfd / mio Waker)
+    drained,        \* BOOLEAN: the holder has run take_all since it acquired the
+                    \*          role or came back from the driver
+    \* ---- workers ----
+    hand,           \* [W -> T \cup {None}]
+    dropping,       \* SUBSET W: workers dropping a cancelled future
+    wstate,         \* [W -> WStates]
+    \* ---- runtime ----
+    registryClosed, \* BOOLEAN
+    shutdown,       \* BOOLEAN
+    budget          \* Nat: environment events left
+
+taskVars  == <<status, notified, cancelled, woken, signaled, wakeOwed>>
+queueVars == <<front, frontClosed, ready, heap, due, local, pending, notifying>>
+schedVars == <<schedHolder, driverToken, drained>>
+workVars  == <<hand, dropping, wstate>>
+rtVars    == <<registryClosed, shutdown, budget>>
+vars == <<taskVars, queueVars, schedVars, workVars, rtVars>>
+
+-----------------------------------------------------------------------------
+(* Helpers *)
+
+Occ(s, t)     == Len(SelectSeq(s, LAMBDA x : x = t))  \* occurrences of t in s
+InSeq(s, t)   == Occ(s, t) > 0
+Holders(t)    == {w \in W : hand[w] = t}
+(* Number of "places" holding a reference that owes t a run / a trip to the heap. *)
+Places(t)     == Occ(front, t) + Occ(local, t) + Occ(ready, t)
+                 + (IF t \in pending THEN 1 ELSE 0) + Cardinality(Holders(t))
+OnWayToSched(t) == t \in pending \/ InSeq(front, t) \/ InSeq(local, t)
+AllExited     == \A w \in W : wstate[w] = "Exited"
+ParkedWorkers == {w \in W : wstate[w] = "Parked"}
+
+(* Idle::notify_one: unpark one parked worker, if there is one. *)
+NotifyOne ==
+    IF ParkedWorkers = {}
+    THEN UNCHANGED wstate
+    ELSE \E p \in ParkedWorkers : wstate' = [wstate EXCEPT ![p] = "Active"]
+
+-----------------------------------------------------------------------------
+Init ==
+    /\ status      = [t \in T |-> "Unborn"]
+    /\ notified    = [t \in T |-> FALSE]
+    /\ cancelled   = [t \in T |-> FALSE]
+    /\ woken       = [t \in T |-> FALSE]
+    /\ signaled    = [t \in T |-> FALSE]
+    /\ wakeOwed    = [t \in T |-> FALSE]
+    /\ front = <<>>  /\ frontClosed = FALSE
+    /\ ready = <<>>  /\ heap = {}  /\ due = {}  /\ local = <<>>
+    /\ pending = {}  /\ notifying = {}
+    /\ schedHolder = NoWorker  /\ driverToken = FALSE  /\ drained = FALSE
+    /\ hand = [w \in W |-> None]  /\ dropping = {}
+    /\ wstate = [w \in W |-> "Active"]
+    /\ registryClosed = FALSE  /\ shutdown = FALSE  /\ budget = Budget
+
+-----------------------------------------------------------------------------
+(***************************************************************************)
+(* The "Wake effect" of State::transition_to_notified: part of the same    *)
+(* RMW as the flag updates of Wake/Wakeup/Signal/Abort.  Touches only      *)
+(* status, pending and notified.                                           *)
+(***************************************************************************)
+WakeEffect(t) ==
+    CASE status[t] = "Idle" ->
+            /\ status'  = [status EXCEPT ![t] = "Scheduled"]
+            /\ pending' = pending \cup {t}
+            /\ UNCHANGED notified
+      [] status[t] = "Waiting" ->          \* stays in the heap; sched removes it later
+            /\ status'  = [status EXCEPT ![t] = "Scheduled"]
+            /\ pending' = pending \cup {t}
+            /\ UNCHANGED notified
+      [] status[t] = "WaitingPosted" ->    \* already travelling through front: no push
+            /\ status'  = [status EXCEPT ![t] = "Scheduled"]
+            /\ IF Mutant = "WakePushesWaitingPosted"
+                 THEN pending' = pending \cup {t}
+                 ELSE UNCHANGED pending
+            /\ UNCHANGED notified
+      [] status[t] = "Running" ->
+            /\ notified' = [notified EXCEPT ![t] = TRUE]
+            /\ UNCHANGED <<status, pending>>
+      [] OTHER ->                          \* Scheduled: already owes a run
+            UNCHANGED <<status, pending, notified>>
+
+(* The environment holds a JoinHandle/Waker only for spawned tasks, and    *)
+(* every event on a Complete task is a no-op in the code (not modelled).    *)
+EnvOK(t) == budget > 0 /\ status[t] \notin {"Unborn", "Complete"}
+
+(* Shared::spawn.  A spawn after begin_shutdown is rejected: t stays Unborn *)
+(* (a stuttering step, hence not written).                                 *)
+SpawnRegister(t) ==
+    /\ status[t] = "Unborn"
+    /\ ~registryClosed
+    /\ status'  = [status EXCEPT ![t] = "Scheduled"]
+    /\ pending' = pending \cup {t}
+    /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
+    /\ UNCHANGED <<schedVars, workVars, rtVars>>
+
+(* State::transition_to_notified (Waker::wake) *)
+Wake(t) ==
+    /\ EnvOK(t)
+    /\ budget' = budget - 1
+    /\ WakeEffect(t)
+    /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
+    /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
+
+(* State::transition_to_woken: absorbed (no change at all) if a signal is   *)
+(* pending; otherwise woken := TRUE plus the Wake effect, in one RMW.        *)
+Wakeup(t) ==
+    /\ EnvOK(t)
+    /\ budget' = budget - 1
+    /\ wakeOwed' = [wakeOwed EXCEPT ![t] = TRUE]          \* ghost
+    /\ IF signaled[t]
+         THEN UNCHANGED <<status, pending, notified, woken>>
+         ELSE /\ woken' = [woken EXCEPT ![t] = TRUE]
+              /\ WakeEffect(t)
+    /\ UNCHANGED <<cancelled, signaled>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
+    /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
+
+(* State::transition_to_signaled: signals do not stack (a boolean). *)
+Signal(t) ==
+    /\ EnvOK(t)
+    /\ budget' = budget - 1
+    /\ signaled' = [signaled EXCEPT ![t] = TRUE]
+    /\ WakeEffect(t)
+    /\ UNCHANGED <<cancelled, woken, wakeOwed>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
+    /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
+
+(* State::transition_to_cancelled (JoinHandle::abort) *)
+Abort(t) ==
+    /\ EnvOK(t)
+    /\ budget' = budget - 1
+    /\ cancelled' = [cancelled EXCEPT ![t] = TRUE]
+    /\ WakeEffect(t)
+    /\ UNCHANGED <<woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
+    /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
+
+-----------------------------------------------------------------------------
+(***************************************************************************)
+(* Front queue: push, and the pusher's notification.                        *)
+(***************************************************************************)
+
+(* FrontQueue::push.  Dropped (reference released) once the queue is        *)
+(* closed.  A push that found the queue empty owes a notification.          *)
+PushFront(t) ==
+    /\ t \in pending
+    /\ pending' = pending \ {t}
+    /\ IF frontClosed
+         THEN UNCHANGED <<front, notifying>>
+         ELSE /\ front' = Append(front, t)
+              /\ notifying' = IF front = <<>> /\ Mutant # "NoPushNotify"
+                                THEN notifying \cup {t} ELSE notifying
+    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, local>>
+    /\ UNCHANGED <<schedVars, workVars, rtVars>>
+
+(* The second half of the pusher's SeqCst Dekker pair (after the push):    *)
+(* FrontQueue::push -> Shared::notify_sched.  If nobody holds the sched     *)
+(* role, unpark one parked worker (Idle::notify_one); otherwise unpark the  *)
+(* driver (Driver::unpark): wakes the holder if it is blocked in the driver,*)
+(* else leaves a token that makes its next Driver::park return at once.     *)
+NotifySched(t) ==
+    /\ t \in notifying
+    /\ notifying' = notifying \ {t}
+    /\ IF schedHolder = NoWorker
+         THEN /\ NotifyOne
+              /\ UNCHANGED driverToken
+         ELSE IF wstate[schedHolder] = "DriverParked"
+                THEN /\ wstate' = [wstate EXCEPT ![schedHolder] = "Active"]
+                     /\ UNCHANGED driverToken
+                ELSE /\ driverToken' = (Mutant # "NoDriverToken" \/ driverToken)
+                     /\ UNCHANGED wstate
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending>>
+    /\ UNCHANGED <<schedHolder, drained, hand, dropping, rtVars>>
+
+-----------------------------------------------------------------------------
+(***************************************************************************)
+(* The sched role (a try-lock): the holder drains front into the ready      *)
+(* queue / waiting heap, expires timers, and blocks in the I/O driver.      *)
+(***************************************************************************)
+
+IsHolder(w) == schedHolder = w /\ wstate[w] = "Active"
+
+(* SchedRole::try_acquire.  The worker loop pops the ready queue first and  *)
+(* only then tries the role; after SchedRole::release it re-checks front    *)
+(* and retries the role if front is non-empty.  Hence the guard.            *)
+SchedAcquire(w) ==
+    /\ schedHolder = NoWorker
+    /\ wstate[w] = "Active"
+    /\ hand[w] = None
+    /\ ~shutdown
+    /\ ready = <<>> \/ front # <<>>
+    /\ schedHolder' = w
+    /\ drained' = FALSE
+    /\ UNCHANGED <<taskVars, queueVars, driverToken, workVars, rtVars>>
+
+(* FrontQueue::take_all: the consumer takes the whole queue at once (an    *)
+(* empty take is a real step too: it is how the holder sees front empty).   *)
+SchedTakeFront(w) ==
+    /\ IsHolder(w)
+    /\ ~shutdown
+    /\ local = <<>>
+    /\ front # <<>> \/ ~drained
+    /\ local' = front
+    /\ front' = <<>>
+    /\ drained' = TRUE
+    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, pending, notifying>>
+    /\ UNCHANGED <<schedHolder, driverToken, workVars, rtVars>>
+
+(* Sched::dispatch: one RMW on the head of the local batch.  A push to the  *)
+(* ready queue is followed by Idle::notify_one (WorkerNotify, folded in).    *)
+SchedDispatch(w) ==
+    /\ IsHolder(w)
+    /\ local # <<>>
+    /\ LET t == Head(local) IN
+       /\ local' = Tail(local)
+       /\ CASE status[t] = "WaitingPosted" ->
+                 /\ status' = [status EXCEPT ![t] = "Waiting"]
+                 /\ heap' = heap \cup {t}
+                 /\ UNCHANGED <<ready, due, wstate>>
+            [] status[t] = "Scheduled" ->
+                 /\ IF Mutant = "DispatchKeepsHeap"
+                      THEN UNCHANGED <<heap, due>>
+                      ELSE /\ heap' = heap \ {t}
+                           /\ due'  = due \ {t}
+                 /\ ready' = Append(ready, t)
+                 /\ NotifyOne
+                 /\ UNCHANGED status
+            [] OTHER ->          \* Complete: swept by shutdown, drop the reference
+                 UNCHANGED <<status, heap, due, ready, wstate>>
+    /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<front, frontClosed, pending, notifying>>
+    /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
+
+(* Sched::expire: a deadline in the heap has passed.  Which one is chosen   *)
+(* nondeterministically among the due ones.                                  *)
+SchedExpire(w, t) ==
+    /\ IsHolder(w)
+    /\ ~shutdown
+    /\ t \in due
+    /\ heap' = heap \ {t}
+    /\ due'  = due \ {t}
+    /\ IF status[t] = "Waiting" \/ (Mutant = "ExpireIgnoresStatus" /\ status[t] = "Scheduled")
+         THEN /\ status' = [status EXCEPT ![t] = "Scheduled"]
+              /\ ready'  = Append(ready, t)
+              /\ NotifyOne
+         ELSE UNCHANGED <<status, ready, wstate>>   \* Scheduled: a wake beat the deadline
+    /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<front, frontClosed, local, pending, notifying>>
+    /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
+
+(* SchedRole::release: only after a sched tick (take_all, dispatch of the  *)
+(* whole batch).  Front may have been refilled since: the push's notify     *)
+(* then went to the driver, so after releasing the worker re-checks front   *)
+(* and retries the role (SchedAcquire is enabled for front # <<>>).         *)
+SchedRelease(w) ==
+    /\ IsHolder(w)
+    /\ local = <<>>
+    /\ drained \/ shutdown
+    /\ schedHolder' = NoWorker
+    /\ UNCHANGED <<taskVars, queueVars, driverToken, drained, workVars, rtVars>>
+
+(* Driver::park, first half: the holder has checked there is nothing to do  *)
+(* (no batch, empty front, empty ready queue, no due timer).                *)
+SchedPark(w) ==
+    /\ IsHolder(w)
+    /\ ~shutdown
+    /\ local = <<>> /\ front = <<>> /\ ready = <<>> /\ due = {}
+    /\ wstate' = [wstate EXCEPT ![w] = "DriverParking"]
+    /\ drained' = FALSE              \* after the driver returns: take_all again
+    /\ UNCHANGED <<taskVars, queueVars, schedHolder, driverToken, hand, dropping, rtVars>>
+
+(* Driver::park, second half: the blocking call (epoll_wait with timeout =  *)
+(* nearest deadline).  Returns at once if the unpark token is set or a      *)
+(* deadline already passed.                                                  *)
+DriverBlock(w) ==
+    /\ wstate[w] = "DriverParking"
+    /\ IF driverToken
+         THEN /\ wstate' = [wstate EXCEPT ![w] = "Active"]
+              /\ driverToken' = FALSE
+         ELSE /\ wstate' = [wstate EXCEPT ![w] = IF due # {} THEN "Active" ELSE "DriverParked"]
+              /\ UNCHANGED driverToken
+    /\ UNCHANGED <<taskVars, queueVars, schedHolder, drained, hand, dropping, rtVars>>
+
+(* Driver::park returns because its timeout (nearest deadline) elapsed. *)
+DriverTimeout(w) ==
+    /\ wstate[w] = "DriverParked"
+    /\ due # {}
+    /\ wstate' = [wstate EXCEPT ![w] = "Active"]
+    /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, rtVars>>
+
+(* Time passes: the deadline of a heap entry expires.  (Not code; the clock.) *)
+Tick(t) ==
+    /\ t \in heap \ due
+    /\ due' = due \cup {t}
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, local, pending, notifying>>
+    /\ UNCHANGED <<schedVars, workVars, rtVars>>
+
+-----------------------------------------------------------------------------
+(***************************************************************************)
+(* Workers running tasks.                                                   *)
+(***************************************************************************)
+
+(* ReadyQueue::pop.  The holder releases the role before running tasks.    *)
+WorkerPop(w) ==
+    /\ wstate[w] = "Active"
+    /\ hand[w] = None
+    /\ schedHolder # w
+    /\ ~shutdown
+    /\ ready # <<>>
+    /\ hand'  = [hand EXCEPT ![w] = Head(ready)]
+    /\ ready' = Tail(ready)
+    /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying>>
+    /\ UNCHANGED <<schedVars, dropping, wstate, rtVars>>
+
+(* State::transition_to_running.  If cancelled, the worker drops the future *)
+(* instead of polling it (then FinishCancel).                                *)
+StartPoll(w) ==
+    /\ hand[w] # None
+    /\ status[hand[w]] = "Scheduled"
+    /\ LET t == hand[w] IN
+       /\ status'   = [status EXCEPT ![t] = "Running"]
+       /\ notified' = [notified EXCEPT ![t] = FALSE]
+       /\ wakeOwed' = [wakeOwed EXCEPT ![t] = FALSE]     \* ghost: a new run begins
+       /\ dropping' = IF cancelled[t] THEN dropping \cup {w} ELSE dropping
+    /\ UNCHANGED <<cancelled, woken, signaled>>
+    /\ UNCHANGED <<queueVars, schedVars, hand, wstate, rtVars>>
+
+Polling(w) == hand[w] # None /\ status[hand[w]] = "Running" /\ w \notin dropping
+
+(* State::receive_signal (the task consumes its signal, Acquire). *)
+ReceiveSignal(w) ==
+    /\ Polling(w)
+    /\ signaled[hand[w]]
+    /\ signaled' = [signaled EXCEPT ![hand[w]] = FALSE]
+    /\ wakeOwed' = [wakeOwed EXCEPT ![hand[w]] = FALSE]  \* ghost: the task saw the signal
+    /\ UNCHANGED <<status, notified, cancelled, woken>>
+    /\ UNCHANGED <<queueVars, schedVars, workVars, rtVars>>
+
+(* State::take_woken (the task consumes its explicit wakeup). *)
+ConsumeWoken(w) ==
+    /\ Polling(w)
+    /\ woken[hand[w]]
+    /\ woken' = [woken EXCEPT ![hand[w]] = FALSE]
+    /\ UNCHANGED <<status, notified, cancelled, signaled, wakeOwed>>
+    /\ UNCHANGED <<queueVars, schedVars, workVars, rtVars>>
+
+(* State::transition_to_idle: the poll returned Pending.  hasDeadline: the  *)
+(* future registered a timer during this poll.                              *)
+PollPending(w) ==
+    /\ Polling(w)
+    /\ LET t == hand[w]
+           again == notified[t] \/ cancelled[t]
+                    \/ (signaled[t] /\ Mutant # "PollPendingIgnoresSignal")
+       IN
+       /\ notified' = [notified EXCEPT ![t] = FALSE]
+       /\ \E hasDeadline \in BOOLEAN :
+            IF again
+              THEN /\ status'  = [status EXCEPT ![t] = "Scheduled"]   \* re-posted by the worker
+                   /\ pending' = pending \cup {t}
+              ELSE IF hasDeadline
+                     THEN /\ status'  = [status EXCEPT ![t] = "WaitingPosted"]
+                          /\ pending' = pending \cup {t}
+                     ELSE /\ status'  = [status EXCEPT ![t] = "Idle"]
+                          /\ UNCHANGED pending
+    /\ hand' = [hand EXCEPT ![w] = None]
+    /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
+    /\ UNCHANGED <<schedVars, dropping, wstate, rtVars>>
+
+(* State::transition_to_complete: the poll returned Ready (output stored). *)
+PollReady(w) ==
+    /\ Polling(w)
+    /\ status'   = [status EXCEPT ![hand[w]] = "Complete"]
+    /\ notified' = [notified EXCEPT ![hand[w]] = FALSE]
+    /\ hand'     = [hand EXCEPT ![w] = None]
+    /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<queueVars, schedVars, dropping, wstate, rtVars>>
+
+(* State::transition_to_complete after dropping a cancelled future. *)
+FinishCancel(w) ==
+    /\ w \in dropping
+    /\ status'   = [status EXCEPT ![hand[w]] = "Complete"]
+    /\ notified' = [notified EXCEPT ![hand[w]] = FALSE]
+    /\ hand'     = [hand EXCEPT ![w] = None]
+    /\ dropping' = dropping \ {w}
+    /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<queueVars, schedVars, wstate, rtVars>>
+
+(* Idle::park_worker: register as sleeper, re-check, park -- shown atomic   *)
+(* (see README: the Dekker pair with notify_one; and liveness does not even *)
+(* depend on it, because the role holder never parks here).                 *)
+(* A worker parks here only while ANOTHER worker holds the sched role; if   *)
+(* the role is free it must take it (and park in the driver instead), so    *)
+(* that somebody always drives the timers of the waiting heap.              *)
+WorkerPark(w) ==
+    /\ wstate[w] = "Active"
+    /\ hand[w] = None
+    /\ schedHolder # w
+    /\ ~shutdown
+    /\ ready = <<>>
+    /\ IF Mutant = "ParkWithoutHolder"
+         THEN schedHolder # NoWorker \/ front = <<>>      \* the guard first proposed
+         ELSE schedHolder # NoWorker
+    /\ wstate' = [wstate EXCEPT ![w] = "Parked"]
+    /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, rtVars>>
+
+-----------------------------------------------------------------------------
+(***************************************************************************)
+(* Shutdown.                                                                *)
+(***************************************************************************)
+
+(* Shared::begin_shutdown: close the registry, set the flag, unpark every   *)
+(* parked worker and the driver.                                            *)
+ShutdownBegin ==
+    /\ ~shutdown
+    /\ shutdown' = TRUE
+    /\ registryClosed' = TRUE
+    /\ wstate' = [w \in W |-> IF wstate[w] \in {"Parked", "DriverParked"}
+                               THEN "Active" ELSE wstate[w]]
+    /\ driverToken' = (driverToken \/ \E w \in W : wstate[w] = "DriverParking")
+    /\ UNCHANGED <<taskVars, queueVars, schedHolder, drained, hand, dropping, budget>>
+
+(* Worker::run returns. *)
+WorkerExit(w) ==
+    /\ shutdown
+    /\ wstate[w] = "Active"
+    /\ hand[w] = None
+    /\ schedHolder # w
+    /\ wstate' = [wstate EXCEPT ![w] = "Exited"]
+    /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, rtVars>>
+
+(* State::transition_to_shutdown: after all workers joined, drop the future *)
+(* of every task that is not complete.                                      *)
+ShutdownSweep(t) ==
+    /\ AllExited
+    /\ status[t] \notin {"Running", "Complete", "Unborn"}
+    /\ status' = [status EXCEPT ![t] = "Complete"]
+    /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<queueVars, schedVars, workVars, rtVars>>
+
+(* FrontQueue::close: later pushes only release their reference; the       *)
+(* references held by front, ready, heap and the batch are released.       *)
+FrontClose ==
+    /\ ~frontClosed
+    /\ AllExited
+    /\ \A t \in T : status[t] \in {"Complete", "Unborn"}
+    /\ frontClosed' = TRUE
+    /\ front' = <<>>  /\ ready' = <<>>  /\ local' = <<>>
+    /\ heap' = {}     /\ due' = {}
+    /\ UNCHANGED <<taskVars, pending, notifying, schedVars, workVars, rtVars>>
+
+ShutdownDone ==
+    /\ shutdown /\ AllExited /\ frontClosed
+    /\ \A t \in T : status[t] \in {"Complete", "Unborn"}
+    /\ pending = {} /\ notifying = {}
+
+(* The runtime is gone: explicit stuttering, so TLC's deadlock check stays  *)
+(* on and flags any other state without a successor.                        *)
+Terminated ==
+    /\ ShutdownDone
+    /\ UNCHANGED vars
+
+-----------------------------------------------------------------------------
+WorkerNext(w) ==
+    \/ SchedAcquire(w) \/ SchedTakeFront(w) \/ SchedDispatch(w)
+    \/ \E t \in T : SchedExpire(w, t)
+    \/ SchedRelease(w) \/ SchedPark(w) \/ DriverBlock(w) \/ DriverTimeout(w)
+    \/ WorkerPop(w) \/ StartPoll(w) \/ ReceiveSignal(w) \/ ConsumeWoken(w)
+    \/ PollPending(w) \/ PollReady(w) \/ FinishCancel(w)
+    \/ WorkerPark(w) \/ WorkerExit(w)
+
+EnvNext ==
+    \/ \E t \in T : SpawnRegister(t) \/ Wake(t) \/ Wakeup(t) \/ Signal(t) \/ Abort(t)
+    \/ ShutdownBegin
+
+Next ==
+    \/ \E w \in W : WorkerNext(w)
+    \/ \E t \in T : PushFront(t) \/ NotifySched(t) \/ Tick(t) \/ ShutdownSweep(t)
+    \/ FrontClose
+    \/ EnvNext
+    \/ Terminated
+
+(***************************************************************************)
+(* Fairness: weak fairness on each step a thread takes by itself (workers,  *)
+(* the pushers that owe a push/notify, the clock, the shutdown thread).     *)
+(* The poll's outcome (Pending/Ready) and the optional ReceiveSignal /      *)
+(* ConsumeWoken are the task's choice: only "the poll returns" is fair.     *)
+(* The environment (spawn, wake, wakeup, signal, abort, shutdown) has none. *)
+(***************************************************************************)
+Fairness ==
+    /\ \A w \in W :
+         /\ WF_vars(SchedAcquire(w))
+         /\ WF_vars(SchedTakeFront(w))
+         /\ WF_vars(SchedDispatch(w))
+         /\ WF_vars(\E t \in T : SchedExpire(w, t))
+         /\ WF_vars(SchedRelease(w))
+         /\ WF_vars(SchedPark(w))
+         /\ WF_vars(DriverBlock(w))
+         /\ WF_vars(DriverTimeout(w))
+         /\ WF_vars(WorkerPop(w))
+         /\ WF_vars(StartPoll(w))
+         /\ WF_vars(PollPending(w) \/ PollReady(w) \/ FinishCancel(w))
+         /\ WF_vars(WorkerPark(w))
+         /\ WF_vars(WorkerExit(w))
+    /\ \A t \in T :
+         /\ WF_vars(PushFront(t))
+         /\ WF_vars(NotifySched(t))
+         /\ WF_vars(Tick(t))
+         /\ WF_vars(ShutdownSweep(t))
+    /\ WF_vars(FrontClose)
+
+Spec     == Init /\ [][Next]_vars
+LiveSpec == Spec /\ Fairness
+
+-----------------------------------------------------------------------------
+(***************************************************************************)
+(* Safety properties (INVARIANTS).                                          *)
+(***************************************************************************)
+
+TypeOK ==
+    /\ status    \in [T -> Statuses]
+    /\ notified  \in [T -> BOOLEAN]
+    /\ cancelled \in [T -> BOOLEAN]
+    /\ woken     \in [T -> BOOLEAN]
+    /\ signaled  \in [T -> BOOLEAN]
+    /\ wakeOwed  \in [T -> BOOLEAN]
+    /\ front \in Seq(T) /\ ready \in Seq(T) /\ local \in Seq(T)
+    /\ frontClosed \in BOOLEAN
+    /\ heap \subseteq T /\ due \subseteq heap
+    /\ pending \subseteq T /\ notifying \subseteq T
+    /\ schedHolder \in W \cup {NoWorker}
+    /\ driverToken \in BOOLEAN /\ drained \in BOOLEAN
+    /\ hand \in [W -> T \cup {None}]
+    /\ dropping \subseteq W
+    /\ wstate \in [W -> WStates]
+    /\ registryClosed \in BOOLEAN /\ shutdown \in BOOLEAN
+    /\ budget \in 0..Budget
+
+(* Every task sits at most once in front, local, ready, pending and hands. *)
+AtMostOnePlace == \A t \in T : Places(t) <= 1
+
+(* Nobody polls a task twice at the same time. *)
+NoDoubleRun ==
+    \A t \in T :
+        /\ Cardinality(Holders(t)) <= 1
+        /\ status[t] = "Running" => Cardinality(Holders(t)) = 1
+
+(* The status of a task says exactly where its references are.  Complete  *)
+(* tasks may still sit in a queue only during the final shutdown sweep.   *)
+StatusMatchesPlace ==
+    \A t \in T :
+        /\ status[t] \in {"Unborn", "Idle"} => Places(t) = 0 /\ t \notin heap
+        /\ status[t] = "Scheduled" =>
+              /\ Places(t) = 1
+              /\ t \in heap => OnWayToSched(t)     \* woken while Waiting
+        /\ status[t] = "Running" =>
+              /\ Places(t) = 1 /\ Holders(t) # {} /\ t \notin heap
+        /\ status[t] = "Waiting" => Places(t) = 0 /\ t \in heap
+        /\ status[t] = "WaitingPosted" =>
+              /\ Places(t) = 1 /\ OnWayToSched(t) /\ t \notin heap
+        /\ status[t] = "Complete" /\ ~AllExited => Places(t) = 0 /\ t \notin heap
+
+(* A worker's hand holds a task it owes a run (or is running / dropping). *)
+HandOK ==
+    \A w \in W :
+        /\ hand[w] # None => status[hand[w]] \in {"Scheduled", "Running"}
+        /\ w \in dropping => hand[w] # None /\ status[hand[w]] = "Running"
+                             /\ cancelled[hand[w]]
+        /\ wstate[w] \in {"Parked", "DriverParking", "DriverParked", "Exited"}
+              => hand[w] = None
+
+(* The sched role and the driver. *)
+SchedRoleOK ==
+    /\ local # <<>> => schedHolder # NoWorker
+    /\ schedHolder # NoWorker =>
+          /\ hand[schedHolder] = None
+          /\ wstate[schedHolder] \in {"Active", "DriverParking", "DriverParked"}
+    /\ \A w \in W : wstate[w] \in {"DriverParking", "DriverParked"} => schedHolder = w
+
+(* Someone always drives the timers: if the waiting heap is non-empty and  *)
+(* nobody holds the sched role, some worker is awake (and will take it).   *)
+TimersDriven ==
+    (~shutdown /\ heap # {} /\ schedHolder = NoWorker)
+        => \E w \in W : wstate[w] = "Active"
+
+(* A pending signal keeps the task scheduled/running until received. *)
+SignalNeverLost ==
+    \A t \in T : signaled[t] => status[t] \in {"Scheduled", "Running", "Complete"}
+
+NotifiedOnlyRunning == \A t \in T : notified[t] => status[t] = "Running"
+
+(* A Wakeup guarantees one more run (or, if absorbed by a pending signal,  *)
+(* that the task observes that signal after the wakeup): until then the    *)
+(* task is Scheduled, Complete, or Running with a re-run already owed.     *)
+WokenNeverLost ==
+    \A t \in T : wakeOwed[t] =>
+        \/ status[t] \in {"Scheduled", "Complete"}
+        \/ status[t] = "Running" /\ (notified[t] \/ signaled[t])
+
+(* The literal reading "woken flag set => task owes a run".  This does NOT  *)
+(* hold by design: a task whose poll does not call take_woken leaves a      *)
+(* stale woken = TRUE behind when it goes Idle.  Checked (as a failure) by  *)
+(* mutants/woken_literal.cfg.                                                *)
+WokenFlagLiteral ==
+    \A t \in T : woken[t] /\ ~signaled[t] => status[t] \in {"Scheduled", "Running", "Complete"}
+
+-----------------------------------------------------------------------------
+(***************************************************************************)
+(* Liveness properties (PROPERTIES, with LiveSpec).                         *)
+(***************************************************************************)
+
+ScheduledEventuallyRuns ==
+    \A t \in T : (status[t] = "Scheduled" /\ ~shutdown)
+                    ~> (status[t] \in {"Running", "Complete"} \/ shutdown)
+
+SignalEventuallyReceivedOrRun ==
+    \A t \in T : (signaled[t] /\ ~shutdown)
+                    ~> (status[t] \in {"Running", "Complete"} \/ shutdown)
+
+(* Deadlines fire: a task in the waiting heap does not wait forever. *)
+DeadlineEventuallyFires ==
+    \A t \in T : (status[t] = "Waiting") ~> (status[t] # "Waiting")
+
+ShutdownTerminates ==
+    shutdown ~> ShutdownDone
+
+(* Symmetry for the safety config (not used with liveness). *)
+Symm == Permutations(W) \cup Permutations(T)
+
+=============================================================================

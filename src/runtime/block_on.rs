@@ -51,8 +51,9 @@ impl Wake for MainSignal {
         self.wake_by_ref()
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        // SeqCst: invariant 2.
-        self.notified.store(true, SeqCst);
+        // SeqCst RMW (every wake path is an RMW): invariant 2. A plain store
+        // here was seen by loom to be missed by the next `swap` in `step`.
+        self.notified.swap(true, SeqCst);
         self.unpark();
     }
 }

@@ -10,7 +10,7 @@
 //!    (spec: `WorkerPark` guard + `NotifySched`).
 //! 3. `tokens <= sleeping`; each token releases exactly one sleeper.
 
-use crate::sync::atomic::{AtomicUsize, Ordering::*};
+use crate::sync::atomic::{fence, AtomicUsize, Ordering::*};
 use crate::sync::{Condvar, Mutex};
 
 struct Inner {
@@ -37,6 +37,9 @@ impl Idle {
         g.sleeping += 1;
         // SeqCst: invariant 2.
         self.sleepers.fetch_add(1, SeqCst);
+        // SeqCst fence: the sleeper's half of the handshake (invariant 2);
+        // pairs with the fence in `notify_one`.
+        fence(SeqCst);
         if !has_work() {
             while g.tokens == 0 {
                 g = self.cv.wait(g);
@@ -56,6 +59,9 @@ impl Idle {
     ///
     /// TLA+: `WorkerNotify`
     pub(crate) fn notify_one(&self) -> bool {
+        // SeqCst fence: the producer's half of the handshake (invariant 2):
+        // the work it published is ordered before this read of `sleepers`.
+        fence(SeqCst);
         if self.sleepers() == 0 {
             return false;
         }

@@ -11,7 +11,7 @@
 
 use super::heap::WaitingHeap;
 use super::Shared;
-use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use crate::sync::UnsafeCell;
 use crate::task::header::Notified;
 use crate::task::state::Dispatch;
@@ -127,5 +127,8 @@ impl Drop for RoleGuard<'_> {
         // SeqCst (≥ Release): publishes the core to the next holder; pairs
         // with `try_acquire`; orders before the caller's re-check of the front queue.
         self.role.held.store(false, SeqCst);
+        // SeqCst fence: orders the release before the releaser's next look at
+        // the front queue; pairs with the fence in `Shared::notify_sched`.
+        fence(SeqCst);
     }
 }

@@ -21,7 +21,7 @@ use super::idle::Idle;
 use super::ready::ReadyQueue;
 use super::registry::Registry;
 use super::role::SchedRole;
-use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use crate::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering::*};
 use crate::task::header::{Notified, RawTask};
 use crate::task::harness;
 use crate::task::join::JoinHandle;
@@ -117,6 +117,10 @@ impl Shared {
 
     /// Makes sure someone will take the front queue (invariant 1).
     pub(crate) fn notify_sched(&self) {
+        // SeqCst fence: the pusher's half of the Dekker handshake (invariant 1);
+        // pairs with the fences in `Idle::park` and `RoleGuard::drop`. (loom
+        // models SeqCst accesses as AcqRel but models SeqCst fences exactly.)
+        fence(SeqCst);
         if self.role.is_held() {
             self.driver.unpark();
         } else {

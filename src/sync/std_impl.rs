@@ -1,7 +1,7 @@
 //! `std` flavour of the shim (normal builds).
 
 pub(crate) mod atomic {
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 }
 pub(crate) use std::thread;
 pub(crate) use std::sync::Condvar as RawCondvar;

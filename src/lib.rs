@@ -7,6 +7,7 @@
 //! The smallest program:
 //!
 //! ```
+//! # #[cfg(not(any(feature = "loom", feature = "shuttle")))]
 //! fn main() -> std::io::Result<()> {
 //!     let rt = tempo::Runtime::new()?;
 //!     let answer = rt.block_on(async {
@@ -16,6 +17,7 @@
 //!     assert_eq!(answer, 42);
 //!     Ok(())
 //! }
+//! # #[cfg(any(feature = "loom", feature = "shuttle"))] fn main() {}
 //! ```
 //!
 //! ## A tour, from simple to complex
@@ -65,12 +67,14 @@ use std::future::Future;
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// let rt = tempo::Runtime::new().unwrap();
 /// rt.block_on(async {
 ///     let a = tempo::spawn(async { 1 });
 ///     let b = tempo::spawn(async { 2 });
 ///     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
 /// });
+/// # }
 /// ```
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where

@@ -30,7 +30,10 @@ Mutants == {"none",
             "DispatchKeepsHeap",        \* dispatch of a Scheduled task leaves it in the heap
             "NoPushNotify",             \* pusher never notifies after push-to-empty
             "NoDriverToken",            \* Driver::unpark is lost if the driver is not blocked yet
-            "ParkWithoutHolder"}        \* WorkerPark guard as first proposed (timers orphaned)
+            "ParkWithoutHolder",        \* WorkerPark guard as first proposed (timers orphaned)
+            "ParkIgnoresFront",         \* has_work forgets front (role free): the
+                                        \* release-vs-push race loses the task
+            "NoWorkerWakeups"}          \* notify_one never wakes anybody
 
 ASSUME /\ NoWorker \notin W
        /\ None \notin T
@@ -67,8 +70,12 @@ VARIABLES
     notifying,      \* SUBSET T: the pusher of t found front empty and owes a notify
     schedHolder,    \* W \cup {NoWorker}: the sched role (a try-lock)
     driverToken,    \* BOOLEAN: unpark token of the I/O driver (eventfd / mio Waker)
-    drained,        \* BOOLEAN: the holder has run take_all since it acquired the
-                    \*          role or came back from the driver
+    phase,          \* the holder's place in its loop iteration (RoleGuard::round):
+                    \*   "Round"   acquired, take_all not done yet
+                    \*   "Drained" take_all done (dispatch / expire / release / park)
+                    \*   "Woke"    back from Driver::park: the guard is dropped next
+    lateRound,      \* SUBSET W: workers that took the role after shutdown began
+                    \*   (the loop checks the flag only at its top: one more round)
     \* ---- workers ----
     hand,           \* [W -> T \cup {None}]
     dropping,       \* SUBSET W: workers dropping a cancelled future
@@ -80,7 +87,7 @@ VARIABLES
 
 taskVars  == <<status, notified, cancelled, woken, signaled, wakeOwed>>
 queueVars == <<front, frontClosed, ready, heap, due, local, pending, notifying>>
-schedVars == <<schedHolder, driverToken, drained>>
+schedVars == <<schedHolder, driverToken, phase, lateRound>>
 workVars  == <<hand, dropping, wstate>>
 rtVars    == <<registryClosed, shutdown, budget>>
 vars == <<taskVars, queueVars, schedVars, workVars, rtVars>>
@@ -100,7 +107,7 @@ ParkedWorkers == {w \in W : wstate[w] = "Parked"}
 
 (* Idle::notify_one: unpark one parked worker, if there is one. *)
 NotifyOne ==
-    IF ParkedWorkers = {}
+    IF ParkedWorkers = {} \/ Mutant = "NoWorkerWakeups"
     THEN UNCHANGED wstate
     ELSE \E p \in ParkedWorkers : wstate' = [wstate EXCEPT ![p] = "Active"]
 
@@ -115,7 +122,8 @@ Init ==
     /\ front = <<>>  /\ frontClosed = FALSE
     /\ ready = <<>>  /\ heap = {}  /\ due = {}  /\ local = <<>>
     /\ pending = {}  /\ notifying = {}
-    /\ schedHolder = NoWorker  /\ driverToken = FALSE  /\ drained = FALSE
+    /\ schedHolder = NoWorker  /\ driverToken = FALSE  /\ phase = "Round"
+    /\ lateRound = {}
     /\ hand = [w \in W |-> None]  /\ dropping = {}
     /\ wstate = [w \in W |-> "Active"]
     /\ registryClosed = FALSE  /\ shutdown = FALSE  /\ budget = Budget
@@ -240,7 +248,7 @@ NotifySched(t) ==
                 ELSE /\ driverToken' = (Mutant # "NoDriverToken" \/ driverToken)
                      /\ UNCHANGED wstate
     /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending>>
-    /\ UNCHANGED <<schedHolder, drained, hand, dropping, rtVars>>
+    /\ UNCHANGED <<schedHolder, phase, lateRound, hand, dropping, rtVars>>
 
 -----------------------------------------------------------------------------
 (***************************************************************************)
@@ -250,36 +258,43 @@ NotifySched(t) ==
 
 IsHolder(w) == schedHolder = w /\ wstate[w] = "Active"
 
-(* SchedRole::try_acquire.  The worker loop pops the ready queue first and  *)
-(* only then tries the role; after SchedRole::release it re-checks front    *)
-(* and retries the role if front is non-empty.  Hence the guard.            *)
+(* SchedRole::try_acquire.  worker::run_loop pops the ready queue (at most  *)
+(* BATCH tasks) before it tries the role, so it tries with an empty ready   *)
+(* queue -- or with front non-empty, which over-approximates the BATCH cap  *)
+(* and the retry after a release.  After begin_shutdown a worker finishes   *)
+(* its loop iteration: at most one more round (lateRound).                   *)
 SchedAcquire(w) ==
     /\ schedHolder = NoWorker
     /\ wstate[w] = "Active"
     /\ hand[w] = None
-    /\ ~shutdown
     /\ ready = <<>> \/ front # <<>>
+    /\ ~shutdown \/ w \notin lateRound
     /\ schedHolder' = w
-    /\ drained' = FALSE
+    /\ phase' = "Round"
+    /\ lateRound' = IF shutdown THEN lateRound \cup {w} ELSE lateRound
     /\ UNCHANGED <<taskVars, queueVars, driverToken, workVars, rtVars>>
 
-(* FrontQueue::take_all: the consumer takes the whole queue at once (an    *)
-(* empty take is a real step too: it is how the holder sees front empty).   *)
+(* FrontQueue::take_all, once per round (RoleGuard::round): the consumer   *)
+(* takes the whole queue at once; an empty take is a step too.              *)
 SchedTakeFront(w) ==
     /\ IsHolder(w)
-    /\ ~shutdown
     /\ local = <<>>
-    /\ front # <<>> \/ ~drained
+    /\ phase = "Round"
     /\ local' = front
     /\ front' = <<>>
-    /\ drained' = TRUE
+    /\ phase' = "Drained"
     /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, pending, notifying>>
-    /\ UNCHANGED <<schedHolder, driverToken, workVars, rtVars>>
+    /\ UNCHANGED <<schedHolder, driverToken, lateRound, workVars, rtVars>>
 
-(* Sched::dispatch: one RMW on the head of the local batch.  A push to the  *)
-(* ready queue is followed by Idle::notify_one (WorkerNotify, folded in).    *)
+(* Sched::dispatch (RoleGuard::round -> State::transition_to_dispatched):  *)
+(* one RMW on the head of the local batch.  WorkerNotify (Idle::notify_one) *)
+(* is folded into every push to the ready queue; the code batches these     *)
+(* notifications after the release ("help" loop in run_loop) -- that only   *)
+(* delays wake-ups of extra workers, which liveness does not rely on while  *)
+(* the role is held (the holder never parks with ready # <<>>).             *)
 SchedDispatch(w) ==
     /\ IsHolder(w)
+    /\ phase = "Drained"
     /\ local # <<>>
     /\ LET t == Head(local) IN
        /\ local' = Tail(local)
@@ -301,11 +316,13 @@ SchedDispatch(w) ==
     /\ UNCHANGED <<front, frontClosed, pending, notifying>>
     /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
 
-(* Sched::expire: a deadline in the heap has passed.  Which one is chosen   *)
-(* nondeterministically among the due ones.                                  *)
+(* Sched::expire (RoleGuard::round -> WaitingHeap::pop_expired,             *)
+(* State::transition_expired): a deadline in the heap has passed.  Which    *)
+(* due entry goes first is left open (fairness is per entry: the heap pops  *)
+(* in deadline order, so no due entry is passed over forever).              *)
 SchedExpire(w, t) ==
     /\ IsHolder(w)
-    /\ ~shutdown
+    /\ phase = "Drained"
     /\ t \in due
     /\ heap' = heap \ {t}
     /\ due'  = due \ {t}
@@ -318,30 +335,35 @@ SchedExpire(w, t) ==
     /\ UNCHANGED <<front, frontClosed, local, pending, notifying>>
     /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
 
-(* SchedRole::release: only after a sched tick (take_all, dispatch of the  *)
-(* whole batch).  Front may have been refilled since: the push's notify     *)
-(* then went to the driver, so after releasing the worker re-checks front   *)
-(* and retries the role (SchedAcquire is enabled for front # <<>>).         *)
+(* SchedRole::release (RoleGuard::drop): after a full round (take_all,     *)
+(* dispatch of the whole batch, expiry of every due timer), or right after  *)
+(* Driver::park returned.  Front may have been refilled since the take: the *)
+(* push's notify then went to the driver, so the releasing worker comes     *)
+(* back to try_acquire (it cannot park while front # <<>> and nobody holds  *)
+(* the role).  Requiring due = {} after a round is a sound reduction: a     *)
+(* deadline passing after the round's expire commutes with the release.     *)
 SchedRelease(w) ==
     /\ IsHolder(w)
     /\ local = <<>>
-    /\ drained \/ shutdown
+    /\ phase = "Woke" \/ (phase = "Drained" /\ (due = {} \/ shutdown))
     /\ schedHolder' = NoWorker
-    /\ UNCHANGED <<taskVars, queueVars, driverToken, drained, workVars, rtVars>>
+    /\ phase' = "Round"              \* (canonical value while nobody holds the role)
+    /\ UNCHANGED <<taskVars, queueVars, driverToken, lateRound, workVars, rtVars>>
 
-(* Driver::park, first half: the holder has checked there is nothing to do  *)
-(* (no batch, empty front, empty ready queue, no due timer).                *)
+(* Driver::park, first half (run_loop: round found nothing to run and      *)
+(* front.is_empty()): the holder has checked there is nothing to do.        *)
 SchedPark(w) ==
     /\ IsHolder(w)
     /\ ~shutdown
+    /\ phase = "Drained"
     /\ local = <<>> /\ front = <<>> /\ ready = <<>> /\ due = {}
     /\ wstate' = [wstate EXCEPT ![w] = "DriverParking"]
-    /\ drained' = FALSE              \* after the driver returns: take_all again
-    /\ UNCHANGED <<taskVars, queueVars, schedHolder, driverToken, hand, dropping, rtVars>>
+    /\ phase' = "Woke"              \* when the driver returns: drop the guard
+    /\ UNCHANGED <<taskVars, queueVars, schedHolder, driverToken, lateRound, hand, dropping, rtVars>>
 
-(* Driver::park, second half: the blocking call (epoll_wait with timeout =  *)
-(* nearest deadline).  Returns at once if the unpark token is set or a      *)
-(* deadline already passed.                                                  *)
+(* Driver::park, second half: the blocking wait (timeout = nearest         *)
+(* deadline).  Returns at once if the unpark token is set (ParkDriver state *)
+(* NOTIFIED) or a deadline already passed (timeout zero).                   *)
 DriverBlock(w) ==
     /\ wstate[w] = "DriverParking"
     /\ IF driverToken
@@ -349,7 +371,7 @@ DriverBlock(w) ==
               /\ driverToken' = FALSE
          ELSE /\ wstate' = [wstate EXCEPT ![w] = IF due # {} THEN "Active" ELSE "DriverParked"]
               /\ UNCHANGED driverToken
-    /\ UNCHANGED <<taskVars, queueVars, schedHolder, drained, hand, dropping, rtVars>>
+    /\ UNCHANGED <<taskVars, queueVars, schedHolder, phase, lateRound, hand, dropping, rtVars>>
 
 (* Driver::park returns because its timeout (nearest deadline) elapsed. *)
 DriverTimeout(w) ==
@@ -371,11 +393,12 @@ Tick(t) ==
 (***************************************************************************)
 
 (* ReadyQueue::pop.  The holder releases the role before running tasks.    *)
+(* No shutdown check: run_loop checks the flag only at the top of an        *)
+(* iteration, and pops up to BATCH tasks in one.                            *)
 WorkerPop(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
     /\ schedHolder # w
-    /\ ~shutdown
     /\ ready # <<>>
     /\ hand'  = [hand EXCEPT ![w] = Head(ready)]
     /\ ready' = Tail(ready)
@@ -415,27 +438,33 @@ ConsumeWoken(w) ==
     /\ UNCHANGED <<queueVars, schedVars, workVars, rtVars>>
 
 (* State::transition_to_idle: the poll returned Pending.  hasDeadline: the  *)
-(* future registered a timer during this poll.                              *)
+(* future registered a timer during this poll.  Aborted during the poll:    *)
+(* the task stays Running and the worker drops the future at once           *)
+(* (AfterPoll::Cancel, then FinishCancel).  Woken or signaled: Scheduled    *)
+(* and re-posted by the worker (a signaled task ignores its deadline).      *)
 PollPending(w) ==
     /\ Polling(w)
     /\ LET t == hand[w]
-           again == notified[t] \/ cancelled[t]
-                    \/ (signaled[t] /\ Mutant # "PollPendingIgnoresSignal")
+           again == notified[t] \/ (signaled[t] /\ Mutant # "PollPendingIgnoresSignal")
        IN
        /\ notified' = [notified EXCEPT ![t] = FALSE]
-       /\ \E hasDeadline \in BOOLEAN :
-            IF again
-              THEN /\ status'  = [status EXCEPT ![t] = "Scheduled"]   \* re-posted by the worker
-                   /\ pending' = pending \cup {t}
-              ELSE IF hasDeadline
-                     THEN /\ status'  = [status EXCEPT ![t] = "WaitingPosted"]
-                          /\ pending' = pending \cup {t}
-                     ELSE /\ status'  = [status EXCEPT ![t] = "Idle"]
-                          /\ UNCHANGED pending
-    /\ hand' = [hand EXCEPT ![w] = None]
+       /\ IF cancelled[t]
+            THEN /\ dropping' = dropping \cup {w}
+                 /\ UNCHANGED <<status, pending, hand>>
+            ELSE /\ hand' = [hand EXCEPT ![w] = None]
+                 /\ UNCHANGED dropping
+                 /\ \E hasDeadline \in BOOLEAN :
+                      IF again
+                        THEN /\ status'  = [status EXCEPT ![t] = "Scheduled"]
+                             /\ pending' = pending \cup {t}
+                        ELSE IF hasDeadline
+                               THEN /\ status'  = [status EXCEPT ![t] = "WaitingPosted"]
+                                    /\ pending' = pending \cup {t}
+                               ELSE /\ status'  = [status EXCEPT ![t] = "Idle"]
+                                    /\ UNCHANGED pending
     /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
     /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
-    /\ UNCHANGED <<schedVars, dropping, wstate, rtVars>>
+    /\ UNCHANGED <<schedVars, wstate, rtVars>>
 
 (* State::transition_to_complete: the poll returned Ready (output stored). *)
 PollReady(w) ==
@@ -456,21 +485,26 @@ FinishCancel(w) ==
     /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
     /\ UNCHANGED <<queueVars, schedVars, wstate, rtVars>>
 
-(* Idle::park_worker: register as sleeper, re-check, park -- shown atomic   *)
-(* (see README: the Dekker pair with notify_one; and liveness does not even *)
-(* depend on it, because the role holder never parks here).                 *)
-(* A worker parks here only while ANOTHER worker holds the sched role; if   *)
-(* the role is free it must take it (and park in the driver instead), so    *)
-(* that somebody always drives the timers of the waiting heap.              *)
+(* Idle::park: register as sleeper, re-check has_work, park -- one step     *)
+(* here: with the SeqCst Dekker pair against notify_one (pusher: push, then *)
+(* read sleepers; sleeper: register, then read front/role), one of the two  *)
+(* always sees the other, so the atomic step loses no behaviour that        *)
+(* matters (README).                                                        *)
+(* has_work = ready non-empty, or (role free and (front non-empty or        *)
+(* timed > 0)), or shutdown.  `timed` (SchedRole::timed) mirrors the heap   *)
+(* size and is exact whenever the role is free.  Without the timed term     *)
+(* (the guard first proposed, Mutant ParkWithoutHolder) every worker can    *)
+(* park while nobody holds the role and the heap is non-empty: no thread    *)
+(* keeps time and the deadlines never fire.                                 *)
 WorkerPark(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
     /\ schedHolder # w
     /\ ~shutdown
     /\ ready = <<>>
-    /\ IF Mutant = "ParkWithoutHolder"
-         THEN schedHolder # NoWorker \/ front = <<>>      \* the guard first proposed
-         ELSE schedHolder # NoWorker
+    /\ CASE Mutant = "ParkWithoutHolder" -> schedHolder # NoWorker \/ front = <<>>
+         [] Mutant = "ParkIgnoresFront"  -> schedHolder # NoWorker \/ heap = {}
+         [] OTHER                        -> schedHolder # NoWorker \/ (front = <<>> /\ heap = {})
     /\ wstate' = [wstate EXCEPT ![w] = "Parked"]
     /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, rtVars>>
 
@@ -488,9 +522,9 @@ ShutdownBegin ==
     /\ wstate' = [w \in W |-> IF wstate[w] \in {"Parked", "DriverParked"}
                                THEN "Active" ELSE wstate[w]]
     /\ driverToken' = (driverToken \/ \E w \in W : wstate[w] = "DriverParking")
-    /\ UNCHANGED <<taskVars, queueVars, schedHolder, drained, hand, dropping, budget>>
+    /\ UNCHANGED <<taskVars, queueVars, schedHolder, phase, lateRound, hand, dropping, budget>>
 
-(* Worker::run returns. *)
+(* Worker::run returns (worker::run_loop sees is_shutdown at its top). *)
 WorkerExit(w) ==
     /\ shutdown
     /\ wstate[w] = "Active"
@@ -499,8 +533,12 @@ WorkerExit(w) ==
     /\ wstate' = [wstate EXCEPT ![w] = "Exited"]
     /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, rtVars>>
 
-(* State::transition_to_shutdown: after all workers joined, drop the future *)
-(* of every task that is not complete.                                      *)
+(* Shared::finish_shutdown, per registered task: State::transition_to_     *)
+(* shutdown (Claimed: -> Running|Cancelled) then cancel_and_complete (the   *)
+(* future is dropped, -> Complete).  One step here: all workers have been   *)
+(* joined, so only environment events (no-ops or a NOTIFIED that            *)
+(* transition_to_complete clears) can fall in between.  Straggler workers   *)
+(* (shutdown_timeout expired, Shutdown::Busy) are not modelled.            *)
 ShutdownSweep(t) ==
     /\ AllExited
     /\ status[t] \notin {"Running", "Complete", "Unborn"}
@@ -508,8 +546,9 @@ ShutdownSweep(t) ==
     /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
     /\ UNCHANGED <<queueVars, schedVars, workVars, rtVars>>
 
-(* FrontQueue::close: later pushes only release their reference; the       *)
-(* references held by front, ready, heap and the batch are released.       *)
+(* FrontQueue::close, ReadyQueue::drain, heap drain (finish_shutdown):     *)
+(* later pushes only release their reference; the references held by       *)
+(* front, ready, heap and the batch are released.                          *)
 FrontClose ==
     /\ ~frontClosed
     /\ AllExited
@@ -562,7 +601,7 @@ Fairness ==
          /\ WF_vars(SchedAcquire(w))
          /\ WF_vars(SchedTakeFront(w))
          /\ WF_vars(SchedDispatch(w))
-         /\ WF_vars(\E t \in T : SchedExpire(w, t))
+         /\ \A t \in T : WF_vars(SchedExpire(w, t))
          /\ WF_vars(SchedRelease(w))
          /\ WF_vars(SchedPark(w))
          /\ WF_vars(DriverBlock(w))
@@ -599,7 +638,8 @@ TypeOK ==
     /\ heap \subseteq T /\ due \subseteq heap
     /\ pending \subseteq T /\ notifying \subseteq T
     /\ schedHolder \in W \cup {NoWorker}
-    /\ driverToken \in BOOLEAN /\ drained \in BOOLEAN
+    /\ driverToken \in BOOLEAN /\ phase \in {"Round", "Drained", "Woke"}
+    /\ lateRound \subseteq W
     /\ hand \in [W -> T \cup {None}]
     /\ dropping \subseteq W
     /\ wstate \in [W -> WStates]
@@ -665,7 +705,7 @@ NotifiedOnlyRunning == \A t \in T : notified[t] => status[t] = "Running"
 WokenNeverLost ==
     \A t \in T : wakeOwed[t] =>
         \/ status[t] \in {"Scheduled", "Complete"}
-        \/ status[t] = "Running" /\ (notified[t] \/ signaled[t])
+        \/ status[t] = "Running" /\ (notified[t] \/ signaled[t] \/ cancelled[t])
 
 (* The literal reading "woken flag set => task owes a run".  This does NOT  *)
 (* hold by design: a task whose poll does not call take_woken leaves a      *)

@@ -41,6 +41,11 @@ pub(crate) fn try_current() -> Option<Handle> {
     CONTEXT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
 
+/// The current runtime's clock, if this thread runs inside a runtime.
+pub(crate) fn try_clock() -> Option<Clock> {
+    CONTEXT.try_with(|c| c.borrow().as_ref().map(|h| h.shared.clock.clone())).ok().flatten()
+}
+
 /// The current runtime's clock.
 ///
 /// # Panics

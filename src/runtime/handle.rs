@@ -14,10 +14,12 @@ use std::task::{Context, Poll};
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// let rt = tempo::Runtime::builder().worker_threads(2).build().unwrap();
 /// let handle = rt.handle();
 /// let h = std::thread::spawn(move || handle.spawn(async { 1 + 1 })).join().unwrap();
 /// assert_eq!(rt.block_on(h).unwrap(), 2);
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct Handle {
@@ -32,11 +34,13 @@ impl Handle {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let rt = tempo::Runtime::new().unwrap();
     /// rt.block_on(async {
     ///     let h = tempo::Handle::current();
     ///     assert_eq!(h.spawn(async { 3 }).await.unwrap(), 3);
     /// });
+    /// # }
     /// ```
     pub fn current() -> Handle {
         match Self::try_current() {
@@ -59,9 +63,11 @@ impl Handle {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let rt = tempo::Runtime::new().unwrap();
     /// let h = rt.handle().spawn(async { "hi" });
     /// assert_eq!(rt.block_on(h).unwrap(), "hi");
+    /// # }
     /// ```
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
@@ -80,9 +86,11 @@ impl Handle {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let rt = tempo::Runtime::builder().worker_threads(0).build().unwrap();
     /// rt.spawn(async { tempo::Handle::current().stop() });
     /// rt.run(); // returns once the task called stop()
+    /// # }
     /// ```
     pub fn stop(&self) {
         self.shared.stopped.store(true, Ordering::SeqCst);

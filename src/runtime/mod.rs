@@ -30,8 +30,10 @@ use std::time::{Duration, Instant};
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// let rt = tempo::Runtime::builder().worker_threads(2).thread_name("my-worker").build().unwrap();
 /// assert_eq!(rt.handle().worker_threads(), 2);
+/// # }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Builder {
@@ -128,6 +130,7 @@ struct Exits {
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// use std::time::Duration;
 /// let rt = tempo::Runtime::new().unwrap();
 /// let out = rt.block_on(async {
@@ -138,6 +141,7 @@ struct Exits {
 ///     h.await.unwrap() * 2
 /// });
 /// assert_eq!(out, 42);
+/// # }
 /// ```
 pub struct Runtime {
     handle: Handle,
@@ -171,8 +175,10 @@ impl Runtime {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let rt = tempo::Runtime::builder().worker_threads(0).build().unwrap();
     /// assert_eq!(rt.block_on(async { tempo::spawn(async { 7 }).await.unwrap() }), 7);
+    /// # }
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         block_on::block_on(&self.handle, future)
@@ -203,6 +209,7 @@ impl Runtime {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let rt = tempo::Runtime::builder().worker_threads(0).build().unwrap();
     /// let h = rt.handle();
     /// rt.spawn(async move {
@@ -211,6 +218,7 @@ impl Runtime {
     /// });
     /// rt.run();
     /// assert!(rt.handle().is_stopped());
+    /// # }
     /// ```
     pub fn run(&self) {
         let stopped = self.handle.stopped();
@@ -229,9 +237,11 @@ impl Runtime {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let rt = tempo::Runtime::new().unwrap();
     /// rt.spawn(tempo::time::sleep(std::time::Duration::from_secs(3600)));
     /// rt.shutdown_timeout(std::time::Duration::from_secs(1)); // returns at once
+    /// # }
     /// ```
     pub fn shutdown_timeout(mut self, timeout: Duration) {
         self.shutdown(Some(timeout));

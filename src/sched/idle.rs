@@ -32,7 +32,9 @@ impl Idle {
     /// Sleeps unless `has_work()` (evaluated after registering, invariant 2).
     ///
     /// TLA+: `WorkerPark`
-    pub(crate) fn park(&self, has_work: impl Fn() -> bool) {
+    /// `timeout` bounds the sleep (a caller-driven `block_on` whose own
+    /// future has a deadline); `None` sleeps until a token arrives.
+    pub(crate) fn park(&self, has_work: impl Fn() -> bool, timeout: Option<std::time::Duration>) {
         let mut g = self.inner.lock();
         g.sleeping += 1;
         // SeqCst: invariant 2.
@@ -41,10 +43,24 @@ impl Idle {
         // pairs with the fence in `notify_one`.
         fence(SeqCst);
         if !has_work() {
-            while g.tokens == 0 {
-                g = self.cv.wait(g);
+            match timeout {
+                None => {
+                    while g.tokens == 0 {
+                        g = self.cv.wait(g);
+                    }
+                    g.tokens -= 1;
+                }
+                Some(d) => {
+                    if g.tokens == 0 {
+                        g = self.cv.wait_timeout(g, d);
+                    }
+                    // Woken by a token, a timeout or spuriously: take a token if
+                    // one is there (invariant 3 keeps tokens <= sleeping).
+                    if g.tokens > 0 {
+                        g.tokens -= 1;
+                    }
+                }
             }
-            g.tokens -= 1;
         }
         g.sleeping -= 1;
         self.sleepers.fetch_sub(1, SeqCst);

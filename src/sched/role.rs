@@ -62,7 +62,13 @@ impl SchedRole {
         }
         // SeqCst (≥ Acquire): pairs with the Release of the previous holder's
         // `release`, and takes part in the park handshake (`idle.rs` inv. 2).
-        self.held.compare_exchange(false, true, SeqCst, Relaxed).ok().map(|_| RoleGuard { role: self })
+        self.held.compare_exchange(false, true, SeqCst, Relaxed).ok().map(|_| {
+            // SeqCst fence: the holder's half of the handshake with a pusher
+            // (`Shared::notify_sched`): either the pusher sees the role held
+            // and unparks the driver, or this holder sees the push.
+            fence(SeqCst);
+            RoleGuard { role: self }
+        })
     }
 
     /// Whether some thread holds the role (SeqCst read for the handshakes).

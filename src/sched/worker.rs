@@ -103,6 +103,7 @@ pub(crate) fn run_task(shared: &Shared, n: Notified) {
                 }
                 match t.state().transition_to_idle(deadline.is_some()) {
                     AfterPoll::Idle => {}
+                    AfterPoll::Cancel => cancel_and_complete(shared, t),
                     AfterPoll::Repost | AfterPoll::PostWaiting => {
                         shared.push_front(n);
                         return;
@@ -207,11 +208,20 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             continue;
         }
         // The role is held by another worker: sleep until there is work.
-        shared.idle.park(|| {
-            shared.ready.len() > 0
-                || (!shared.role.is_held() && (!shared.front.is_empty() || shared.role.timed() > 0))
-                || shared.is_shutdown()
-                || hooks.pending()
-        });
+        // A caller-driven loop bounds the sleep by its own future's deadline,
+        // which the role holder does not know about.
+        let timeout = match hooks.deadline() {
+            Some(d) if !shared.clock.is_manual() => Some(d.saturating_duration_since(shared.clock.now())),
+            _ => None,
+        };
+        shared.idle.park(
+            || {
+                shared.ready.len() > 0
+                    || (!shared.role.is_held() && (!shared.front.is_empty() || shared.role.timed() > 0))
+                    || shared.is_shutdown()
+                    || hooks.pending()
+            },
+            timeout,
+        );
     }
 }

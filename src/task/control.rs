@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// use tempo::task::{self, WaitOutcome};
 /// let rt = tempo::Runtime::builder().worker_threads(2).build().unwrap();
 /// let h = rt.spawn(async {
@@ -45,6 +46,7 @@ use std::time::{Duration, Instant};
 /// let t = h.task_ref();
 /// std::thread::spawn(move || t.signal());
 /// assert!(rt.block_on(h).unwrap());
+/// # }
 /// ```
 pub struct TaskRef {
     raw: RawTask,
@@ -122,9 +124,11 @@ fn current_raw(what: &str) -> RawTask {
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// let rt = tempo::Runtime::builder().worker_threads(1).build().unwrap();
 /// let id = rt.block_on(rt.spawn(async { tempo::task::current().id() })).unwrap();
 /// assert!(id > 0);
+/// # }
 /// ```
 pub fn current() -> TaskRef {
     TaskRef::new(current_raw("current()"))
@@ -144,12 +148,14 @@ pub fn try_current() -> Option<TaskRef> {
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// let rt = tempo::Runtime::builder().worker_threads(1).build().unwrap();
 /// let got = rt.block_on(rt.spawn(async {
 ///     tempo::task::current().signal();
 ///     (tempo::task::receive_signal(), tempo::task::receive_signal())
 /// })).unwrap();
 /// assert_eq!(got, (true, false));
+/// # }
 /// ```
 ///
 /// TLA+: `ReceiveSignal`
@@ -176,12 +182,14 @@ pub enum WaitOutcome {
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// use tempo::task::{self, WaitOutcome};
 /// let rt = tempo::Runtime::builder().worker_threads(1).build().unwrap();
 /// let h = rt.spawn(async { task::wait().await });
 /// h.task_ref().wakeup();
 /// h.task_ref().wakeup(); // idempotent
 /// assert_eq!(rt.block_on(h).unwrap(), WaitOutcome::Woken);
+/// # }
 /// ```
 pub fn wait() -> Wait {
     Wait { deadline: None, reg: TimerReg::new(), clock: None }
@@ -195,6 +203,7 @@ pub fn wait() -> Wait {
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// use std::time::{Duration, Instant};
 /// use tempo::task::{self, WaitOutcome};
 /// let rt = tempo::Runtime::builder().worker_threads(1).build().unwrap();
@@ -202,6 +211,7 @@ pub fn wait() -> Wait {
 ///     task::wait_until(Instant::now() + Duration::from_millis(5)).await
 /// });
 /// assert_eq!(rt.block_on(h).unwrap(), WaitOutcome::Expired);
+/// # }
 /// ```
 pub fn wait_until(deadline: Instant) -> Wait {
     Wait { deadline: Some(deadline), reg: TimerReg::new(), clock: None }
@@ -210,7 +220,7 @@ pub fn wait_until(deadline: Instant) -> Wait {
 /// [`wait_until`] `now + dur` (saturating: `Duration::MAX` waits forever).
 ///
 /// # Panics
-/// Outside a tempo runtime context.
+/// Outside a tempo runtime context (and when polled outside a spawned task).
 pub fn wait_timeout(dur: Duration) -> Wait {
     let clock = crate::runtime::context::clock("tempo::task::wait_timeout");
     let deadline = clock.now().checked_add(dur);
@@ -281,8 +291,10 @@ impl fmt::Debug for Wait {
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// let rt = tempo::Runtime::builder().worker_threads(0).build().unwrap();
 /// rt.block_on(async { tempo::task::yield_now().await });
+/// # }
 /// ```
 pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }

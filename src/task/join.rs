@@ -27,9 +27,11 @@ use std::task::{Context, Poll, Waker};
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// let rt = tempo::Runtime::builder().worker_threads(1).build().unwrap();
 /// let h = rt.spawn(async { 6 * 7 });
 /// assert_eq!(rt.block_on(h).unwrap(), 42);
+/// # }
 /// ```
 pub struct JoinHandle<T> {
     raw: RawTask,
@@ -58,10 +60,12 @@ impl<T> JoinHandle<T> {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let rt = tempo::Runtime::builder().worker_threads(1).build().unwrap();
     /// let h = rt.spawn(std::future::pending::<()>());
     /// h.abort();
     /// assert!(rt.block_on(h).unwrap_err().is_cancelled());
+    /// # }
     /// ```
     pub fn abort(&self) {
         self.raw.act_on(self.raw.state().transition_to_cancelled());
@@ -71,10 +75,12 @@ impl<T> JoinHandle<T> {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let rt = tempo::Runtime::builder().worker_threads(1).build().unwrap();
     /// let h = rt.spawn(async {});
     /// rt.block_on(tempo::time::sleep(std::time::Duration::from_millis(10)));
     /// assert!(h.is_finished());
+    /// # }
     /// ```
     pub fn is_finished(&self) -> bool {
         self.raw.state().load().is_complete()
@@ -84,11 +90,13 @@ impl<T> JoinHandle<T> {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// use tempo::task::{self, WaitOutcome};
     /// let rt = tempo::Runtime::builder().worker_threads(1).build().unwrap();
     /// let h = rt.spawn(async { task::wait().await });
     /// h.task_ref().wakeup();
     /// assert_eq!(rt.block_on(h).unwrap(), WaitOutcome::Woken);
+    /// # }
     /// ```
     pub fn task_ref(&self) -> TaskRef {
         TaskRef::new(self.raw)
@@ -186,10 +194,12 @@ enum Repr {
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// let rt = tempo::Runtime::builder().worker_threads(1).build().unwrap();
 /// let err = rt.block_on(rt.spawn(async { panic!("boom") })).unwrap_err();
 /// assert!(err.is_panic());
 /// assert_eq!(err.into_panic().downcast_ref::<&str>(), Some(&"boom"));
+/// # }
 /// ```
 pub struct JoinError {
     id: u64,

@@ -170,6 +170,9 @@ pub(crate) enum AfterPoll {
     Repost,
     /// Pending with a deadline: push the task so the sched role puts it in the heap.
     PostWaiting,
+    /// Aborted (or shut down) during the poll: the task stays `RUNNING` and the
+    /// worker drops the future now (`FinishCancel`).
+    Cancel,
 }
 
 /// What `transition_to_shutdown` owes.
@@ -306,15 +309,18 @@ impl State {
         }
     }
 
-    /// The poll returned `Pending`: `RUNNING → SCHEDULED` if woken, signaled
-    /// or aborted meanwhile (a signaled task ignores its deadline), else
-    /// `WAITING_POSTED` with a deadline, else `IDLE`.
+    /// The poll returned `Pending`: stays `RUNNING` if aborted meanwhile (the
+    /// caller cancels at once); `RUNNING → SCHEDULED` if woken or signaled
+    /// meanwhile (a signaled task ignores its deadline); else `WAITING_POSTED`
+    /// with a deadline; else `IDLE`.
     ///
     /// TLA+: `PollPending`
     pub(crate) fn transition_to_idle(&self, has_deadline: bool) -> AfterPoll {
         self.update(|s| {
             debug_assert_eq!(s.status(), RUNNING, "{s:?}");
-            if s.has(NOTIFIED) || s.has(SIGNALED) || s.has(CANCELLED) {
+            if s.has(CANCELLED) {
+                (s.unset(NOTIFIED), AfterPoll::Cancel)
+            } else if s.has(NOTIFIED) || s.has(SIGNALED) {
                 (s.with_status(SCHEDULED).unset(NOTIFIED), AfterPoll::Repost)
             } else if has_deadline {
                 (s.with_status(WAITING_POSTED), AfterPoll::PostWaiting)

@@ -47,12 +47,14 @@ struct ManualInner {
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// use std::time::Duration;
 /// let clock = tempo::time::ManualClock::new();
 /// let rt = tempo::Runtime::builder().worker_threads(1).manual_clock(&clock).build().unwrap();
 /// let h = rt.spawn(tempo::time::sleep(Duration::from_secs(3600)));
 /// clock.advance(Duration::from_secs(3600));
 /// rt.block_on(h).unwrap(); // an hour passed, instantly
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct ManualClock {

@@ -17,39 +17,50 @@ use std::time::{Duration, Instant};
 /// sub-millisecond (no timer tick: the sched role blocks until the exact
 /// nearest deadline). `Duration::MAX` sleeps forever without overflow.
 ///
+/// The deadline is taken when `sleep` is called, against the current
+/// runtime's clock. A `sleep` created outside any runtime (e.g. to hand to
+/// `block_on` or `Runtime::spawn`) starts counting when it is first polled.
+///
 /// # Panics
-/// Outside a tempo runtime context (a task or `block_on`).
+/// When *polled* outside a tempo runtime context (a task or `block_on`).
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// use std::time::{Duration, Instant};
 /// let rt = tempo::Runtime::new().unwrap();
 /// let start = Instant::now();
 /// rt.block_on(tempo::time::sleep(Duration::from_millis(2)));
 /// assert!(start.elapsed() >= Duration::from_millis(2));
+/// # }
 /// ```
 pub fn sleep(dur: Duration) -> Sleep {
-    let clock = crate::runtime::context::clock("tempo::time::sleep");
-    let deadline = clock.now().checked_add(dur);
-    Sleep { deadline, clock, reg: TimerReg::new() }
+    match crate::runtime::context::try_clock() {
+        Some(clock) => Sleep { deadline: clock.now().checked_add(dur), start: None, clock, reg: TimerReg::new() },
+        // Outside a runtime: the sleep starts when first polled, on the clock of
+        // the runtime that polls it.
+        None => Sleep { deadline: None, start: Some(dur), clock: Clock::Real, reg: TimerReg::new() },
+    }
 }
 
 /// Waits until `deadline`.
 ///
 /// # Panics
-/// Outside a tempo runtime context (a task or `block_on`).
+/// When polled outside a tempo runtime context (a task or `block_on`).
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// use std::time::{Duration, Instant};
 /// let rt = tempo::Runtime::new().unwrap();
 /// let when = Instant::now() + Duration::from_millis(1);
 /// rt.block_on(tempo::time::sleep_until(when));
 /// assert!(Instant::now() >= when);
+/// # }
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    let clock = crate::runtime::context::clock("tempo::time::sleep_until");
-    Sleep { deadline: Some(deadline), clock, reg: TimerReg::new() }
+    let clock = crate::runtime::context::try_clock().unwrap_or(Clock::Real);
+    Sleep { deadline: Some(deadline), start: None, clock, reg: TimerReg::new() }
 }
 
 /// Future returned by [`sleep`] and [`sleep_until`].
@@ -60,12 +71,15 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Option<Instant>,
+    /// Created outside a runtime: the duration, applied at the first poll.
+    start: Option<Duration>,
     clock: Clock,
     reg: TimerReg,
 }
 
 impl Sleep {
     /// The instant this sleep completes at (`None`: never).
+    /// (`None` also before the first poll of a sleep created outside a runtime.)
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
     }
@@ -78,10 +92,15 @@ impl Sleep {
     /// Moves the deadline (earlier or later); the sleep can be awaited again.
     pub fn reset(&mut self, deadline: Instant) {
         self.reg.deregister();
+        self.start = None;
         self.deadline = Some(deadline);
     }
 
     pub(crate) fn poll_at(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(dur) = self.start.take() {
+            self.clock = crate::runtime::context::clock("polling a tempo::time::Sleep");
+            self.deadline = self.clock.now().checked_add(dur);
+        }
         match self.deadline {
             Some(d) if self.clock.now() >= d => {
                 self.reg.deregister();

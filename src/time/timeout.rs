@@ -23,10 +23,11 @@ use std::time::{Duration, Instant};
 /// [`Elapsed`] if the deadline passes before `fut` completes; `fut` is dropped.
 ///
 /// # Panics
-/// Outside a tempo runtime context.
+/// When polled outside a tempo runtime context (if `fut` is not ready at once).
 ///
 /// # Examples
 /// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// use std::time::Duration;
 /// use tempo::time::{sleep, timeout};
 /// let rt = tempo::Runtime::new().unwrap();
@@ -34,6 +35,7 @@ use std::time::{Duration, Instant};
 ///     assert_eq!(timeout(Duration::from_secs(1), async { 5 }).await, Ok(5));
 ///     assert!(timeout(Duration::from_millis(1), sleep(Duration::from_secs(60))).await.is_err());
 /// });
+/// # }
 /// ```
 pub fn timeout<F: Future>(dur: Duration, fut: F) -> Timeout<F> {
     Timeout { inner: Some(fut), sleep: sleep(dur) }
@@ -45,7 +47,7 @@ pub fn timeout<F: Future>(dur: Duration, fut: F) -> Timeout<F> {
 /// [`Elapsed`] if the deadline passes before `fut` completes; `fut` is dropped.
 ///
 /// # Panics
-/// Outside a tempo runtime context.
+/// When polled outside a tempo runtime context (if `fut` is not ready at once).
 pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
     Timeout { inner: Some(fut), sleep: sleep_until(deadline) }
 }

@@ -1,0 +1,320 @@
+#![cfg(not(any(feature = "loom", feature = "shuttle")))]
+//! FIFO guarantees: spawn order is start order; equal deadlines fire in the
+//! order they were registered; different deadlines fire in deadline order.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tempo::time::{sleep_until, ManualClock};
+use tempo::Runtime;
+
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let r = catch_unwind(AssertUnwindSafe(f));
+        let _ = tx.send(r);
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(v)) => v,
+        Ok(Err(p)) => std::panic::resume_unwind(p),
+        Err(_) => panic!("test body did not finish within {limit:?}: hang"),
+    }
+}
+
+const LIMIT: Duration = Duration::from_secs(4);
+
+/// First index where `got` differs from `0..n`, for a readable failure.
+fn check_order(what: &str, got: &[usize], want: &[usize]) {
+    if got != want {
+        let i = got.iter().zip(want).position(|(a, b)| a != b).unwrap_or(got.len().min(want.len()));
+        let lo = i.saturating_sub(3);
+        panic!(
+            "{what}: order differs at position {i} (len got={} want={}): got[{lo}..] = {:?}, want[{lo}..] = {:?}",
+            got.len(),
+            want.len(),
+            &got[lo..(lo + 8).min(got.len())],
+            &want[lo..(lo + 8).min(want.len())]
+        );
+    }
+}
+
+#[test]
+fn spawn_order_is_start_order_inside_block_on_worker_threads_0() {
+    within(LIMIT, || {
+        let rt = Runtime::builder().worker_threads(0).build().unwrap();
+        let order = Arc::new(Mutex::new(Vec::with_capacity(1000)));
+        let o = order.clone();
+        rt.block_on(async move {
+            let hs: Vec<_> = (0..1000usize)
+                .map(|i| {
+                    let o = o.clone();
+                    tempo::spawn(async move { o.lock().unwrap().push(i) })
+                })
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+        let got = order.lock().unwrap().clone();
+        check_order("worker_threads(0), spawned inside block_on", &got, &(0..1000).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn spawn_order_is_start_order_from_outside_worker_threads_1() {
+    within(LIMIT, || {
+        let rt = Runtime::builder().worker_threads(1).build().unwrap();
+        let order = Arc::new(Mutex::new(Vec::with_capacity(1000)));
+        // The worker runs while we spawn: batches taken mid-stream must keep the order.
+        let hs: Vec<_> = (0..1000usize)
+            .map(|i| {
+                let o = order.clone();
+                rt.spawn(async move { o.lock().unwrap().push(i) })
+            })
+            .collect();
+        rt.block_on(async move {
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+        let got = order.lock().unwrap().clone();
+        check_order("worker_threads(1), spawned from outside", &got, &(0..1000).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn spawn_order_is_start_order_from_a_task_worker_threads_1() {
+    within(LIMIT, || {
+        let rt = Runtime::builder().worker_threads(1).build().unwrap();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let o = order.clone();
+        rt.block_on(rt.spawn(async move {
+            let hs: Vec<_> = (0..1000usize)
+                .map(|i| {
+                    let o = o.clone();
+                    tempo::spawn(async move { o.lock().unwrap().push(i) })
+                })
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        }))
+        .unwrap();
+        let got = order.lock().unwrap().clone();
+        check_order("worker_threads(1), spawned from a task", &got, &(0..1000).collect::<Vec<_>>());
+    });
+}
+
+/// Polls `inner`; after its first `Pending` (the deadline is registered),
+/// counts itself in `registered`.
+struct CountRegistered<F> {
+    inner: Pin<Box<F>>,
+    registered: Arc<AtomicUsize>,
+    counted: bool,
+}
+
+impl<F: Future> Future for CountRegistered<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let r = self.inner.as_mut().poll(cx);
+        if r.is_pending() && !self.counted {
+            self.counted = true;
+            self.registered.fetch_add(1, SeqCst);
+        }
+        r
+    }
+}
+
+fn wait_for(counter: &AtomicUsize, n: usize, what: &str) {
+    let t0 = Instant::now();
+    while counter.load(SeqCst) < n {
+        assert!(t0.elapsed() < Duration::from_secs(3), "{what}: only {} of {n} registered", counter.load(SeqCst));
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Let the last task return Pending and be filed.
+    std::thread::sleep(Duration::from_millis(10));
+}
+
+#[test]
+fn equal_deadlines_fire_fifo_with_manual_clock() {
+    within(LIMIT, || {
+        const N: usize = 500;
+        let clock = ManualClock::new();
+        let rt = Runtime::builder().worker_threads(1).manual_clock(&clock).build().unwrap();
+        let when = clock.now() + Duration::from_secs(10);
+        let order = Arc::new(Mutex::new(Vec::with_capacity(N)));
+        let registered = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = (0..N)
+            .map(|i| {
+                let o = order.clone();
+                let reg = registered.clone();
+                rt.spawn(async move {
+                    CountRegistered { inner: Box::pin(sleep_until(when)), registered: reg, counted: false }.await;
+                    o.lock().unwrap().push(i);
+                })
+            })
+            .collect();
+        wait_for(&registered, N, "equal deadlines");
+        assert!(order.lock().unwrap().is_empty(), "nothing fires before the clock moves");
+        clock.advance(Duration::from_secs(9));
+        std::thread::sleep(Duration::from_millis(10));
+        assert!(order.lock().unwrap().is_empty(), "nothing fires before the deadline (9 s of 10 s)");
+        clock.advance(Duration::from_secs(1)); // exactly at the deadline
+        rt.block_on(async move {
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+        let got = order.lock().unwrap().clone();
+        check_order("equal deadlines", &got, &(0..N).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn equal_deadlines_fire_fifo_when_filed_from_inside_block_on_worker_threads_0() {
+    within(LIMIT, || {
+        const N: usize = 300;
+        let clock = ManualClock::new();
+        let rt = Runtime::builder().worker_threads(0).manual_clock(&clock).build().unwrap();
+        let when = clock.now() + Duration::from_millis(5);
+        let order = Arc::new(Mutex::new(Vec::with_capacity(N)));
+        let registered = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = (0..N)
+            .map(|i| {
+                let o = order.clone();
+                let reg = registered.clone();
+                rt.spawn(async move {
+                    CountRegistered { inner: Box::pin(sleep_until(when)), registered: reg, counted: false }.await;
+                    o.lock().unwrap().push(i);
+                })
+            })
+            .collect();
+        // Drive the runtime until every task is filed in the waiting heap.
+        let reg = registered.clone();
+        rt.block_on(async move {
+            while reg.load(SeqCst) < N {
+                tempo::task::yield_now().await;
+            }
+            for _ in 0..10 {
+                tempo::task::yield_now().await;
+            }
+        });
+        assert!(order.lock().unwrap().is_empty());
+        let c = clock.clone();
+        rt.block_on(async move {
+            c.advance(Duration::from_millis(5));
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+        let got = order.lock().unwrap().clone();
+        check_order("equal deadlines, worker_threads(0)", &got, &(0..N).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn different_deadlines_fire_in_deadline_order() {
+    within(LIMIT, || {
+        const N: usize = 200;
+        let seed = seed();
+        let mut rng = Rng(seed);
+        let clock = ManualClock::new();
+        let rt = Runtime::builder().worker_threads(1).manual_clock(&clock).build().unwrap();
+        let base = clock.now();
+        // A random permutation of distinct offsets (in ms), spawned in that order.
+        let mut offsets: Vec<u64> = (1..=N as u64).collect();
+        for i in (1..offsets.len()).rev() {
+            offsets.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+        }
+        let fired = Arc::new(Mutex::new(Vec::with_capacity(N)));
+        let registered = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = offsets
+            .iter()
+            .map(|&ms| {
+                let f = fired.clone();
+                let reg = registered.clone();
+                let when = base + Duration::from_millis(ms);
+                rt.spawn(async move {
+                    CountRegistered { inner: Box::pin(sleep_until(when)), registered: reg, counted: false }.await;
+                    f.lock().unwrap().push(ms as usize);
+                })
+            })
+            .collect();
+        wait_for(&registered, N, "different deadlines");
+        // Advance half-way: exactly the first half fires, in order.
+        clock.advance(Duration::from_millis(N as u64 / 2));
+        let t0 = Instant::now();
+        while fired.lock().unwrap().len() < N / 2 {
+            assert!(t0.elapsed() < Duration::from_secs(3), "seed={seed}: half-way deadlines did not fire");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        let half = fired.lock().unwrap().clone();
+        check_order(&format!("seed={seed}: first half"), &half, &(1..=N / 2).collect::<Vec<_>>());
+        // Then everything else at once.
+        clock.advance(Duration::from_secs(1));
+        rt.block_on(async move {
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+        let got = fired.lock().unwrap().clone();
+        check_order(&format!("seed={seed}: all"), &got, &(1..=N).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn different_real_deadlines_fire_in_deadline_order() {
+    within(LIMIT, || {
+        let rt = Runtime::builder().worker_threads(1).build().unwrap();
+        let base = Instant::now() + Duration::from_millis(20);
+        // Spawned in reverse deadline order, 2 ms apart.
+        let fired = Arc::new(Mutex::new(Vec::new()));
+        let hs: Vec<_> = (0..10usize)
+            .rev()
+            .map(|i| {
+                let f = fired.clone();
+                let when = base + Duration::from_millis(2 * i as u64);
+                rt.spawn(async move {
+                    sleep_until(when).await;
+                    let late = Instant::now() >= when;
+                    f.lock().unwrap().push((i, late));
+                })
+            })
+            .collect();
+        rt.block_on(async move {
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+        let got = fired.lock().unwrap().clone();
+        assert!(got.iter().all(|&(_, ok)| ok), "a sleep fired early: {got:?}");
+        let order: Vec<usize> = got.iter().map(|&(i, _)| i).collect();
+        check_order("real deadlines", &order, &(0..10).collect::<Vec<_>>());
+    });
+}
+
+fn seed() -> u64 {
+    let s = std::env::var("TEMPO_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+    });
+    eprintln!("TEMPO_TEST_SEED={s}");
+    s
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545F4914F6CDD1D)
+    }
+}

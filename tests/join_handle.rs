@@ -1,0 +1,540 @@
+#![cfg(not(any(feature = "loom", feature = "shuttle")))]
+//! Integration tests of `JoinHandle` and `JoinError`: output, abort,
+//! is_finished, detaching, panics.
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use tempo::task::yield_now;
+use tempo::time::sleep;
+use tempo::{JoinError, Runtime};
+
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let r = catch_unwind(AssertUnwindSafe(f));
+        let _ = tx.send(r);
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(v)) => v,
+        Ok(Err(p)) => std::panic::resume_unwind(p),
+        Err(_) => panic!("test body did not finish within {limit:?}: hang"),
+    }
+}
+
+const LIMIT: Duration = Duration::from_secs(4);
+
+fn rt(workers: usize) -> Runtime {
+    Runtime::builder().worker_threads(workers).build().expect("build runtime")
+}
+
+fn panic_message(p: &(dyn Any + Send)) -> Option<String> {
+    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned())
+}
+
+/// Sleeps `ms` inside the runtime (drives it on worker_threads(0)).
+fn nap(rt: &Runtime, ms: u64) {
+    rt.block_on(async move { sleep(Duration::from_millis(ms)).await });
+}
+
+/// Counts drops of the future that owns it.
+struct DropCounter(Arc<AtomicUsize>);
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// Polls `cond` until true or `limit` passes.
+fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    cond()
+}
+
+#[test]
+fn output_is_delivered() {
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            let h = rt.spawn(async { (1u8, String::from("two"), vec![3u64]) });
+            assert!(h.id() > 0);
+            let out = rt.block_on(h).unwrap();
+            assert_eq!(out, (1, "two".to_string(), vec![3]));
+            // Output after a real suspension.
+            let h = rt.spawn(async {
+                sleep(Duration::from_millis(2)).await;
+                yield_now().await;
+                Box::new(77u32)
+            });
+            assert_eq!(*rt.block_on(h).unwrap(), 77);
+        }
+    });
+}
+
+#[test]
+fn ids_are_unique() {
+    let rt = rt(1);
+    let hs: Vec<_> = (0..100).map(|_| rt.spawn(async {})).collect();
+    let mut ids: Vec<u64> = hs.iter().map(|h| h.id()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 100);
+    // The TaskRef names the same task.
+    assert_eq!(hs[3].task_ref().id(), hs[3].id());
+}
+
+#[test]
+fn abort_idle_task_is_cancelled_and_drops_the_future() {
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            let drops = Arc::new(AtomicUsize::new(0));
+            let d = DropCounter(drops.clone());
+            let h = rt.spawn(async move {
+                let _d = d;
+                std::future::pending::<u32>().await
+            });
+            // Let it start and go idle (on worker_threads(0) block_on drives it).
+            nap(&rt, 5);
+            assert!(!h.is_finished());
+            h.abort();
+            h.abort(); // idempotent
+            let err = rt.block_on(h).unwrap_err();
+            assert!(err.is_cancelled(), "workers={workers}: {err:?}");
+            assert!(!err.is_panic());
+            assert_eq!(drops.load(SeqCst), 1, "workers={workers}: the future is dropped exactly once");
+        }
+    });
+}
+
+#[test]
+fn abort_before_first_poll_never_polls() {
+    within(LIMIT, || {
+        let rt = rt(0); // nothing runs until block_on
+        let polled = Arc::new(AtomicBool::new(false));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let p = polled.clone();
+        let d = DropCounter(drops.clone());
+        let h = rt.spawn(async move {
+            let _d = d;
+            p.store(true, SeqCst);
+        });
+        h.abort();
+        let err = rt.block_on(h).unwrap_err();
+        assert!(err.is_cancelled());
+        assert!(!polled.load(SeqCst), "an aborted, never-started task must not be polled");
+        assert_eq!(drops.load(SeqCst), 1);
+    });
+}
+
+#[test]
+fn abort_sleeping_task() {
+    within(LIMIT, || {
+        for workers in [0usize, 2] {
+            let rt = rt(workers);
+            let drops = Arc::new(AtomicUsize::new(0));
+            let d = DropCounter(drops.clone());
+            let h = rt.spawn(async move {
+                let _d = d;
+                sleep(Duration::from_secs(3600)).await;
+            });
+            nap(&rt, 5);
+            let t0 = Instant::now();
+            h.abort();
+            let err = rt.block_on(h).unwrap_err();
+            assert!(err.is_cancelled());
+            assert!(t0.elapsed() < Duration::from_secs(2), "abort of a sleeping task took {:?}", t0.elapsed());
+            assert_eq!(drops.load(SeqCst), 1);
+        }
+    });
+}
+
+#[test]
+fn abort_of_completed_task_keeps_output() {
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            let h = rt.spawn(async { 42 });
+            if workers == 0 {
+                rt.block_on(yield_now());
+            }
+            assert!(eventually(Duration::from_secs(2), || {
+                if workers == 0 {
+                    rt.block_on(yield_now());
+                }
+                h.is_finished()
+            }));
+            h.abort();
+            assert!(h.is_finished());
+            assert_eq!(rt.block_on(h).unwrap(), 42, "workers={workers}");
+        }
+    });
+}
+
+#[test]
+fn abort_spinning_task_cancels_it() {
+    within(LIMIT, || {
+        for workers in [1usize, 2] {
+            let rt = rt(workers);
+            let drops = Arc::new(AtomicUsize::new(0));
+            let d = DropCounter(drops.clone());
+            let polls = Arc::new(AtomicUsize::new(0));
+            let p = polls.clone();
+            let h = rt.spawn(async move {
+                let _d = d;
+                loop {
+                    p.fetch_add(1, SeqCst);
+                    yield_now().await;
+                }
+            });
+            assert!(eventually(Duration::from_secs(2), || polls.load(SeqCst) > 10));
+            h.abort();
+            let err = rt.block_on(h).unwrap_err();
+            assert!(err.is_cancelled(), "{err:?}");
+            assert_eq!(drops.load(SeqCst), 1);
+            let after = polls.load(SeqCst);
+            std::thread::sleep(Duration::from_millis(10));
+            assert_eq!(polls.load(SeqCst), after, "an aborted task is never polled again");
+        }
+    });
+}
+
+#[test]
+fn abort_racing_a_running_task() {
+    // The task does a few steps then returns; abort lands at random points.
+    // Outcome must be Ok(value) or cancelled, and the future dropped exactly once.
+    within(LIMIT, || {
+        let seed = seed();
+        let mut rng = Rng(seed);
+        for workers in [1usize, 2] {
+            let rt = rt(workers);
+            let mut ok = 0;
+            let mut cancelled = 0;
+            for i in 0..300u64 {
+                let drops = Arc::new(AtomicUsize::new(0));
+                let d = DropCounter(drops.clone());
+                let steps = rng.next() % 4;
+                let h = rt.spawn(async move {
+                    let _d = d;
+                    for _ in 0..steps {
+                        yield_now().await;
+                    }
+                    i
+                });
+                // Spin a random, short while before aborting.
+                let spin = rng.next() % 2000;
+                for _ in 0..spin {
+                    std::hint::spin_loop();
+                }
+                h.abort();
+                match rt.block_on(h) {
+                    Ok(v) => {
+                        assert_eq!(v, i);
+                        ok += 1;
+                    }
+                    Err(e) => {
+                        assert!(e.is_cancelled(), "seed={seed} i={i}: {e:?}");
+                        cancelled += 1;
+                    }
+                }
+                // Dropped exactly once, by now or very soon (the future is dropped
+                // before the handle is woken).
+                assert_eq!(drops.load(SeqCst), 1, "seed={seed} workers={workers} i={i}");
+            }
+            eprintln!("abort race workers={workers}: ok={ok} cancelled={cancelled} seed={seed}");
+        }
+    });
+}
+
+#[test]
+fn is_finished_tracks_completion() {
+    within(LIMIT, || {
+        let rt = rt(2);
+        let (tx, rx) = futures::channel::oneshot::channel::<()>();
+        let h = rt.spawn(async move {
+            rx.await.unwrap();
+            5
+        });
+        std::thread::sleep(Duration::from_millis(10));
+        assert!(!h.is_finished());
+        let tr = h.task_ref();
+        assert!(!tr.is_finished());
+        tx.send(()).unwrap();
+        assert!(eventually(Duration::from_secs(2), || h.is_finished()));
+        assert!(tr.is_finished());
+        assert_eq!(rt.block_on(h).unwrap(), 5);
+    });
+}
+
+#[test]
+fn dropping_join_handle_detaches_task() {
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            let (tx, rx) = mpsc::channel();
+            let out_drops = Arc::new(AtomicUsize::new(0));
+            let od = out_drops.clone();
+            let h = rt.spawn(async move {
+                sleep(Duration::from_millis(5)).await;
+                tx.send("ran").unwrap();
+                DropCounter(od) // the output: dropped by the runtime since nobody reads it
+            });
+            drop(h);
+            if workers == 0 {
+                nap(&rt, 20);
+            }
+            assert_eq!(rx.recv_timeout(Duration::from_secs(2)), Ok("ran"), "workers={workers}");
+            assert!(
+                eventually(Duration::from_secs(2), || out_drops.load(SeqCst) == 1),
+                "the unread output of a detached task is dropped once (got {})",
+                out_drops.load(SeqCst)
+            );
+        }
+    });
+}
+
+#[test]
+fn dropping_unread_completed_handle_drops_output_once() {
+    within(LIMIT, || {
+        let rt = rt(1);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let d = drops.clone();
+        let h = rt.spawn(async move { DropCounter(d) });
+        assert!(eventually(Duration::from_secs(2), || h.is_finished()));
+        assert_eq!(drops.load(SeqCst), 0, "output kept for the handle");
+        drop(h);
+        assert_eq!(drops.load(SeqCst), 1);
+    });
+}
+
+#[test]
+fn panicking_task_reports_panic_and_payload() {
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            let err = rt.block_on(rt.spawn(async { panic!("boom {}", 7) })).unwrap_err();
+            assert!(err.is_panic());
+            assert!(!err.is_cancelled());
+            let p = err.into_panic();
+            assert_eq!(panic_message(&*p).as_deref(), Some("boom 7"));
+
+            // A non-string payload survives too.
+            let err = rt.block_on(rt.spawn(async { std::panic::panic_any(1234u32) })).unwrap_err();
+            assert!(err.is_panic());
+            assert_eq!(err.into_panic().downcast_ref::<u32>(), Some(&1234));
+
+            // A panic after a suspension.
+            let err = rt
+                .block_on(rt.spawn(async {
+                    sleep(Duration::from_millis(1)).await;
+                    panic!("late");
+                }))
+                .unwrap_err();
+            assert_eq!(panic_message(&*err.into_panic()).as_deref(), Some("late"));
+        }
+    });
+}
+
+#[test]
+fn worker_and_other_tasks_continue_after_a_panic() {
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            // A long-lived task that must survive a neighbour's panic.
+            let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+            let survivor = rt.spawn(async move { rx.await.unwrap() + 1 });
+            let bad: Vec<_> = (0..5).map(|i| rt.spawn(async move { panic!("bad {i}") })).collect();
+            for b in bad {
+                assert!(rt.block_on(b).unwrap_err().is_panic());
+            }
+            let hs: Vec<_> = (0..100u64).map(|i| rt.spawn(async move { i })).collect();
+            let sum = rt.block_on(async move {
+                let mut s = 0;
+                for h in hs {
+                    s += h.await.unwrap();
+                }
+                s
+            });
+            assert_eq!(sum, (0..100).sum::<u64>(), "workers={workers}");
+            tx.send(9).unwrap();
+            assert_eq!(rt.block_on(survivor).unwrap(), 10);
+            // The worker threads are still the same count and alive.
+            assert_eq!(rt.handle().worker_threads(), workers);
+        }
+    });
+}
+
+#[test]
+fn panic_in_a_detached_task_is_contained() {
+    within(LIMIT, || {
+        let rt = rt(1);
+        drop(rt.spawn(async { panic!("detached panic") }));
+        // The panic payload is dropped by the runtime; the worker is fine.
+        assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+    });
+}
+
+#[test]
+fn panicking_drop_of_output_or_future_is_contained() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            if !std::thread::panicking() {
+                panic!("drop panics");
+            }
+        }
+    }
+    within(LIMIT, || {
+        let rt = rt(1);
+        // Detached output whose Drop panics (dropped by the worker).
+        drop(rt.spawn(async { PanicOnDrop }));
+        // Aborted future whose Drop panics.
+        let h = rt.spawn(async {
+            let _p = PanicOnDrop;
+            std::future::pending::<()>().await
+        });
+        std::thread::sleep(Duration::from_millis(5));
+        h.abort();
+        assert!(rt.block_on(h).unwrap_err().is_cancelled());
+        assert_eq!(rt.block_on(rt.spawn(async { 2 })).unwrap(), 2, "worker survived");
+    });
+}
+
+#[test]
+fn join_error_display_and_debug() {
+    within(LIMIT, || {
+        let rt = rt(1);
+        let h = rt.spawn(std::future::pending::<()>());
+        let id = h.id();
+        h.abort();
+        let e: JoinError = rt.block_on(h).unwrap_err();
+        assert_eq!(e.id(), id);
+        let disp = e.to_string();
+        let dbg = format!("{e:?}");
+        assert!(disp.contains("cancelled") && disp.contains(&id.to_string()), "Display: {disp}");
+        assert!(dbg.contains("Cancelled") && dbg.contains(&id.to_string()), "Debug: {dbg}");
+        // A cancellation is not a panic.
+        let e = e.try_into_panic().expect_err("cancellation has no payload");
+        assert!(e.is_cancelled());
+        let io: std::io::Error = e.into();
+        assert!(io.to_string().contains("cancelled"), "{io}");
+
+        let h = rt.spawn(async { panic!("kaboom") });
+        let id = h.id();
+        let e = rt.block_on(h).unwrap_err();
+        let disp = e.to_string();
+        let dbg = format!("{e:?}");
+        assert!(disp.contains("panicked") && disp.contains("kaboom") && disp.contains(&id.to_string()), "Display: {disp}");
+        assert!(dbg.contains("Panic") && dbg.contains("kaboom"), "Debug: {dbg}");
+        let src: &dyn std::error::Error = &e;
+        assert!(src.source().is_none());
+
+        let e = rt.block_on(rt.spawn(async { std::panic::panic_any(5i32) })).unwrap_err();
+        assert!(e.to_string().contains("panicked"), "{e}");
+        assert!(!format!("{e:?}").is_empty());
+    });
+}
+
+#[test]
+fn into_panic_on_cancellation_panics_with_message() {
+    within(LIMIT, || {
+        let rt = rt(1);
+        let h = rt.spawn(std::future::pending::<()>());
+        h.abort();
+        let e = rt.block_on(h).unwrap_err();
+        let p = catch_unwind(AssertUnwindSafe(|| e.into_panic())).expect_err("into_panic on a cancellation");
+        let msg = panic_message(&*p).unwrap_or_default();
+        assert!(msg.contains("is_panic"), "{msg}");
+    });
+}
+
+#[test]
+fn await_join_handle_from_another_task() {
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            let producer = rt.spawn(async {
+                sleep(Duration::from_millis(3)).await;
+                21u32
+            });
+            let consumer = rt.spawn(async move { producer.await.unwrap() * 2 });
+            assert_eq!(rt.block_on(consumer).unwrap(), 42);
+
+            // A chain of tasks, each awaiting the previous one's handle.
+            let mut h = rt.spawn(async { 0u32 });
+            for _ in 0..50 {
+                let prev = h;
+                h = rt.spawn(async move { prev.await.unwrap() + 1 });
+            }
+            assert_eq!(rt.block_on(h).unwrap(), 50, "workers={workers}");
+        }
+    });
+}
+
+#[test]
+fn join_handle_polled_by_changing_wakers() {
+    // The handle is polled from one task (waker A), then moved to another (waker B):
+    // completion must wake B.
+    within(LIMIT, || {
+        let rt = rt(2);
+        let (tx, rx) = futures::channel::oneshot::channel::<()>();
+        let target = rt.spawn(async move {
+            rx.await.unwrap();
+            3
+        });
+        let (back_tx, back_rx) = futures::channel::oneshot::channel();
+        let first = rt.spawn(async move {
+            let mut target = target;
+            // Poll once with this task's waker, then hand the handle on.
+            let r = futures::poll!(&mut target);
+            assert!(r.is_pending());
+            back_tx.send(target).ok().unwrap();
+        });
+        rt.block_on(first).unwrap();
+        let target = rt.block_on(back_rx).unwrap();
+        let second = rt.spawn(async move { target.await.unwrap() });
+        std::thread::sleep(Duration::from_millis(5));
+        tx.send(()).unwrap();
+        assert_eq!(rt.block_on(second).unwrap(), 3);
+    });
+}
+
+#[test]
+fn join_handle_in_select_with_timeout() {
+    within(LIMIT, || {
+        let rt = rt(1);
+        let h = rt.spawn(std::future::pending::<()>());
+        let r = rt.block_on(async move { tempo::time::timeout(Duration::from_millis(5), h).await });
+        assert!(r.is_err(), "pending task's handle times out");
+        // The handle was dropped by the timeout: the task is detached, still pending.
+        assert_eq!(rt.handle().live_tasks(), 1);
+    });
+}
+
+fn seed() -> u64 {
+    std::env::var("TEMPO_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+    })
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545F4914F6CDD1D)
+    }
+}

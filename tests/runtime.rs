@@ -1,0 +1,527 @@
+#![cfg(not(any(feature = "loom", feature = "shuttle")))]
+//! Integration tests of the runtime API: `Runtime::new`, `Builder`,
+//! `block_on`, `Handle`, `run`/`stop`/`restart`, and the misuse panics.
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use tempo::task::yield_now;
+use tempo::time::sleep;
+use tempo::{Handle, Runtime};
+
+/// Runs `f` on its own thread and fails the test if it takes longer than
+/// `limit` (a hang becomes a failure instead of a stuck suite).
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let r = catch_unwind(AssertUnwindSafe(f));
+        let _ = tx.send(r);
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(v)) => v,
+        Ok(Err(p)) => std::panic::resume_unwind(p),
+        Err(_) => panic!("test body did not finish within {limit:?}: hang"),
+    }
+}
+
+fn rt(workers: usize) -> Runtime {
+    Runtime::builder().worker_threads(workers).build().expect("build runtime")
+}
+
+fn panic_message(p: &(dyn Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic payload>".to_string()
+    }
+}
+
+const LIMIT: Duration = Duration::from_secs(4);
+
+#[test]
+fn runtime_new_uses_available_parallelism() {
+    within(LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        assert_eq!(rt.handle().worker_threads(), n);
+        assert_eq!(rt.block_on(async { 40 + 2 }), 42);
+        let dbg = format!("{rt:?} {:?}", rt.handle());
+        assert!(dbg.contains("worker_threads"), "{dbg}");
+    });
+}
+
+#[test]
+fn builder_worker_threads_0_1_2_block_on_returns_values() {
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            assert_eq!(rt.handle().worker_threads(), workers);
+            // A plain value.
+            assert_eq!(rt.block_on(async { "plain" }), "plain");
+            // Values computed by spawned tasks.
+            let sum = rt.block_on(async {
+                let hs: Vec<_> = (0..100u64).map(|i| tempo::spawn(async move { i * 2 })).collect();
+                let mut s = 0;
+                for h in hs {
+                    s += h.await.unwrap();
+                }
+                s
+            });
+            assert_eq!(sum, 2 * (0..100u64).sum::<u64>(), "workers={workers}");
+            // A non-Copy value, and block_on called again on the same runtime.
+            let v = rt.block_on(async { vec![1, 2, 3] });
+            assert_eq!(v, vec![1, 2, 3]);
+            // Runtime::spawn from outside, awaited with block_on.
+            let h = rt.spawn(async { String::from("from outside") });
+            assert_eq!(rt.block_on(h).unwrap(), "from outside");
+        }
+    });
+}
+
+#[test]
+fn builder_thread_name_names_the_workers() {
+    within(LIMIT, || {
+        let rt = Runtime::builder().worker_threads(2).thread_name("tempo-it-name").build().unwrap();
+        let name = rt.block_on(rt.spawn(async { std::thread::current().name().map(str::to_owned) })).unwrap();
+        let name = name.expect("worker thread has a name");
+        assert!(name.starts_with("tempo-it-name-"), "worker thread name {name:?}");
+    });
+}
+
+#[test]
+fn block_on_accepts_non_send_future() {
+    within(LIMIT, || {
+        for workers in [0usize, 2] {
+            let rt = rt(workers);
+            let rc = Rc::new(std::cell::Cell::new(5));
+            let rc2 = rc.clone();
+            // `Rc` is neither Send nor Sync, and is held across an await.
+            let out = rt.block_on(async move {
+                let local = rc2.clone();
+                sleep(Duration::from_millis(1)).await;
+                local.set(local.get() + 1);
+                yield_now().await;
+                local.get() * 7
+            });
+            assert_eq!(out, 42);
+            assert_eq!(rc.get(), 6);
+        }
+    });
+}
+
+#[test]
+fn block_on_can_borrow_from_the_stack() {
+    within(LIMIT, || {
+        let rt = rt(1);
+        let mut data = vec![1, 2, 3];
+        let r = &mut data;
+        rt.block_on(async {
+            sleep(Duration::from_millis(1)).await;
+            r.push(4);
+        });
+        assert_eq!(data, vec![1, 2, 3, 4]);
+    });
+}
+
+#[test]
+fn handle_current_inside_block_on_and_tasks() {
+    within(LIMIT, || {
+        assert!(Handle::try_current().is_none(), "no context on a plain test thread");
+        for workers in [0usize, 2] {
+            let rt = rt(workers);
+            let (in_block_on, in_task) = rt.block_on(async {
+                let h = Handle::current();
+                let from_task = tempo::spawn(async {
+                    let h = Handle::current();
+                    // Spawning through the current handle from inside a task works.
+                    let inner = h.spawn(async { 5 }).await.unwrap();
+                    (h.worker_threads(), inner)
+                })
+                .await
+                .unwrap();
+                (h.worker_threads(), from_task)
+            });
+            assert_eq!(in_block_on, workers);
+            assert_eq!(in_task, (workers, 5));
+            assert!(Handle::try_current().is_none(), "context restored after block_on");
+        }
+    });
+}
+
+#[test]
+fn handle_and_public_types_are_send_sync() {
+    fn clone_send_sync<T: Clone + Send + Sync + 'static>() {}
+    fn send_sync<T: Send + Sync + 'static>() {}
+    clone_send_sync::<tempo::Handle>();
+    clone_send_sync::<tempo::task::TaskRef>();
+    clone_send_sync::<tempo::time::ManualClock>();
+    send_sync::<tempo::Runtime>();
+    send_sync::<tempo::JoinHandle<u32>>();
+    send_sync::<tempo::JoinError>();
+    send_sync::<tempo::time::Elapsed>();
+    // Checked at compile time; at run time, a handle really crosses threads.
+    let rt = rt(1);
+    let h = rt.handle();
+    let out = std::thread::spawn(move || h.clone().worker_threads()).join().unwrap();
+    assert_eq!(out, 1);
+}
+
+#[test]
+fn spawn_from_other_os_threads_via_handle() {
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            let threads: Vec<_> = (0..4u64)
+                .map(|t| {
+                    let h = rt.handle();
+                    std::thread::spawn(move || {
+                        (0..50u64).map(|i| h.spawn(async move { t * 1000 + i })).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let handles: Vec<_> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+            assert_eq!(handles.len(), 200);
+            let sum = rt.block_on(async {
+                let mut s = 0;
+                for h in handles {
+                    s += h.await.unwrap();
+                }
+                s
+            });
+            let want: u64 = (0..4u64).flat_map(|t| (0..50u64).map(move |i| t * 1000 + i)).sum();
+            assert_eq!(sum, want, "workers={workers}");
+        }
+    });
+}
+
+#[test]
+fn spawned_tasks_run_without_block_on_when_there_are_workers() {
+    within(LIMIT, || {
+        let rt = rt(2);
+        let (tx, rx) = mpsc::channel();
+        let h = rt.handle();
+        std::thread::spawn(move || {
+            h.spawn(async move {
+                sleep(Duration::from_millis(2)).await;
+                tx.send(7).unwrap();
+            })
+        })
+        .join()
+        .unwrap();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(2)), Ok(7), "workers run tasks on their own");
+    });
+}
+
+#[test]
+fn run_stop_from_task_worker_threads_0() {
+    within(LIMIT, || {
+        let rt = rt(0);
+        let h = rt.handle();
+        let ran = Arc::new(AtomicBool::new(false));
+        let ran2 = ran.clone();
+        let t0 = Instant::now();
+        rt.spawn(async move {
+            sleep(Duration::from_millis(10)).await;
+            ran2.store(true, SeqCst);
+            h.stop();
+        });
+        assert!(!rt.handle().is_stopped());
+        rt.run();
+        assert!(ran.load(SeqCst), "run() drove the task (the caller is the only worker)");
+        assert!(rt.handle().is_stopped());
+        assert!(t0.elapsed() >= Duration::from_millis(10), "run() returned before stop() was called");
+    });
+}
+
+#[test]
+fn run_stop_from_task_two_workers() {
+    within(LIMIT, || {
+        let rt = rt(2);
+        let h = rt.handle();
+        let t0 = Instant::now();
+        rt.spawn(async move {
+            sleep(Duration::from_millis(10)).await;
+            h.stop();
+        });
+        rt.run();
+        assert!(rt.handle().is_stopped());
+        assert!(t0.elapsed() >= Duration::from_millis(10), "run() returned early: {:?}", t0.elapsed());
+    });
+}
+
+#[test]
+fn run_stop_from_another_thread() {
+    within(LIMIT, || {
+        for workers in [0usize, 2] {
+            let rt = rt(workers);
+            let h = rt.handle();
+            let t0 = Instant::now();
+            let th = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                h.stop();
+            });
+            rt.run();
+            let el = t0.elapsed();
+            assert!(el >= Duration::from_millis(20), "workers={workers}: run returned after {el:?}");
+            assert!(el < Duration::from_secs(2), "workers={workers}: run took {el:?}");
+            th.join().unwrap();
+        }
+    });
+}
+
+#[test]
+fn stop_before_run_returns_immediately_and_restart_blocks_again() {
+    within(LIMIT, || {
+        for workers in [0usize, 2] {
+            let rt = rt(workers);
+            rt.handle().stop();
+            let t0 = Instant::now();
+            rt.run();
+            assert!(t0.elapsed() < Duration::from_secs(1), "run after stop must return at once");
+            rt.run(); // still stopped: returns again
+            assert!(rt.handle().is_stopped());
+
+            rt.restart();
+            assert!(!rt.handle().is_stopped(), "restart clears stop");
+            let h = rt.handle();
+            let t0 = Instant::now();
+            let th = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                h.stop();
+            });
+            rt.run();
+            assert!(t0.elapsed() >= Duration::from_millis(20), "workers={workers}: run after restart did not block");
+            th.join().unwrap();
+
+            // The runtime is still fully usable after a stop.
+            assert_eq!(rt.block_on(rt.spawn(async { 3 })).unwrap(), 3);
+        }
+    });
+}
+
+#[test]
+fn stop_does_not_cancel_tasks_on_a_multi_worker_runtime() {
+    within(LIMIT, || {
+        let rt = rt(2);
+        let h = rt.handle();
+        let (tx, rx) = mpsc::channel();
+        rt.spawn(async move {
+            sleep(Duration::from_millis(20)).await;
+            tx.send(()).unwrap();
+        });
+        h.stop();
+        rt.run();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(2)), Ok(()), "workers keep running tasks after stop");
+    });
+}
+
+#[test]
+fn tasks_pending_after_run_returns_continue_on_a_later_block_on() {
+    within(LIMIT, || {
+        let rt = rt(0);
+        let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+        let waiter = rt.spawn(async move { rx.await.unwrap() * 2 });
+        let slept = Arc::new(AtomicBool::new(false));
+        let slept2 = slept.clone();
+        let sleeper = rt.spawn(async move {
+            sleep(Duration::from_millis(30)).await;
+            slept2.store(true, SeqCst);
+            11
+        });
+        let h = rt.handle();
+        rt.spawn(async move { h.stop() });
+        rt.run();
+        assert!(!waiter.is_finished(), "waiter is still pending");
+        assert!(!sleeper.is_finished(), "sleeper is still pending");
+
+        // Wake the waiter while nothing drives the runtime: it must not be lost.
+        tx.send(21).unwrap();
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(!waiter.is_finished(), "worker_threads(0): nothing runs outside block_on/run");
+        assert!(!slept.load(SeqCst));
+
+        let (a, b) = rt.block_on(async { (waiter.await.unwrap(), sleeper.await.unwrap()) });
+        assert_eq!((a, b), (42, 11));
+        assert!(slept.load(SeqCst));
+    });
+}
+
+#[test]
+fn spawn_outside_runtime_panics_with_helpful_message() {
+    let p = catch_unwind(|| {
+        let _ = tempo::spawn(async {});
+    })
+    .expect_err("tempo::spawn outside a runtime must panic");
+    let msg = panic_message(&*p);
+    assert!(msg.contains("outside a tempo runtime"), "message: {msg}");
+    assert!(msg.contains("Handle::spawn") || msg.contains("Runtime::spawn"), "message should name the fix: {msg}");
+}
+
+#[test]
+fn handle_current_outside_runtime_panics_with_helpful_message() {
+    let p = catch_unwind(Handle::current).expect_err("Handle::current outside a runtime must panic");
+    let msg = panic_message(&*p);
+    assert!(msg.contains("outside a tempo runtime"), "message: {msg}");
+}
+
+#[test]
+fn sleep_outside_runtime_panics_with_helpful_message() {
+    // Creating *or* polling a sleep outside a runtime panics (whichever the
+    // implementation chooses), with a message that names the problem.
+    let p = catch_unwind(|| futures::executor::block_on(sleep(Duration::from_millis(1))))
+        .expect_err("sleep outside a runtime must panic");
+    let msg = panic_message(&*p);
+    assert!(msg.contains("outside a tempo runtime"), "message: {msg}");
+    assert!(msg.contains("sleep") || msg.contains("timer"), "message should name the culprit: {msg}");
+
+    let p = catch_unwind(|| futures::executor::block_on(tempo::time::timeout(Duration::from_millis(1), async {})))
+        .expect_err("timeout outside a runtime must panic");
+    assert!(panic_message(&*p).contains("outside a tempo runtime"), "{}", panic_message(&*p));
+}
+
+#[test]
+fn sleep_created_inside_but_polled_outside_panics_with_helpful_message() {
+    within(LIMIT, || {
+        let rt = rt(1);
+        let s = rt.block_on(async { sleep(Duration::from_secs(3600)) });
+        let p = catch_unwind(AssertUnwindSafe(move || futures::executor::block_on(s)))
+            .expect_err("polling a tempo timer outside the runtime must panic");
+        let msg = panic_message(&*p);
+        assert!(msg.contains("outside a tempo runtime"), "message: {msg}");
+    });
+}
+
+#[test]
+fn nested_block_on_inside_block_on_panics_and_runtime_survives() {
+    within(LIMIT, || {
+        for workers in [0usize, 2] {
+            let rt = rt(workers);
+            let p = catch_unwind(AssertUnwindSafe(|| rt.block_on(async { rt.block_on(async { 1 }) })))
+                .expect_err("nested block_on must panic");
+            let msg = panic_message(&*p);
+            assert!(msg.contains("block_on"), "workers={workers}: message: {msg}");
+            assert!(Handle::try_current().is_none(), "context restored after the panic");
+            // The runtime still works after the misuse.
+            let v = rt.block_on(async {
+                sleep(Duration::from_millis(1)).await;
+                tempo::spawn(async { 9 }).await.unwrap()
+            });
+            assert_eq!(v, 9, "workers={workers}");
+        }
+    });
+}
+
+#[test]
+fn nested_block_on_inside_a_task_is_a_panic_of_that_task() {
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = Arc::new(rt(workers));
+            let rt2 = rt.clone();
+            let err = rt
+                .block_on(rt.spawn(async move {
+                    rt2.block_on(async { 1 });
+                }))
+                .expect_err("nested block_on in a task must fail the task");
+            assert!(err.is_panic(), "workers={workers}: {err:?}");
+            let msg = panic_message(&*err.into_panic());
+            assert!(msg.contains("block_on"), "workers={workers}: message: {msg}");
+            // Also `run()` (which is block_on on a stop future).
+            let rt3 = rt.clone();
+            let err = rt.block_on(rt.spawn(async move { rt3.run() })).unwrap_err();
+            assert!(err.is_panic());
+            // The worker survived: more tasks run fine.
+            assert_eq!(rt.block_on(rt.spawn(async { 5 })).unwrap(), 5);
+            assert_eq!(Arc::strong_count(&rt), 1, "the task's clone of the runtime was dropped");
+        }
+    });
+}
+
+#[test]
+fn block_on_with_sleeps_and_spawns_mixed_many_times() {
+    // block_on is re-entered many times in a row; the runtime keeps no stale state.
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            let counter = Arc::new(AtomicUsize::new(0));
+            for i in 0..50u64 {
+                let c = counter.clone();
+                let v = rt.block_on(async move {
+                    let h = tempo::spawn(async move {
+                        if i % 3 == 0 {
+                            sleep(Duration::from_micros(200)).await;
+                        }
+                        c.fetch_add(1, SeqCst);
+                        i
+                    });
+                    if i % 2 == 0 {
+                        yield_now().await;
+                    }
+                    h.await.unwrap()
+                });
+                assert_eq!(v, i);
+            }
+            assert_eq!(counter.load(SeqCst), 50);
+        }
+    });
+}
+
+#[test]
+fn concurrent_block_on_from_two_threads_on_a_multi_worker_runtime() {
+    within(LIMIT, || {
+        let rt = Arc::new(rt(2));
+        let ths: Vec<_> = (0..2u64)
+            .map(|t| {
+                let rt = rt.clone();
+                std::thread::spawn(move || {
+                    rt.block_on(async move {
+                        sleep(Duration::from_millis(5)).await;
+                        tempo::spawn(async move { t + 1 }).await.unwrap()
+                    })
+                })
+            })
+            .collect();
+        let s: u64 = ths.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(s, 3);
+    });
+}
+
+/// Two threads inside `block_on` of the same `worker_threads(0)` runtime: one
+/// of them holds the sched role and parks in the driver; the other must still
+/// see its own sleep's deadline (its timer list is private to its frame).
+#[test]
+#[ignore = "BUG: with worker_threads(0), a second thread in block_on parks in Idle::park (no timeout) while the \
+            first holds the sched role and parks in the driver; the second frame's timer deadline \
+            (Hooks::deadline) is never seen by the role holder, so its sleep never fires (hang)"]
+fn concurrent_block_on_from_two_threads_on_a_caller_driven_runtime() {
+    within(LIMIT, || {
+        let rt = Arc::new(rt(0));
+        let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+        let rt_a = rt.clone();
+        // A: waits for B's message, with no deadline of its own.
+        let a = std::thread::spawn(move || rt_a.block_on(async move { rx.await.unwrap() }));
+        std::thread::sleep(Duration::from_millis(20)); // let A take the role and park
+        let rt_b = rt.clone();
+        let b = std::thread::spawn(move || {
+            rt_b.block_on(async move {
+                sleep(Duration::from_millis(10)).await;
+                tx.send(99).unwrap();
+            })
+        });
+        let (done_tx, done_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            b.join().unwrap();
+            let v = a.join().unwrap();
+            let _ = done_tx.send(v);
+        });
+        let v = done_rx
+            .recv_timeout(Duration::from_secs(3))
+            .expect("two concurrent block_on calls on a worker_threads(0) runtime hung");
+        assert_eq!(v, 99);
+    });
+}

@@ -1,0 +1,725 @@
+#![cfg(not(any(feature = "loom", feature = "shuttle")))]
+//! serverbox's task controls: `TaskRef::wakeup`/`signal`, `wait`,
+//! `wait_until`, `wait_timeout`, `receive_signal`, `current`, `yield_now`.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use futures::FutureExt;
+use tempo::task::{self, receive_signal, wait, wait_timeout, wait_until, yield_now, TaskRef, WaitOutcome};
+use tempo::time::{sleep, timeout, ManualClock};
+use tempo::Runtime;
+
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let r = catch_unwind(AssertUnwindSafe(f));
+        let _ = tx.send(r);
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(v)) => v,
+        Ok(Err(p)) => std::panic::resume_unwind(p),
+        Err(_) => panic!("test body did not finish within {limit:?}: hang"),
+    }
+}
+
+const LIMIT: Duration = Duration::from_secs(4);
+/// How long a `wait` must stay pending to count as "no pending wakeup".
+const QUIET: Duration = Duration::from_millis(20);
+
+fn rt(workers: usize) -> Runtime {
+    Runtime::builder().worker_threads(workers).build().expect("build runtime")
+}
+
+fn panic_message(p: &(dyn Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "<non-string payload>".into())
+}
+
+/// On a `worker_threads(0)` runtime, drives it until `flag` is set (the task
+/// reached the point that sets it and, on this single thread, went pending).
+fn drive_until(rt: &Runtime, flag: &Arc<AtomicBool>) {
+    let f = flag.clone();
+    rt.block_on(async move {
+        let t0 = Instant::now();
+        while !f.load(SeqCst) {
+            assert!(t0.elapsed() < Duration::from_secs(3), "task never reached its wait");
+            yield_now().await;
+        }
+    });
+}
+
+/// Spins (with short sleeps) until `cond`.
+fn spin_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !cond() {
+        assert!(t0.elapsed() < Duration::from_secs(3), "timed out waiting for: {what}");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn wakeup_is_idempotent() {
+    within(LIMIT, || {
+        // Deterministic: on worker_threads(0) nothing runs between our calls.
+        let rt = rt(0);
+        let waiting = Arc::new(AtomicBool::new(false));
+        let w = waiting.clone();
+        let h = rt.spawn(async move {
+            w.store(true, SeqCst);
+            let first = wait().await;
+            let second = timeout(QUIET, wait()).await;
+            (first, second.is_err())
+        });
+        drive_until(&rt, &waiting);
+        let t = h.task_ref();
+        t.wakeup();
+        t.wakeup();
+        t.clone().wakeup();
+        let (first, second_timed_out) = rt.block_on(h).unwrap();
+        assert_eq!(first, WaitOutcome::Woken);
+        assert!(second_timed_out, "several wakeups before one wait count as one");
+    });
+}
+
+#[test]
+fn wakeups_before_first_poll_count_as_one() {
+    within(LIMIT, || {
+        let rt = rt(0);
+        let h = rt.spawn(async move {
+            let first = wait().await;
+            let second = timeout(QUIET, wait()).await;
+            (first, second.is_err())
+        });
+        h.task_ref().wakeup();
+        h.task_ref().wakeup();
+        assert_eq!(rt.block_on(h).unwrap(), (WaitOutcome::Woken, true));
+    });
+}
+
+#[test]
+fn wakeup_while_running_is_not_lost() {
+    within(LIMIT, || {
+        for workers in [1usize, 2] {
+            let rt = rt(workers);
+            let running = Arc::new(AtomicBool::new(false));
+            let sent = Arc::new(AtomicBool::new(false));
+            let (r, s) = (running.clone(), sent.clone());
+            let h = rt.spawn(async move {
+                r.store(true, SeqCst);
+                // Busy for at least 5 ms, and until the wakeup was sent.
+                let t0 = Instant::now();
+                while t0.elapsed() < Duration::from_millis(5) || !s.load(SeqCst) {
+                    assert!(t0.elapsed() < Duration::from_secs(3));
+                    std::hint::spin_loop();
+                }
+                // The wakeup arrived during this very poll: wait is ready at once.
+                let mut w = std::pin::pin!(wait());
+                let first_poll = futures::poll!(w.as_mut());
+                first_poll
+            });
+            let t = h.task_ref();
+            spin_until("task running", || running.load(SeqCst));
+            t.wakeup();
+            sent.store(true, SeqCst);
+            let r = rt.block_on(h).unwrap();
+            assert_eq!(r, std::task::Poll::Ready(WaitOutcome::Woken), "workers={workers}");
+        }
+    });
+}
+
+#[test]
+fn wakeup_while_running_then_going_idle_reruns_the_task() {
+    // The wakeup lands during a poll that does *not* call wait; the task must
+    // be run again and its next wait must return Woken.
+    within(LIMIT, || {
+        let rt = rt(1);
+        let running = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicBool::new(false));
+        let (r, s) = (running.clone(), sent.clone());
+        let (tx, rx) = futures::channel::oneshot::channel::<()>();
+        let h = rt.spawn(async move {
+            r.store(true, SeqCst);
+            while !s.load(SeqCst) {
+                std::hint::spin_loop();
+            }
+            // Go idle on something unrelated that never fires by itself.
+            let mut rx = rx.fuse();
+            let mut w = wait().fuse();
+            futures::select! {
+                _ = rx => None,
+                o = w => Some(o),
+            }
+        });
+        let t = h.task_ref();
+        spin_until("task running", || running.load(SeqCst));
+        t.wakeup();
+        sent.store(true, SeqCst);
+        let r = rt.block_on(async move { timeout(Duration::from_secs(2), h).await });
+        drop(tx);
+        assert_eq!(r.expect("wakeup during the run was lost").unwrap(), Some(WaitOutcome::Woken));
+    });
+}
+
+#[test]
+fn wakeup_ping_pong_never_lost() {
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            const N: u64 = 1000;
+            let rt = Arc::new(rt(workers));
+            let acks = Arc::new(AtomicU64::new(0));
+            let a = acks.clone();
+            let h = rt.spawn(async move {
+                for i in 1..=N {
+                    assert_eq!(wait().await, WaitOutcome::Woken);
+                    a.store(i, SeqCst);
+                }
+            });
+            let t = h.task_ref();
+            let acks2 = acks.clone();
+            let pinger = std::thread::spawn(move || {
+                for i in 1..=N {
+                    t.wakeup();
+                    let t0 = Instant::now();
+                    while acks2.load(SeqCst) < i {
+                        if t0.elapsed() > Duration::from_secs(2) {
+                            return Err(format!("wakeup #{i} lost (acked {})", acks2.load(SeqCst)));
+                        }
+                        std::thread::yield_now();
+                    }
+                }
+                Ok(())
+            });
+            // worker_threads(0): the test thread drives the runtime.
+            rt.block_on(h).unwrap();
+            pinger.join().unwrap().unwrap_or_else(|e| panic!("workers={workers}: {e}"));
+            assert_eq!(acks.load(SeqCst), N);
+        }
+    });
+}
+
+#[test]
+fn signal_is_sticky_until_received_and_does_not_stack() {
+    within(LIMIT, || {
+        let rt = rt(0);
+        let waiting = Arc::new(AtomicBool::new(false));
+        let w = waiting.clone();
+        let h = rt.spawn(async move {
+            w.store(true, SeqCst);
+            let mut seen = Vec::new();
+            seen.push(wait().await);
+            seen.push(wait().await);
+            seen.push(wait().await);
+            // A deadline in the past: Signaled still has priority.
+            seen.push(wait_until(Instant::now()).await);
+            let first = receive_signal();
+            let second = receive_signal();
+            let after = timeout(QUIET, wait()).await;
+            (seen, first, second, after.is_err())
+        });
+        drive_until(&rt, &waiting);
+        let t = h.task_ref();
+        t.signal();
+        t.signal(); // does not stack
+        let (seen, first, second, quiet) = rt.block_on(h).unwrap();
+        assert_eq!(seen, vec![WaitOutcome::Signaled; 4], "wait keeps reporting the signal until it is received");
+        assert!(first, "receive_signal takes the signal");
+        assert!(!second, "two signals are one signal");
+        assert!(quiet, "after receipt nothing is pending");
+    });
+}
+
+#[test]
+fn signal_to_self_and_receive() {
+    within(LIMIT, || {
+        let rt = rt(1);
+        let r = rt
+            .block_on(rt.spawn(async {
+                let me = task::current();
+                assert!(!receive_signal());
+                me.signal();
+                me.signal();
+                let a = receive_signal();
+                let b = receive_signal();
+                me.signal();
+                let c = wait().await;
+                let d = receive_signal();
+                (a, b, c, d)
+            }))
+            .unwrap();
+        assert_eq!(r, (true, false, WaitOutcome::Signaled, true));
+    });
+}
+
+#[test]
+fn signaled_task_keeps_being_run_until_it_receives() {
+    // "Until then the task keeps being run (its deadline ignored)": a signaled
+    // task that sleeps without receiving is polled again and again, and its
+    // sleep still never completes early.
+    within(LIMIT, || {
+        let rt = rt(1);
+        let polls = Arc::new(AtomicUsize::new(0));
+        let p = polls.clone();
+        let h = rt.spawn(async move {
+            task::current().signal();
+            let d = Duration::from_millis(20);
+            let t0 = Instant::now();
+            let mut s = std::pin::pin!(sleep(d));
+            futures::future::poll_fn(|cx| {
+                p.fetch_add(1, SeqCst);
+                s.as_mut().poll(cx)
+            })
+            .await;
+            let el = t0.elapsed();
+            assert!(receive_signal(), "signal still pending after the sleep");
+            el
+        });
+        let el = rt.block_on(h).unwrap();
+        assert!(el >= Duration::from_millis(20), "sleep completed early: {el:?}");
+        assert!(polls.load(SeqCst) > 2, "signaled task was not re-run (polls={})", polls.load(SeqCst));
+    });
+}
+
+#[test]
+fn signal_publishes_prior_writes() {
+    within(LIMIT, || {
+        for workers in [1usize, 2] {
+            const N: u64 = 1000;
+            let rt = rt(workers);
+            let data = Arc::new(AtomicU64::new(0));
+            let ack = Arc::new(AtomicU64::new(0));
+            let (d, a) = (data.clone(), ack.clone());
+            let h = rt.spawn(async move {
+                let mut bad = Vec::new();
+                for i in 1..=N {
+                    loop {
+                        match wait().await {
+                            WaitOutcome::Signaled => {
+                                if receive_signal() {
+                                    break;
+                                }
+                            }
+                            other => panic!("unexpected {other:?}"),
+                        }
+                    }
+                    // Relaxed: visibility must come from signal/receive_signal alone.
+                    let v = d.load(Relaxed);
+                    if v != i {
+                        bad.push((i, v));
+                    }
+                    a.store(i, Relaxed);
+                }
+                bad
+            });
+            let t = h.task_ref();
+            for i in 1..=N {
+                data.store(i, Relaxed);
+                t.signal();
+                spin_until(&format!("ack of signal #{i}"), || ack.load(Relaxed) >= i);
+            }
+            let bad = rt.block_on(h).unwrap();
+            assert!(bad.is_empty(), "workers={workers}: stale reads after receive_signal (iter, value): {bad:?}");
+        }
+    });
+}
+
+#[test]
+fn wakeup_has_no_effect_on_a_signaled_task() {
+    within(LIMIT, || {
+        // From outside, while the task waits.
+        let rt = rt(0);
+        let waiting = Arc::new(AtomicBool::new(false));
+        let w = waiting.clone();
+        let h = rt.spawn(async move {
+            w.store(true, SeqCst);
+            let a = wait().await;
+            let b = wait().await;
+            let got = receive_signal();
+            let c = timeout(QUIET, wait()).await;
+            (a, b, got, c.is_err())
+        });
+        drive_until(&rt, &waiting);
+        let t = h.task_ref();
+        t.signal();
+        t.wakeup(); // ignored: the task is signaled
+        assert_eq!(rt.block_on(h).unwrap(), (WaitOutcome::Signaled, WaitOutcome::Signaled, true, true));
+
+        // From the task itself, while running.
+        let rt = rt_1();
+        let r = rt
+            .block_on(rt.spawn(async {
+                let me = task::current();
+                me.signal();
+                me.wakeup();
+                let a = wait().await;
+                let got = receive_signal();
+                let b = timeout(QUIET, wait()).await;
+                (a, got, b.is_err())
+            }))
+            .unwrap();
+        assert_eq!(r, (WaitOutcome::Signaled, true, true), "a wakeup after a signal must leave nothing behind");
+    });
+}
+
+fn rt_1() -> Runtime {
+    rt(1)
+}
+
+#[test]
+fn wakeup_before_signal_survives_the_signal() {
+    // Priority: Signaled, then Woken. A wakeup that came *before* the signal
+    // is still pending after the signal is received.
+    within(LIMIT, || {
+        let rt = rt(0);
+        let waiting = Arc::new(AtomicBool::new(false));
+        let w = waiting.clone();
+        let h = rt.spawn(async move {
+            w.store(true, SeqCst);
+            let a = wait().await;
+            let got = receive_signal();
+            let b = timeout(QUIET, wait()).await;
+            (a, got, b.ok())
+        });
+        drive_until(&rt, &waiting);
+        let t = h.task_ref();
+        t.wakeup();
+        t.signal();
+        assert_eq!(rt.block_on(h).unwrap(), (WaitOutcome::Signaled, true, Some(WaitOutcome::Woken)));
+    });
+}
+
+#[test]
+fn wait_until_reports_expired_woken_or_signaled() {
+    within(LIMIT, || {
+        let clock = ManualClock::new();
+        let rt = Runtime::builder().worker_threads(0).manual_clock(&clock).build().unwrap();
+        let far = clock.now() + Duration::from_secs(3600);
+
+        // Expired: nothing arrives before the deadline.
+        let c = clock.clone();
+        let r = rt.block_on(rt.spawn(async move {
+            let mut w = std::pin::pin!(wait_until(c.now() + Duration::from_secs(5)));
+            assert!(futures::poll!(w.as_mut()).is_pending());
+            c.advance(Duration::from_secs(5));
+            w.await
+        }));
+        assert_eq!(r.unwrap(), WaitOutcome::Expired);
+
+        // Woken before the deadline.
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let h = rt.spawn(async move {
+            f.store(true, SeqCst);
+            wait_until(far).await
+        });
+        drive_until(&rt, &flag);
+        h.task_ref().wakeup();
+        assert_eq!(rt.block_on(h).unwrap(), WaitOutcome::Woken);
+
+        // Signaled before the deadline.
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let h = rt.spawn(async move {
+            f.store(true, SeqCst);
+            let o = wait_until(far).await;
+            (o, receive_signal())
+        });
+        drive_until(&rt, &flag);
+        h.task_ref().signal();
+        assert_eq!(rt.block_on(h).unwrap(), (WaitOutcome::Signaled, true));
+
+        // Woken *and* deadline passed: Woken has priority over Expired.
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let c = clock.clone();
+        let h = rt.spawn(async move {
+            let d = c.now() + Duration::from_secs(1);
+            f.store(true, SeqCst);
+            wait_until(d).await
+        });
+        drive_until(&rt, &flag);
+        h.task_ref().wakeup();
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(rt.block_on(h).unwrap(), WaitOutcome::Woken);
+
+        // wait_timeout(Duration::MAX) waits forever (no overflow) until woken.
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let h = rt.spawn(async move {
+            f.store(true, SeqCst);
+            wait_timeout(Duration::MAX).await
+        });
+        drive_until(&rt, &flag);
+        clock.advance(Duration::from_secs(10 * 365 * 24 * 3600));
+        rt.block_on(async { yield_now().await });
+        assert!(!h.is_finished(), "wait_timeout(MAX) expired");
+        h.task_ref().wakeup();
+        assert_eq!(rt.block_on(h).unwrap(), WaitOutcome::Woken);
+    });
+}
+
+#[test]
+fn wait_until_real_clock_expires_not_early() {
+    within(LIMIT, || {
+        let rt = rt(1);
+        let r = rt
+            .block_on(rt.spawn(async {
+                let d = Instant::now() + Duration::from_millis(5);
+                let o = wait_until(d).await;
+                (o, Instant::now() >= d)
+            }))
+            .unwrap();
+        assert_eq!(r, (WaitOutcome::Expired, true));
+    });
+}
+
+#[test]
+fn task_ref_after_task_finished_and_after_runtime_dropped_is_harmless() {
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            let h = rt.spawn(async { 1 });
+            let done_ref = h.task_ref();
+            let id = done_ref.id();
+            assert_eq!(rt.block_on(h).unwrap(), 1);
+            assert!(done_ref.is_finished());
+            done_ref.wakeup();
+            done_ref.signal();
+            assert_eq!(done_ref.id(), id);
+            assert!(format!("{done_ref:?}").contains(&id.to_string()));
+
+            // A task still waiting when the runtime goes away.
+            let pending = rt.spawn(async { wait().await });
+            let live_ref = pending.task_ref();
+            let live_clone = live_ref.clone();
+            if workers == 0 {
+                rt.block_on(async { yield_now().await });
+            }
+            let t0 = Instant::now();
+            drop(rt);
+            assert!(t0.elapsed() < Duration::from_secs(2));
+            assert!(live_ref.is_finished(), "shutdown completes every task");
+            assert!(pending.is_finished());
+            live_ref.wakeup();
+            live_ref.signal();
+            done_ref.wakeup();
+            done_ref.signal();
+            drop(live_ref);
+            live_clone.signal();
+            drop(live_clone);
+            let err = futures::executor::block_on(pending).unwrap_err();
+            assert!(err.is_cancelled(), "{err:?}");
+        }
+    });
+}
+
+#[test]
+fn task_ref_outlives_everything_else() {
+    within(LIMIT, || {
+        let rt = rt(1);
+        let h = rt.spawn(async { wait().await });
+        let t = h.task_ref();
+        drop(h); // detached
+        t.wakeup();
+        spin_until("detached task finished", || t.is_finished());
+        drop(rt);
+        t.signal();
+        t.wakeup();
+        assert!(t.is_finished());
+    });
+}
+
+#[test]
+fn current_outside_a_task() {
+    within(LIMIT, || {
+        // On a plain thread.
+        assert!(task::try_current().is_none());
+        let p = catch_unwind(task::current).expect_err("current() outside a runtime");
+        assert!(panic_message(&*p).contains("inside a task"), "{}", panic_message(&*p));
+        let p = catch_unwind(receive_signal).expect_err("receive_signal() outside a task");
+        assert!(panic_message(&*p).contains("receive_signal"), "{}", panic_message(&*p));
+
+        for workers in [0usize, 2] {
+            let rt = rt(workers);
+            rt.block_on(async {
+                assert!(task::try_current().is_none(), "a block_on future is not a task");
+                let p = catch_unwind(task::current).expect_err("current() in block_on");
+                let msg = panic_message(&*p);
+                assert!(msg.contains("block_on") && msg.contains("spawn"), "message: {msg}");
+                let p = catch_unwind(receive_signal).expect_err("receive_signal() in block_on");
+                assert!(panic_message(&*p).contains("task"));
+                // wait() in block_on panics when polled.
+                let mut w = std::pin::pin!(wait());
+                let p = catch_unwind(AssertUnwindSafe(|| {
+                    let waker = futures::task::noop_waker();
+                    let mut cx = std::task::Context::from_waker(&waker);
+                    let _ = w.as_mut().poll(&mut cx);
+                }))
+                .expect_err("wait() polled in block_on");
+                assert!(panic_message(&*p).contains("wait"), "{}", panic_message(&*p));
+            });
+            // Inside a task: current() names this task.
+            let h = rt.spawn(async { (task::current().id(), task::try_current().map(|t| t.id())) });
+            let id = h.id();
+            assert_eq!(rt.block_on(h).unwrap(), (id, Some(id)));
+        }
+    });
+}
+
+#[test]
+fn wait_inside_futures_unordered_sees_wakeups() {
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            let waiting = Arc::new(AtomicBool::new(false));
+            let got_first = Arc::new(AtomicBool::new(false));
+            let w = waiting.clone();
+            let g = got_first.clone();
+            let h = rt.spawn(async move {
+                let mut fu = FuturesUnordered::new();
+                fu.push(async { wait().await }.boxed());
+                fu.push(
+                    async {
+                        sleep(Duration::from_secs(3600)).await;
+                        WaitOutcome::Expired
+                    }
+                    .boxed(),
+                );
+                // Poll once so the wait registers with the FuturesUnordered's waker.
+                assert!(futures::poll!(fu.next()).is_pending());
+                w.store(true, SeqCst);
+                let first = fu.next().await;
+                g.store(true, SeqCst);
+                // And again: a second wakeup reaches a fresh wait in the set.
+                fu.push(async { wait().await }.boxed());
+                let second = fu.next().await;
+                (first, second)
+            });
+            let t = h.task_ref();
+            if workers == 0 {
+                drive_until(&rt, &waiting);
+            } else {
+                spin_until("task waiting", || waiting.load(SeqCst));
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            t.wakeup();
+            let t2 = t.clone();
+            // The second wakeup only after the first was consumed (else they coalesce).
+            let th = std::thread::spawn(move || {
+                let t0 = Instant::now();
+                while !got_first.load(SeqCst) && t0.elapsed() < Duration::from_secs(2) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                std::thread::sleep(Duration::from_millis(2));
+                t2.wakeup();
+            });
+            let r = rt.block_on(async move { timeout(Duration::from_secs(2), h).await });
+            th.join().unwrap();
+            let r = r.unwrap_or_else(|_| panic!("workers={workers}: wakeup not seen by wait inside FuturesUnordered"));
+            assert_eq!(r.unwrap(), (Some(WaitOutcome::Woken), Some(WaitOutcome::Woken)), "workers={workers}");
+        }
+    });
+}
+
+#[test]
+fn wait_inside_select_sees_signal() {
+    within(LIMIT, || {
+        let rt = rt(2);
+        let (tx, rx) = futures::channel::oneshot::channel::<()>();
+        let h = rt.spawn(async move {
+            let mut rx = rx.fuse();
+            let mut w = wait().fuse();
+            let o = futures::select! {
+                _ = rx => None,
+                o = w => Some(o),
+            };
+            (o, receive_signal())
+        });
+        std::thread::sleep(Duration::from_millis(5));
+        h.task_ref().signal();
+        assert_eq!(rt.block_on(h).unwrap(), (Some(WaitOutcome::Signaled), true));
+        drop(tx);
+    });
+}
+
+#[test]
+fn yield_now_lets_every_other_ready_task_run() {
+    within(LIMIT, || {
+        let rt = rt(0);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let hs: Vec<_> = (0..3)
+            .map(|id| {
+                let log = log.clone();
+                rt.spawn(async move {
+                    for round in 0..4 {
+                        log.lock().unwrap().push((round, id));
+                        yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        rt.block_on(async move {
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+        let got = log.lock().unwrap().clone();
+        let want: Vec<(i32, i32)> = (0..4).flat_map(|r| (0..3).map(move |id| (r, id))).collect();
+        assert_eq!(got, want, "yield_now: every other ready task runs before the yielder runs again");
+    });
+}
+
+#[test]
+fn many_tasks_signaled_from_many_threads() {
+    within(LIMIT, || {
+        let rt = rt(2);
+        let hs: Vec<_> = (0..50)
+            .map(|_| {
+                rt.spawn(async {
+                    loop {
+                        if wait().await == WaitOutcome::Signaled && receive_signal() {
+                            return true;
+                        }
+                    }
+                })
+            })
+            .collect();
+        let refs: Vec<TaskRef> = hs.iter().map(|h| h.task_ref()).collect();
+        let refs = Arc::new(refs);
+        let ths: Vec<_> = (0..4)
+            .map(|k| {
+                let refs = refs.clone();
+                std::thread::spawn(move || {
+                    for (i, r) in refs.iter().enumerate() {
+                        if i % 4 == k {
+                            r.wakeup();
+                            r.signal();
+                        } else {
+                            r.wakeup();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in ths {
+            t.join().unwrap();
+        }
+        let all = rt.block_on(async move {
+            let mut n = 0;
+            for h in hs {
+                if timeout(Duration::from_secs(2), h).await.expect("a signal was lost").unwrap() {
+                    n += 1;
+                }
+            }
+            n
+        });
+        assert_eq!(all, 50);
+    });
+}

@@ -691,8 +691,6 @@ fn manual_clock_basics() {
 /// `sleep`, `sleep_until`, `JoinHandle::is_finished`, `ManualClock`,
 /// `Runtime::shutdown_timeout`): the sleep is *created* outside the runtime.
 #[test]
-#[ignore = "BUG: sleep()/sleep_until() panic when created outside a runtime context, but the doc examples \
-            (and 5 failing doctests) create them outside and pass them to block_on/spawn"]
 fn sleep_created_outside_the_runtime_as_in_the_docs() {
     within(LIMIT, || {
         let rt = rt(1);

@@ -51,7 +51,7 @@ struct ManualInner {
 /// use std::time::Duration;
 /// let clock = tempo::time::ManualClock::new();
 /// let rt = tempo::Runtime::builder().worker_threads(1).manual_clock(&clock).build().unwrap();
-/// let h = rt.spawn(tempo::time::sleep(Duration::from_secs(3600)));
+/// let h = rt.spawn(tempo::time::sleep_until(clock.now() + Duration::from_secs(3600)));
 /// clock.advance(Duration::from_secs(3600));
 /// rt.block_on(h).unwrap(); // an hour passed, instantly
 /// # }

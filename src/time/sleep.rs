@@ -39,7 +39,7 @@ pub fn sleep(dur: Duration) -> Sleep {
         Some(clock) => Sleep { deadline: clock.now().checked_add(dur), start: None, clock, reg: TimerReg::new() },
         // Outside a runtime: the sleep starts when first polled, on the clock of
         // the runtime that polls it.
-        None => Sleep { deadline: None, start: Some(dur), clock: Clock::Real, reg: TimerReg::new() },
+        None => Sleep { deadline: None, start: Some(Some(dur)), clock: Clock::Real, reg: TimerReg::new() },
     }
 }
 
@@ -59,8 +59,11 @@ pub fn sleep(dur: Duration) -> Sleep {
 /// # }
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    let clock = crate::runtime::context::try_clock().unwrap_or(Clock::Real);
-    Sleep { deadline: Some(deadline), start: None, clock, reg: TimerReg::new() }
+    match crate::runtime::context::try_clock() {
+        Some(clock) => Sleep { deadline: Some(deadline), start: None, clock, reg: TimerReg::new() },
+        // Outside a runtime: the clock is that of the runtime that first polls it.
+        None => Sleep { deadline: Some(deadline), start: Some(None), clock: Clock::Real, reg: TimerReg::new() },
+    }
 }
 
 /// Future returned by [`sleep`] and [`sleep_until`].
@@ -71,8 +74,9 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Option<Instant>,
-    /// Created outside a runtime: the duration, applied at the first poll.
-    start: Option<Duration>,
+    /// Created outside a runtime: the clock is taken at the first poll, and
+    /// the duration (for `sleep`) applied then.
+    start: Option<Option<Duration>>,
     clock: Clock,
     reg: TimerReg,
 }
@@ -98,8 +102,10 @@ impl Sleep {
 
     pub(crate) fn poll_at(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if let Some(dur) = self.start.take() {
-            self.clock = crate::runtime::context::clock("polling a tempo::time::Sleep");
-            self.deadline = self.clock.now().checked_add(dur);
+            self.clock = crate::runtime::context::clock("polling a tempo::time::sleep timer");
+            if let Some(dur) = dur {
+                self.deadline = self.clock.now().checked_add(dur);
+            }
         }
         match self.deadline {
             Some(d) if self.clock.now() >= d => {

@@ -12,5 +12,5 @@ cargo run --quiet --example hello
 echo "== loom models (release; LOOM_MAX_PREEMPTIONS=${LOOM_MAX_PREEMPTIONS:-2})"
 LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}" cargo test --release --features loom
 echo "== TLC"
-bash tla/check.sh
+bash tla/check.sh --all
 echo "== all green in $((SECONDS - t0)) s"

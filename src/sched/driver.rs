@@ -53,7 +53,7 @@ impl ParkDriver {
 }
 
 impl Driver for ParkDriver {
-    /// TLA+: `SchedPark` (returning: `DriverTimeout` or the unpark in `PushFront`)
+    /// TLA+: `DriverBlock` (after `SchedPark`'s check in `run_loop`; returning: `DriverTimeout`, or the unpark of `NotifySched`)
     fn park(&self, timeout: Option<Duration>) {
         // Acquire; pairs with the Release half of the swap in `unpark`.
         if self.state.compare_exchange(NOTIFIED, EMPTY, Acquire, Relaxed).is_ok() {

@@ -116,6 +116,8 @@ impl Shared {
     }
 
     /// Makes sure someone will take the front queue (invariant 1).
+    ///
+    /// TLA+: `NotifySched`
     pub(crate) fn notify_sched(&self) {
         // SeqCst fence: the pusher's half of the Dekker handshake (invariant 1);
         // pairs with the fences in `Idle::park` and `RoleGuard::drop`. (loom

@@ -155,6 +155,9 @@ fn complete(shared: &Shared, t: RawTask) {
 }
 
 /// The worker loop (see the module invariants).
+///
+/// TLA+: the order of `WorkerPop`, `SchedAcquire`, the round, `SchedRelease`,
+/// `SchedPark`/`DriverBlock`, `WorkerPark` and `WorkerExit` for one worker.
 pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
     loop {
         if shared.is_shutdown() || hooks.done() {

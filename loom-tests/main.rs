@@ -30,11 +30,28 @@ use std::time::Duration;
 use tempo::task::{self, WaitOutcome};
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
+    model_with_bound(2, f)
+}
+
+/// Runs a loom model and prints how many executions it explored.
+fn model_with_bound(bound: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut b = loom::model::Builder::new();
     if b.preemption_bound.is_none() {
-        b.preemption_bound = Some(2);
+        b.preemption_bound = Some(bound);
     }
-    b.check(f);
+    let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let n2 = n.clone();
+    let t0 = std::time::Instant::now();
+    b.check(move || {
+        n2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        f()
+    });
+    eprintln!(
+        "loom: {} executions (preemption bound {:?}) in {:.1?}",
+        n.load(std::sync::atomic::Ordering::Relaxed),
+        b.preemption_bound,
+        t0.elapsed()
+    );
 }
 
 fn rt(workers: usize) -> tempo::Runtime {
@@ -189,11 +206,7 @@ fn last_waker_drop_vs_completion() {
 /// (override with `LOOM_MAX_PREEMPTIONS`).
 #[test]
 fn role_handoff_vs_park() {
-    let mut b = loom::model::Builder::new();
-    if b.preemption_bound.is_none() {
-        b.preemption_bound = Some(1);
-    }
-    b.check(|| {
+    model_with_bound(1, || {
         let rt = rt(2);
         let h = rt.spawn(async { 7 });
         assert_eq!(rt.block_on(h).unwrap(), 7);

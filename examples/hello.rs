@@ -8,12 +8,17 @@ use tempo::time::{sleep, timeout};
 
 fn main() -> std::io::Result<()> {
     let rt = tempo::Runtime::new()?;
-    println!("tempo runtime with {} worker threads", rt.handle().worker_threads());
+    println!(
+        "tempo runtime with {} worker threads",
+        rt.handle().worker_threads()
+    );
 
     rt.block_on(async {
         // 1. spawn and join
         let sum: u64 = {
-            let hs: Vec<_> = (0..10u64).map(|i| tempo::spawn(async move { i * i })).collect();
+            let hs: Vec<_> = (0..10u64)
+                .map(|i| tempo::spawn(async move { i * i }))
+                .collect();
             let mut s = 0;
             for h in hs {
                 s += h.await.unwrap();
@@ -41,11 +46,16 @@ fn main() -> std::io::Result<()> {
         sleep(Duration::from_millis(10)).await;
         waiter.task_ref().signal();
         let (a, b, got) = waiter.await.unwrap();
-        assert_eq!((a, b, got), (WaitOutcome::Expired, WaitOutcome::Signaled, true));
+        assert_eq!(
+            (a, b, got),
+            (WaitOutcome::Expired, WaitOutcome::Signaled, true)
+        );
         println!("wait_until -> {a:?}, wait -> {b:?}, receive_signal -> {got}");
 
         // 5. a panicking task does not take the runtime down
-        let err = tempo::spawn(async { panic!("task panicked on purpose") }).await.unwrap_err();
+        let err = tempo::spawn(async { panic!("task panicked on purpose") })
+            .await
+            .unwrap_err();
         println!("panic captured: {err}");
     });
     Ok(())

@@ -55,7 +55,10 @@ fn model_with_bound(bound: usize, f: impl Fn() + Sync + Send + 'static) {
 }
 
 fn rt(workers: usize) -> tempo::Runtime {
-    tempo::Runtime::builder().worker_threads(workers).build().unwrap()
+    tempo::Runtime::builder()
+        .worker_threads(workers)
+        .build()
+        .unwrap()
 }
 
 /// Counts drops of the value it is attached to.
@@ -129,7 +132,11 @@ fn signal_vs_receive() {
 fn expiry_vs_wakeup() {
     model(|| {
         let clock = tempo::time::ManualClock::new();
-        let rt = tempo::Runtime::builder().worker_threads(1).manual_clock(&clock).build().unwrap();
+        let rt = tempo::Runtime::builder()
+            .worker_threads(1)
+            .manual_clock(&clock)
+            .build()
+            .unwrap();
         let deadline = clock.now() + Duration::from_secs(1);
         let h = rt.spawn(async move { task::wait_until(deadline).await });
         let t = h.task_ref();
@@ -137,7 +144,10 @@ fn expiry_vs_wakeup() {
         let th = loom::thread::spawn(move || c2.advance(Duration::from_secs(1)));
         t.wakeup();
         let r = rt.block_on(h).unwrap();
-        assert!(r == WaitOutcome::Woken || r == WaitOutcome::Expired, "{r:?}");
+        assert!(
+            r == WaitOutcome::Woken || r == WaitOutcome::Expired,
+            "{r:?}"
+        );
         th.join().unwrap();
     });
 }
@@ -158,7 +168,11 @@ fn spawn_vs_shutdown() {
         });
         drop(rt);
         th.join().unwrap();
-        assert_eq!(drops.load(SeqCst), 1, "future dropped exactly once, whatever the order");
+        assert_eq!(
+            drops.load(SeqCst),
+            1,
+            "future dropped exactly once, whatever the order"
+        );
     });
 }
 
@@ -185,7 +199,10 @@ fn last_waker_drop_vs_completion() {
         let rt = rt(1);
         let slot = Arc::new(loom::sync::Mutex::new(None::<Waker>));
         let open = Arc::new(AtomicUsize::new(0));
-        let h = rt.spawn(Gate { slot: slot.clone(), open: open.clone() });
+        let h = rt.spawn(Gate {
+            slot: slot.clone(),
+            open: open.clone(),
+        });
         let (s2, o2) = (slot.clone(), open.clone());
         let th = loom::thread::spawn(move || {
             o2.store(1, SeqCst);

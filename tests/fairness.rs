@@ -97,21 +97,29 @@ fn bounded(what: &str, mut measure: impl FnMut() -> Vec<Duration>) {
 fn spawn_latency(workers: usize) {
     let rt = Runtime::builder().worker_threads(workers).build().unwrap();
     let spinners = Spinners::start(&rt);
-    bounded(&format!("spawn-to-first-poll, {workers} worker(s), 4 spinners"), || {
-        let mut lat = Vec::with_capacity(100);
-        for i in 0..100 {
-            let (tx, rx) = mpsc::channel();
-            let t0 = Instant::now();
-            drop(rt.spawn(async move {
-                let _ = tx.send(t0.elapsed());
-            }));
-            let l = rx.recv_timeout(STARVED).unwrap_or_else(|_| panic!("probe #{i} never ran: starved by spinners"));
-            lat.push(l);
-        }
-        lat
-    });
+    bounded(
+        &format!("spawn-to-first-poll, {workers} worker(s), 4 spinners"),
+        || {
+            let mut lat = Vec::with_capacity(100);
+            for i in 0..100 {
+                let (tx, rx) = mpsc::channel();
+                let t0 = Instant::now();
+                drop(rt.spawn(async move {
+                    let _ = tx.send(t0.elapsed());
+                }));
+                let l = rx
+                    .recv_timeout(STARVED)
+                    .unwrap_or_else(|_| panic!("probe #{i} never ran: starved by spinners"));
+                lat.push(l);
+            }
+            lat
+        },
+    );
     let spins = spinners.spins.load(SeqCst);
-    assert!(spins > 100, "the spinners themselves kept running ({spins} yields)");
+    assert!(
+        spins > 100,
+        "the spinners themselves kept running ({spins} yields)"
+    );
 }
 
 #[test]
@@ -162,7 +170,9 @@ fn wakeup_latency(workers: usize) {
             match task::wait().await {
                 WaitOutcome::Woken => {
                     let now = base.elapsed().as_nanos() as u64;
-                    l.lock().unwrap().push(Duration::from_nanos(now.saturating_sub(s.load(SeqCst))));
+                    l.lock()
+                        .unwrap()
+                        .push(Duration::from_nanos(now.saturating_sub(s.load(SeqCst))));
                     a.fetch_add(1, SeqCst);
                 }
                 WaitOutcome::Signaled => return,
@@ -171,21 +181,27 @@ fn wakeup_latency(workers: usize) {
         }
     });
     let t = probe.task_ref();
-    bounded(&format!("wakeup-to-run via TaskRef, {workers} worker(s), 4 spinners"), || {
-        lats.lock().unwrap().clear();
-        for i in 0..100 {
-            let before = acks.load(SeqCst);
-            sent_at.store(base.elapsed().as_nanos() as u64, SeqCst);
-            t.wakeup();
-            let t0 = Instant::now();
-            while acks.load(SeqCst) == before {
-                assert!(t0.elapsed() < STARVED, "wakeup #{i} never ran the probe: starved or lost");
-                std::thread::yield_now();
+    bounded(
+        &format!("wakeup-to-run via TaskRef, {workers} worker(s), 4 spinners"),
+        || {
+            lats.lock().unwrap().clear();
+            for i in 0..100 {
+                let before = acks.load(SeqCst);
+                sent_at.store(base.elapsed().as_nanos() as u64, SeqCst);
+                t.wakeup();
+                let t0 = Instant::now();
+                while acks.load(SeqCst) == before {
+                    assert!(
+                        t0.elapsed() < STARVED,
+                        "wakeup #{i} never ran the probe: starved or lost"
+                    );
+                    std::thread::yield_now();
+                }
+                std::thread::sleep(Duration::from_millis(1));
             }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        lats.lock().unwrap().clone()
-    });
+            lats.lock().unwrap().clone()
+        },
+    );
     t.signal();
     rt.block_on(probe).unwrap();
     drop(spinners);
@@ -206,22 +222,25 @@ fn woken_task_runs_within_bound_two_workers() {
 fn sleep_latency(workers: usize) {
     let rt = Runtime::builder().worker_threads(workers).build().unwrap();
     let _spinners = Spinners::start(&rt);
-    bounded(&format!("sleep(5ms) lateness, {workers} worker(s), 4 spinners"), || {
-        let mut late = Vec::with_capacity(20);
-        for _ in 0..20 {
-            let h = rt.spawn(async {
-                let d = Duration::from_millis(5);
-                let t0 = Instant::now();
-                sleep(d).await;
-                let el = t0.elapsed();
-                assert!(el >= d, "sleep woke early: {el:?}");
-                el - d
-            });
-            let l = rt.block_on(async move { tempo::time::timeout(STARVED, h).await });
-            late.push(l.expect("sleeping task starved by spinners").unwrap());
-        }
-        late
-    });
+    bounded(
+        &format!("sleep(5ms) lateness, {workers} worker(s), 4 spinners"),
+        || {
+            let mut late = Vec::with_capacity(20);
+            for _ in 0..20 {
+                let h = rt.spawn(async {
+                    let d = Duration::from_millis(5);
+                    let t0 = Instant::now();
+                    sleep(d).await;
+                    let el = t0.elapsed();
+                    assert!(el >= d, "sleep woke early: {el:?}");
+                    el - d
+                });
+                let l = rt.block_on(async move { tempo::time::timeout(STARVED, h).await });
+                late.push(l.expect("sleeping task starved by spinners").unwrap());
+            }
+            late
+        },
+    );
 }
 
 #[test]
@@ -252,20 +271,23 @@ fn block_on_future_is_not_starved_by_spinners_on_caller_driven_runtime() {
                 }
             });
         }
-        bounded("block_on sleep(2ms) lateness, 0 workers, 4 spinners", || {
-            rt.block_on(async {
-                let mut late = Vec::new();
-                for _ in 0..30 {
-                    let d = Duration::from_millis(2);
-                    let t0 = Instant::now();
-                    sleep(d).await;
-                    let el = t0.elapsed();
-                    assert!(el >= d);
-                    late.push(el - d);
-                }
-                late
-            })
-        });
+        bounded(
+            "block_on sleep(2ms) lateness, 0 workers, 4 spinners",
+            || {
+                rt.block_on(async {
+                    let mut late = Vec::new();
+                    for _ in 0..30 {
+                        let d = Duration::from_millis(2);
+                        let t0 = Instant::now();
+                        sleep(d).await;
+                        let el = t0.elapsed();
+                        assert!(el >= d);
+                        late.push(el - d);
+                    }
+                    late
+                })
+            },
+        );
         stop.store(true, SeqCst);
         // Let the spinners finish so the runtime drops cleanly either way.
         rt.block_on(async { yield_now().await });
@@ -298,6 +320,10 @@ fn many_ready_tasks_all_make_progress() {
                 h.await.unwrap();
             }
         });
-        assert_eq!(started_when_first_done.load(SeqCst), 64, "a task ran to completion before others started");
+        assert_eq!(
+            started_when_first_done.load(SeqCst),
+            64,
+            "a task ran to completion before others started"
+        );
     });
 }

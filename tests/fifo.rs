@@ -31,7 +31,11 @@ const LIMIT: Duration = Duration::from_secs(4);
 /// First index where `got` differs from `0..n`, for a readable failure.
 fn check_order(what: &str, got: &[usize], want: &[usize]) {
     if got != want {
-        let i = got.iter().zip(want).position(|(a, b)| a != b).unwrap_or(got.len().min(want.len()));
+        let i = got
+            .iter()
+            .zip(want)
+            .position(|(a, b)| a != b)
+            .unwrap_or(got.len().min(want.len()));
         let lo = i.saturating_sub(3);
         panic!(
             "{what}: order differs at position {i} (len got={} want={}): got[{lo}..] = {:?}, want[{lo}..] = {:?}",
@@ -61,7 +65,11 @@ fn spawn_order_is_start_order_inside_block_on_worker_threads_0() {
             }
         });
         let got = order.lock().unwrap().clone();
-        check_order("worker_threads(0), spawned inside block_on", &got, &(0..1000).collect::<Vec<_>>());
+        check_order(
+            "worker_threads(0), spawned inside block_on",
+            &got,
+            &(0..1000).collect::<Vec<_>>(),
+        );
     });
 }
 
@@ -83,7 +91,11 @@ fn spawn_order_is_start_order_from_outside_worker_threads_1() {
             }
         });
         let got = order.lock().unwrap().clone();
-        check_order("worker_threads(1), spawned from outside", &got, &(0..1000).collect::<Vec<_>>());
+        check_order(
+            "worker_threads(1), spawned from outside",
+            &got,
+            &(0..1000).collect::<Vec<_>>(),
+        );
     });
 }
 
@@ -106,7 +118,11 @@ fn spawn_order_is_start_order_from_a_task_worker_threads_1() {
         }))
         .unwrap();
         let got = order.lock().unwrap().clone();
-        check_order("worker_threads(1), spawned from a task", &got, &(0..1000).collect::<Vec<_>>());
+        check_order(
+            "worker_threads(1), spawned from a task",
+            &got,
+            &(0..1000).collect::<Vec<_>>(),
+        );
     });
 }
 
@@ -133,7 +149,11 @@ impl<F: Future> Future for CountRegistered<F> {
 fn wait_for(counter: &AtomicUsize, n: usize, what: &str) {
     let t0 = Instant::now();
     while counter.load(SeqCst) < n {
-        assert!(t0.elapsed() < Duration::from_secs(3), "{what}: only {} of {n} registered", counter.load(SeqCst));
+        assert!(
+            t0.elapsed() < Duration::from_secs(3),
+            "{what}: only {} of {n} registered",
+            counter.load(SeqCst)
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     // Let the last task return Pending and be filed.
@@ -145,7 +165,11 @@ fn equal_deadlines_fire_fifo_with_manual_clock() {
     within(LIMIT, || {
         const N: usize = 500;
         let clock = ManualClock::new();
-        let rt = Runtime::builder().worker_threads(1).manual_clock(&clock).build().unwrap();
+        let rt = Runtime::builder()
+            .worker_threads(1)
+            .manual_clock(&clock)
+            .build()
+            .unwrap();
         let when = clock.now() + Duration::from_secs(10);
         let order = Arc::new(Mutex::new(Vec::with_capacity(N)));
         let registered = Arc::new(AtomicUsize::new(0));
@@ -154,16 +178,27 @@ fn equal_deadlines_fire_fifo_with_manual_clock() {
                 let o = order.clone();
                 let reg = registered.clone();
                 rt.spawn(async move {
-                    CountRegistered { inner: Box::pin(sleep_until(when)), registered: reg, counted: false }.await;
+                    CountRegistered {
+                        inner: Box::pin(sleep_until(when)),
+                        registered: reg,
+                        counted: false,
+                    }
+                    .await;
                     o.lock().unwrap().push(i);
                 })
             })
             .collect();
         wait_for(&registered, N, "equal deadlines");
-        assert!(order.lock().unwrap().is_empty(), "nothing fires before the clock moves");
+        assert!(
+            order.lock().unwrap().is_empty(),
+            "nothing fires before the clock moves"
+        );
         clock.advance(Duration::from_secs(9));
         std::thread::sleep(Duration::from_millis(10));
-        assert!(order.lock().unwrap().is_empty(), "nothing fires before the deadline (9 s of 10 s)");
+        assert!(
+            order.lock().unwrap().is_empty(),
+            "nothing fires before the deadline (9 s of 10 s)"
+        );
         clock.advance(Duration::from_secs(1)); // exactly at the deadline
         rt.block_on(async move {
             for h in hs {
@@ -180,7 +215,11 @@ fn equal_deadlines_fire_fifo_when_filed_from_inside_block_on_worker_threads_0() 
     within(LIMIT, || {
         const N: usize = 300;
         let clock = ManualClock::new();
-        let rt = Runtime::builder().worker_threads(0).manual_clock(&clock).build().unwrap();
+        let rt = Runtime::builder()
+            .worker_threads(0)
+            .manual_clock(&clock)
+            .build()
+            .unwrap();
         let when = clock.now() + Duration::from_millis(5);
         let order = Arc::new(Mutex::new(Vec::with_capacity(N)));
         let registered = Arc::new(AtomicUsize::new(0));
@@ -189,7 +228,12 @@ fn equal_deadlines_fire_fifo_when_filed_from_inside_block_on_worker_threads_0() 
                 let o = order.clone();
                 let reg = registered.clone();
                 rt.spawn(async move {
-                    CountRegistered { inner: Box::pin(sleep_until(when)), registered: reg, counted: false }.await;
+                    CountRegistered {
+                        inner: Box::pin(sleep_until(when)),
+                        registered: reg,
+                        counted: false,
+                    }
+                    .await;
                     o.lock().unwrap().push(i);
                 })
             })
@@ -213,7 +257,11 @@ fn equal_deadlines_fire_fifo_when_filed_from_inside_block_on_worker_threads_0() 
             }
         });
         let got = order.lock().unwrap().clone();
-        check_order("equal deadlines, worker_threads(0)", &got, &(0..N).collect::<Vec<_>>());
+        check_order(
+            "equal deadlines, worker_threads(0)",
+            &got,
+            &(0..N).collect::<Vec<_>>(),
+        );
     });
 }
 
@@ -224,7 +272,11 @@ fn different_deadlines_fire_in_deadline_order() {
         let seed = seed();
         let mut rng = Rng(seed);
         let clock = ManualClock::new();
-        let rt = Runtime::builder().worker_threads(1).manual_clock(&clock).build().unwrap();
+        let rt = Runtime::builder()
+            .worker_threads(1)
+            .manual_clock(&clock)
+            .build()
+            .unwrap();
         let base = clock.now();
         // A random permutation of distinct offsets (in ms), spawned in that order.
         let mut offsets: Vec<u64> = (1..=N as u64).collect();
@@ -240,7 +292,12 @@ fn different_deadlines_fire_in_deadline_order() {
                 let reg = registered.clone();
                 let when = base + Duration::from_millis(ms);
                 rt.spawn(async move {
-                    CountRegistered { inner: Box::pin(sleep_until(when)), registered: reg, counted: false }.await;
+                    CountRegistered {
+                        inner: Box::pin(sleep_until(when)),
+                        registered: reg,
+                        counted: false,
+                    }
+                    .await;
                     f.lock().unwrap().push(ms as usize);
                 })
             })
@@ -250,12 +307,19 @@ fn different_deadlines_fire_in_deadline_order() {
         clock.advance(Duration::from_millis(N as u64 / 2));
         let t0 = Instant::now();
         while fired.lock().unwrap().len() < N / 2 {
-            assert!(t0.elapsed() < Duration::from_secs(3), "seed={seed}: half-way deadlines did not fire");
+            assert!(
+                t0.elapsed() < Duration::from_secs(3),
+                "seed={seed}: half-way deadlines did not fire"
+            );
             std::thread::sleep(Duration::from_millis(1));
         }
         std::thread::sleep(Duration::from_millis(10));
         let half = fired.lock().unwrap().clone();
-        check_order(&format!("seed={seed}: first half"), &half, &(1..=N / 2).collect::<Vec<_>>());
+        check_order(
+            &format!("seed={seed}: first half"),
+            &half,
+            &(1..=N / 2).collect::<Vec<_>>(),
+        );
         // Then everything else at once.
         clock.advance(Duration::from_secs(1));
         rt.block_on(async move {
@@ -264,7 +328,11 @@ fn different_deadlines_fire_in_deadline_order() {
             }
         });
         let got = fired.lock().unwrap().clone();
-        check_order(&format!("seed={seed}: all"), &got, &(1..=N).collect::<Vec<_>>());
+        check_order(
+            &format!("seed={seed}: all"),
+            &got,
+            &(1..=N).collect::<Vec<_>>(),
+        );
     });
 }
 
@@ -293,16 +361,26 @@ fn different_real_deadlines_fire_in_deadline_order() {
             }
         });
         let got = fired.lock().unwrap().clone();
-        assert!(got.iter().all(|&(_, ok)| ok), "a sleep fired early: {got:?}");
+        assert!(
+            got.iter().all(|&(_, ok)| ok),
+            "a sleep fired early: {got:?}"
+        );
         let order: Vec<usize> = got.iter().map(|&(i, _)| i).collect();
         check_order("real deadlines", &order, &(0..10).collect::<Vec<_>>());
     });
 }
 
 fn seed() -> u64 {
-    let s = std::env::var("TEMPO_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
-    });
+    let s = std::env::var("TEMPO_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
     eprintln!("TEMPO_TEST_SEED={s}");
     s
 }

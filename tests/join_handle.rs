@@ -28,11 +28,16 @@ fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'st
 const LIMIT: Duration = Duration::from_secs(4);
 
 fn rt(workers: usize) -> Runtime {
-    Runtime::builder().worker_threads(workers).build().expect("build runtime")
+    Runtime::builder()
+        .worker_threads(workers)
+        .build()
+        .expect("build runtime")
 }
 
 fn panic_message(p: &(dyn Any + Send)) -> Option<String> {
-    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned())
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
 }
 
 /// Sleeps `ms` inside the runtime (drives it on worker_threads(0)).
@@ -111,7 +116,11 @@ fn abort_idle_task_is_cancelled_and_drops_the_future() {
             let err = rt.block_on(h).unwrap_err();
             assert!(err.is_cancelled(), "workers={workers}: {err:?}");
             assert!(!err.is_panic());
-            assert_eq!(drops.load(SeqCst), 1, "workers={workers}: the future is dropped exactly once");
+            assert_eq!(
+                drops.load(SeqCst),
+                1,
+                "workers={workers}: the future is dropped exactly once"
+            );
         }
     });
 }
@@ -131,7 +140,10 @@ fn abort_before_first_poll_never_polls() {
         h.abort();
         let err = rt.block_on(h).unwrap_err();
         assert!(err.is_cancelled());
-        assert!(!polled.load(SeqCst), "an aborted, never-started task must not be polled");
+        assert!(
+            !polled.load(SeqCst),
+            "an aborted, never-started task must not be polled"
+        );
         assert_eq!(drops.load(SeqCst), 1);
     });
 }
@@ -152,7 +164,11 @@ fn abort_sleeping_task() {
             h.abort();
             let err = rt.block_on(h).unwrap_err();
             assert!(err.is_cancelled());
-            assert!(t0.elapsed() < Duration::from_secs(2), "abort of a sleeping task took {:?}", t0.elapsed());
+            assert!(
+                t0.elapsed() < Duration::from_secs(2),
+                "abort of a sleeping task took {:?}",
+                t0.elapsed()
+            );
             assert_eq!(drops.load(SeqCst), 1);
         }
     });
@@ -203,7 +219,11 @@ fn abort_spinning_task_cancels_it() {
             assert_eq!(drops.load(SeqCst), 1);
             let after = polls.load(SeqCst);
             std::thread::sleep(Duration::from_millis(10));
-            assert_eq!(polls.load(SeqCst), after, "an aborted task is never polled again");
+            assert_eq!(
+                polls.load(SeqCst),
+                after,
+                "an aborted task is never polled again"
+            );
         }
     });
 }
@@ -292,7 +312,11 @@ fn dropping_join_handle_detaches_task() {
             if workers == 0 {
                 nap(&rt, 20);
             }
-            assert_eq!(rx.recv_timeout(Duration::from_secs(2)), Ok("ran"), "workers={workers}");
+            assert_eq!(
+                rx.recv_timeout(Duration::from_secs(2)),
+                Ok("ran"),
+                "workers={workers}"
+            );
             assert!(
                 eventually(Duration::from_secs(2), || out_drops.load(SeqCst) == 1),
                 "the unread output of a detached task is dropped once (got {})",
@@ -321,14 +345,18 @@ fn panicking_task_reports_panic_and_payload() {
     within(LIMIT, || {
         for workers in [0usize, 1, 2] {
             let rt = rt(workers);
-            let err = rt.block_on(rt.spawn(async { panic!("boom {}", 7) })).unwrap_err();
+            let err = rt
+                .block_on(rt.spawn(async { panic!("boom {}", 7) }))
+                .unwrap_err();
             assert!(err.is_panic());
             assert!(!err.is_cancelled());
             let p = err.into_panic();
             assert_eq!(panic_message(&*p).as_deref(), Some("boom 7"));
 
             // A non-string payload survives too.
-            let err = rt.block_on(rt.spawn(async { std::panic::panic_any(1234u32) })).unwrap_err();
+            let err = rt
+                .block_on(rt.spawn(async { std::panic::panic_any(1234u32) }))
+                .unwrap_err();
             assert!(err.is_panic());
             assert_eq!(err.into_panic().downcast_ref::<u32>(), Some(&1234));
 
@@ -352,7 +380,9 @@ fn worker_and_other_tasks_continue_after_a_panic() {
             // A long-lived task that must survive a neighbour's panic.
             let (tx, rx) = futures::channel::oneshot::channel::<u32>();
             let survivor = rt.spawn(async move { rx.await.unwrap() + 1 });
-            let bad: Vec<_> = (0..5).map(|i| rt.spawn(async move { panic!("bad {i}") })).collect();
+            let bad: Vec<_> = (0..5)
+                .map(|i| rt.spawn(async move { panic!("bad {i}") }))
+                .collect();
             for b in bad {
                 assert!(rt.block_on(b).unwrap_err().is_panic());
             }
@@ -405,7 +435,11 @@ fn panicking_drop_of_output_or_future_is_contained() {
         std::thread::sleep(Duration::from_millis(5));
         h.abort();
         assert!(rt.block_on(h).unwrap_err().is_cancelled());
-        assert_eq!(rt.block_on(rt.spawn(async { 2 })).unwrap(), 2, "worker survived");
+        assert_eq!(
+            rt.block_on(rt.spawn(async { 2 })).unwrap(),
+            2,
+            "worker survived"
+        );
     });
 }
 
@@ -420,8 +454,14 @@ fn join_error_display_and_debug() {
         assert_eq!(e.id(), id);
         let disp = e.to_string();
         let dbg = format!("{e:?}");
-        assert!(disp.contains("cancelled") && disp.contains(&id.to_string()), "Display: {disp}");
-        assert!(dbg.contains("Cancelled") && dbg.contains(&id.to_string()), "Debug: {dbg}");
+        assert!(
+            disp.contains("cancelled") && disp.contains(&id.to_string()),
+            "Display: {disp}"
+        );
+        assert!(
+            dbg.contains("Cancelled") && dbg.contains(&id.to_string()),
+            "Debug: {dbg}"
+        );
         // A cancellation is not a panic.
         let e = e.try_into_panic().expect_err("cancellation has no payload");
         assert!(e.is_cancelled());
@@ -433,12 +473,20 @@ fn join_error_display_and_debug() {
         let e = rt.block_on(h).unwrap_err();
         let disp = e.to_string();
         let dbg = format!("{e:?}");
-        assert!(disp.contains("panicked") && disp.contains("kaboom") && disp.contains(&id.to_string()), "Display: {disp}");
-        assert!(dbg.contains("Panic") && dbg.contains("kaboom"), "Debug: {dbg}");
+        assert!(
+            disp.contains("panicked") && disp.contains("kaboom") && disp.contains(&id.to_string()),
+            "Display: {disp}"
+        );
+        assert!(
+            dbg.contains("Panic") && dbg.contains("kaboom"),
+            "Debug: {dbg}"
+        );
         let src: &dyn std::error::Error = &e;
         assert!(src.source().is_none());
 
-        let e = rt.block_on(rt.spawn(async { std::panic::panic_any(5i32) })).unwrap_err();
+        let e = rt
+            .block_on(rt.spawn(async { std::panic::panic_any(5i32) }))
+            .unwrap_err();
         assert!(e.to_string().contains("panicked"), "{e}");
         assert!(!format!("{e:?}").is_empty());
     });
@@ -451,7 +499,8 @@ fn into_panic_on_cancellation_panics_with_message() {
         let h = rt.spawn(std::future::pending::<()>());
         h.abort();
         let e = rt.block_on(h).unwrap_err();
-        let p = catch_unwind(AssertUnwindSafe(|| e.into_panic())).expect_err("into_panic on a cancellation");
+        let p = catch_unwind(AssertUnwindSafe(|| e.into_panic()))
+            .expect_err("into_panic on a cancellation");
         let msg = panic_message(&*p).unwrap_or_default();
         assert!(msg.contains("is_panic"), "{msg}");
     });
@@ -521,9 +570,16 @@ fn join_handle_in_select_with_timeout() {
 }
 
 fn seed() -> u64 {
-    std::env::var("TEMPO_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
-    })
+    std::env::var("TEMPO_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        })
 }
 
 struct Rng(u64);

@@ -29,7 +29,10 @@ fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'st
 }
 
 fn rt(workers: usize) -> Runtime {
-    Runtime::builder().worker_threads(workers).build().expect("build runtime")
+    Runtime::builder()
+        .worker_threads(workers)
+        .build()
+        .expect("build runtime")
 }
 
 fn panic_message(p: &(dyn Any + Send)) -> String {
@@ -48,7 +51,9 @@ const LIMIT: Duration = Duration::from_secs(4);
 fn runtime_new_uses_available_parallelism() {
     within(LIMIT, || {
         let rt = Runtime::new().unwrap();
-        let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let n = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         assert_eq!(rt.handle().worker_threads(), n);
         assert_eq!(rt.block_on(async { 40 + 2 }), 42);
         let dbg = format!("{rt:?} {:?}", rt.handle());
@@ -66,7 +71,9 @@ fn builder_worker_threads_0_1_2_block_on_returns_values() {
             assert_eq!(rt.block_on(async { "plain" }), "plain");
             // Values computed by spawned tasks.
             let sum = rt.block_on(async {
-                let hs: Vec<_> = (0..100u64).map(|i| tempo::spawn(async move { i * 2 })).collect();
+                let hs: Vec<_> = (0..100u64)
+                    .map(|i| tempo::spawn(async move { i * 2 }))
+                    .collect();
                 let mut s = 0;
                 for h in hs {
                     s += h.await.unwrap();
@@ -87,10 +94,19 @@ fn builder_worker_threads_0_1_2_block_on_returns_values() {
 #[test]
 fn builder_thread_name_names_the_workers() {
     within(LIMIT, || {
-        let rt = Runtime::builder().worker_threads(2).thread_name("tempo-it-name").build().unwrap();
-        let name = rt.block_on(rt.spawn(async { std::thread::current().name().map(str::to_owned) })).unwrap();
+        let rt = Runtime::builder()
+            .worker_threads(2)
+            .thread_name("tempo-it-name")
+            .build()
+            .unwrap();
+        let name = rt
+            .block_on(rt.spawn(async { std::thread::current().name().map(str::to_owned) }))
+            .unwrap();
         let name = name.expect("worker thread has a name");
-        assert!(name.starts_with("tempo-it-name-"), "worker thread name {name:?}");
+        assert!(
+            name.starts_with("tempo-it-name-"),
+            "worker thread name {name:?}"
+        );
     });
 }
 
@@ -132,7 +148,10 @@ fn block_on_can_borrow_from_the_stack() {
 #[test]
 fn handle_current_inside_block_on_and_tasks() {
     within(LIMIT, || {
-        assert!(Handle::try_current().is_none(), "no context on a plain test thread");
+        assert!(
+            Handle::try_current().is_none(),
+            "no context on a plain test thread"
+        );
         for workers in [0usize, 2] {
             let rt = rt(workers);
             let (in_block_on, in_task) = rt.block_on(async {
@@ -149,7 +168,10 @@ fn handle_current_inside_block_on_and_tasks() {
             });
             assert_eq!(in_block_on, workers);
             assert_eq!(in_task, (workers, 5));
-            assert!(Handle::try_current().is_none(), "context restored after block_on");
+            assert!(
+                Handle::try_current().is_none(),
+                "context restored after block_on"
+            );
         }
     });
 }
@@ -168,7 +190,9 @@ fn handle_and_public_types_are_send_sync() {
     // Checked at compile time; at run time, a handle really crosses threads.
     let rt = rt(1);
     let h = rt.handle();
-    let out = std::thread::spawn(move || h.clone().worker_threads()).join().unwrap();
+    let out = std::thread::spawn(move || h.clone().worker_threads())
+        .join()
+        .unwrap();
     assert_eq!(out, 1);
 }
 
@@ -181,11 +205,16 @@ fn spawn_from_other_os_threads_via_handle() {
                 .map(|t| {
                     let h = rt.handle();
                     std::thread::spawn(move || {
-                        (0..50u64).map(|i| h.spawn(async move { t * 1000 + i })).collect::<Vec<_>>()
+                        (0..50u64)
+                            .map(|i| h.spawn(async move { t * 1000 + i }))
+                            .collect::<Vec<_>>()
                     })
                 })
                 .collect();
-            let handles: Vec<_> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+            let handles: Vec<_> = threads
+                .into_iter()
+                .flat_map(|t| t.join().unwrap())
+                .collect();
             assert_eq!(handles.len(), 200);
             let sum = rt.block_on(async {
                 let mut s = 0;
@@ -194,7 +223,9 @@ fn spawn_from_other_os_threads_via_handle() {
                 }
                 s
             });
-            let want: u64 = (0..4u64).flat_map(|t| (0..50u64).map(move |i| t * 1000 + i)).sum();
+            let want: u64 = (0..4u64)
+                .flat_map(|t| (0..50u64).map(move |i| t * 1000 + i))
+                .sum();
             assert_eq!(sum, want, "workers={workers}");
         }
     });
@@ -214,7 +245,11 @@ fn spawned_tasks_run_without_block_on_when_there_are_workers() {
         })
         .join()
         .unwrap();
-        assert_eq!(rx.recv_timeout(Duration::from_secs(2)), Ok(7), "workers run tasks on their own");
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(2)),
+            Ok(7),
+            "workers run tasks on their own"
+        );
     });
 }
 
@@ -233,9 +268,15 @@ fn run_stop_from_task_worker_threads_0() {
         });
         assert!(!rt.handle().is_stopped());
         rt.run();
-        assert!(ran.load(SeqCst), "run() drove the task (the caller is the only worker)");
+        assert!(
+            ran.load(SeqCst),
+            "run() drove the task (the caller is the only worker)"
+        );
         assert!(rt.handle().is_stopped());
-        assert!(t0.elapsed() >= Duration::from_millis(10), "run() returned before stop() was called");
+        assert!(
+            t0.elapsed() >= Duration::from_millis(10),
+            "run() returned before stop() was called"
+        );
     });
 }
 
@@ -251,7 +292,11 @@ fn run_stop_from_task_two_workers() {
         });
         rt.run();
         assert!(rt.handle().is_stopped());
-        assert!(t0.elapsed() >= Duration::from_millis(10), "run() returned early: {:?}", t0.elapsed());
+        assert!(
+            t0.elapsed() >= Duration::from_millis(10),
+            "run() returned early: {:?}",
+            t0.elapsed()
+        );
     });
 }
 
@@ -268,8 +313,14 @@ fn run_stop_from_another_thread() {
             });
             rt.run();
             let el = t0.elapsed();
-            assert!(el >= Duration::from_millis(20), "workers={workers}: run returned after {el:?}");
-            assert!(el < Duration::from_secs(2), "workers={workers}: run took {el:?}");
+            assert!(
+                el >= Duration::from_millis(20),
+                "workers={workers}: run returned after {el:?}"
+            );
+            assert!(
+                el < Duration::from_secs(2),
+                "workers={workers}: run took {el:?}"
+            );
             th.join().unwrap();
         }
     });
@@ -283,7 +334,10 @@ fn stop_before_run_returns_immediately_and_restart_blocks_again() {
             rt.handle().stop();
             let t0 = Instant::now();
             rt.run();
-            assert!(t0.elapsed() < Duration::from_secs(1), "run after stop must return at once");
+            assert!(
+                t0.elapsed() < Duration::from_secs(1),
+                "run after stop must return at once"
+            );
             rt.run(); // still stopped: returns again
             assert!(rt.handle().is_stopped());
 
@@ -296,7 +350,10 @@ fn stop_before_run_returns_immediately_and_restart_blocks_again() {
                 h.stop();
             });
             rt.run();
-            assert!(t0.elapsed() >= Duration::from_millis(20), "workers={workers}: run after restart did not block");
+            assert!(
+                t0.elapsed() >= Duration::from_millis(20),
+                "workers={workers}: run after restart did not block"
+            );
             th.join().unwrap();
 
             // The runtime is still fully usable after a stop.
@@ -317,7 +374,11 @@ fn stop_does_not_cancel_tasks_on_a_multi_worker_runtime() {
         });
         h.stop();
         rt.run();
-        assert_eq!(rx.recv_timeout(Duration::from_secs(2)), Ok(()), "workers keep running tasks after stop");
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(2)),
+            Ok(()),
+            "workers keep running tasks after stop"
+        );
     });
 }
 
@@ -343,7 +404,10 @@ fn tasks_pending_after_run_returns_continue_on_a_later_block_on() {
         // Wake the waiter while nothing drives the runtime: it must not be lost.
         tx.send(21).unwrap();
         std::thread::sleep(Duration::from_millis(40));
-        assert!(!waiter.is_finished(), "worker_threads(0): nothing runs outside block_on/run");
+        assert!(
+            !waiter.is_finished(),
+            "worker_threads(0): nothing runs outside block_on/run"
+        );
         assert!(!slept.load(SeqCst));
 
         let (a, b) = rt.block_on(async { (waiter.await.unwrap(), sleeper.await.unwrap()) });
@@ -360,12 +424,16 @@ fn spawn_outside_runtime_panics_with_helpful_message() {
     .expect_err("tempo::spawn outside a runtime must panic");
     let msg = panic_message(&*p);
     assert!(msg.contains("outside a tempo runtime"), "message: {msg}");
-    assert!(msg.contains("Handle::spawn") || msg.contains("Runtime::spawn"), "message should name the fix: {msg}");
+    assert!(
+        msg.contains("Handle::spawn") || msg.contains("Runtime::spawn"),
+        "message should name the fix: {msg}"
+    );
 }
 
 #[test]
 fn handle_current_outside_runtime_panics_with_helpful_message() {
-    let p = catch_unwind(Handle::current).expect_err("Handle::current outside a runtime must panic");
+    let p =
+        catch_unwind(Handle::current).expect_err("Handle::current outside a runtime must panic");
     let msg = panic_message(&*p);
     assert!(msg.contains("outside a tempo runtime"), "message: {msg}");
 }
@@ -378,16 +446,29 @@ fn sleep_outside_runtime_panics_with_helpful_message() {
         .expect_err("sleep outside a runtime must panic");
     let msg = panic_message(&*p);
     assert!(msg.contains("outside a tempo runtime"), "message: {msg}");
-    assert!(msg.contains("sleep") || msg.contains("timer"), "message should name the culprit: {msg}");
+    assert!(
+        msg.contains("sleep") || msg.contains("timer"),
+        "message should name the culprit: {msg}"
+    );
 
     // A timeout whose future is ready at once needs no timer: it works anywhere.
-    assert_eq!(futures::executor::block_on(tempo::time::timeout(Duration::from_millis(1), async { 5 })), Ok(5));
+    assert_eq!(
+        futures::executor::block_on(tempo::time::timeout(Duration::from_millis(1), async { 5 })),
+        Ok(5)
+    );
     // One that has to wait needs the runtime's timers, and says so.
     let p = catch_unwind(|| {
-        futures::executor::block_on(tempo::time::timeout(Duration::from_millis(1), std::future::pending::<()>()))
+        futures::executor::block_on(tempo::time::timeout(
+            Duration::from_millis(1),
+            std::future::pending::<()>(),
+        ))
     })
     .expect_err("a pending timeout outside a runtime must panic");
-    assert!(panic_message(&*p).contains("outside a tempo runtime"), "{}", panic_message(&*p));
+    assert!(
+        panic_message(&*p).contains("outside a tempo runtime"),
+        "{}",
+        panic_message(&*p)
+    );
 }
 
 #[test]
@@ -407,11 +488,19 @@ fn nested_block_on_inside_block_on_panics_and_runtime_survives() {
     within(LIMIT, || {
         for workers in [0usize, 2] {
             let rt = rt(workers);
-            let p = catch_unwind(AssertUnwindSafe(|| rt.block_on(async { rt.block_on(async { 1 }) })))
-                .expect_err("nested block_on must panic");
+            let p = catch_unwind(AssertUnwindSafe(|| {
+                rt.block_on(async { rt.block_on(async { 1 }) })
+            }))
+            .expect_err("nested block_on must panic");
             let msg = panic_message(&*p);
-            assert!(msg.contains("block_on"), "workers={workers}: message: {msg}");
-            assert!(Handle::try_current().is_none(), "context restored after the panic");
+            assert!(
+                msg.contains("block_on"),
+                "workers={workers}: message: {msg}"
+            );
+            assert!(
+                Handle::try_current().is_none(),
+                "context restored after the panic"
+            );
             // The runtime still works after the misuse.
             let v = rt.block_on(async {
                 sleep(Duration::from_millis(1)).await;
@@ -435,14 +524,21 @@ fn nested_block_on_inside_a_task_is_a_panic_of_that_task() {
                 .expect_err("nested block_on in a task must fail the task");
             assert!(err.is_panic(), "workers={workers}: {err:?}");
             let msg = panic_message(&*err.into_panic());
-            assert!(msg.contains("block_on"), "workers={workers}: message: {msg}");
+            assert!(
+                msg.contains("block_on"),
+                "workers={workers}: message: {msg}"
+            );
             // Also `run()` (which is block_on on a stop future).
             let rt3 = rt.clone();
             let err = rt.block_on(rt.spawn(async move { rt3.run() })).unwrap_err();
             assert!(err.is_panic());
             // The worker survived: more tasks run fine.
             assert_eq!(rt.block_on(rt.spawn(async { 5 })).unwrap(), 5);
-            assert_eq!(Arc::strong_count(&rt), 1, "the task's clone of the runtime was dropped");
+            assert_eq!(
+                Arc::strong_count(&rt),
+                1,
+                "the task's clone of the runtime was dropped"
+            );
         }
     });
 }

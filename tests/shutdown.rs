@@ -29,7 +29,10 @@ fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'st
 const LIMIT: Duration = Duration::from_secs(4);
 
 fn rt(workers: usize) -> Runtime {
-    Runtime::builder().worker_threads(workers).build().expect("build runtime")
+    Runtime::builder()
+        .worker_threads(workers)
+        .build()
+        .expect("build runtime")
 }
 
 /// Counts drops of whatever owns it.
@@ -52,7 +55,10 @@ fn spawn_parked(
     rt: &Runtime,
     drops: &Arc<AtomicUsize>,
     started: &Arc<AtomicUsize>,
-) -> (Vec<JoinHandle<()>>, Vec<futures::channel::oneshot::Sender<()>>) {
+) -> (
+    Vec<JoinHandle<()>>,
+    Vec<futures::channel::oneshot::Sender<()>>,
+) {
     let mut kept = Vec::new();
     let mut senders = Vec::new();
     for i in 0..200usize {
@@ -105,7 +111,11 @@ fn drop_everything_once(workers: usize, how: How, poll_first: bool) {
         rt.block_on(async move {
             let t0 = Instant::now();
             while s.load(SeqCst) < 200 {
-                assert!(t0.elapsed() < Duration::from_secs(3), "only {} tasks started", s.load(SeqCst));
+                assert!(
+                    t0.elapsed() < Duration::from_secs(3),
+                    "only {} tasks started",
+                    s.load(SeqCst)
+                );
                 sleep(Duration::from_millis(1)).await;
             }
             for _ in 0..5 {
@@ -122,10 +132,17 @@ fn drop_everything_once(workers: usize, how: How, poll_first: bool) {
     }
     let el = t0.elapsed();
     let label = format!("workers={workers} how={how:?} poll_first={poll_first}");
-    assert_eq!(drops.load(SeqCst), 200, "{label}: every unfinished future dropped exactly once");
+    assert_eq!(
+        drops.load(SeqCst),
+        200,
+        "{label}: every unfinished future dropped exactly once"
+    );
     assert!(el < Duration::from_secs(2), "{label}: shutdown took {el:?}");
     for h in &kept {
-        assert!(h.is_finished(), "{label}: a kept JoinHandle is not finished after shutdown");
+        assert!(
+            h.is_finished(),
+            "{label}: a kept JoinHandle is not finished after shutdown"
+        );
     }
     // Awaiting a handle after shutdown (no tempo runtime needed) yields a cancellation.
     for h in kept {
@@ -181,7 +198,11 @@ fn shutdown_with_many_tasks_is_fast() {
             rt.block_on(async { sleep(Duration::from_millis(20)).await });
             let t0 = Instant::now();
             drop(rt);
-            assert!(t0.elapsed() < Duration::from_secs(2), "workers={workers}: {:?}", t0.elapsed());
+            assert!(
+                t0.elapsed() < Duration::from_secs(2),
+                "workers={workers}: {:?}",
+                t0.elapsed()
+            );
             assert_eq!(drops.load(SeqCst), 10_000);
         }
     });
@@ -237,7 +258,9 @@ fn wakeups_signals_and_waker_wake_after_shutdown_are_harmless() {
                 refs.push(h.task_ref());
             }
             // A waker of a block_on future, too.
-            let main_waker = rt.block_on(futures::future::poll_fn(|cx| std::task::Poll::Ready(cx.waker().clone())));
+            let main_waker = rt.block_on(futures::future::poll_fn(|cx| {
+                std::task::Poll::Ready(cx.waker().clone())
+            }));
             let w2 = wakers.clone();
             rt.block_on(async move {
                 let t0 = Instant::now();
@@ -285,8 +308,15 @@ fn spawn_via_handle_after_shutdown_drops_the_future_at_once() {
                 p.store(true, SeqCst);
                 5
             });
-            assert!(h.is_finished(), "workers={workers}: spawn after shutdown resolves at once");
-            assert_eq!(drops.load(SeqCst), 1, "workers={workers}: the future is dropped at once");
+            assert!(
+                h.is_finished(),
+                "workers={workers}: spawn after shutdown resolves at once"
+            );
+            assert_eq!(
+                drops.load(SeqCst),
+                1,
+                "workers={workers}: the future is dropped at once"
+            );
             assert!(!polled.load(SeqCst), "never polled");
             let e = futures::executor::block_on(h).unwrap_err();
             assert!(e.is_cancelled(), "{e:?}");
@@ -298,7 +328,9 @@ fn spawn_via_handle_after_shutdown_drops_the_future_at_once() {
             assert_eq!(drops.load(SeqCst), 2);
             // From another thread.
             let h2 = handle.clone();
-            let jh = std::thread::spawn(move || h2.spawn(async { 1 })).join().unwrap();
+            let jh = std::thread::spawn(move || h2.spawn(async { 1 }))
+                .join()
+                .unwrap();
             assert!(jh.is_finished());
             assert_eq!(handle.live_tasks(), 0);
         }
@@ -316,7 +348,10 @@ fn spawn_from_a_drop_during_shutdown() {
                 let _d = d;
                 std::future::pending::<()>().await
             });
-            assert!(h.is_finished(), "spawn during shutdown must resolve at once");
+            assert!(
+                h.is_finished(),
+                "spawn during shutdown must resolve at once"
+            );
         }
     }
     within(LIMIT, || {
@@ -334,7 +369,11 @@ fn spawn_from_a_drop_during_shutdown() {
             let t0 = Instant::now();
             drop(rt);
             assert!(t0.elapsed() < Duration::from_secs(2));
-            assert_eq!(drops.load(SeqCst), 10, "workers={workers}: futures spawned from Drop are dropped");
+            assert_eq!(
+                drops.load(SeqCst),
+                10,
+                "workers={workers}: futures spawned from Drop are dropped"
+            );
         }
     });
 }
@@ -363,7 +402,10 @@ fn panicking_drop_during_shutdown_is_contained() {
             }
             rt.block_on(async { sleep(Duration::from_millis(5)).await });
             let r = catch_unwind(AssertUnwindSafe(move || drop(rt)));
-            assert!(r.is_ok(), "a panicking future Drop escaped the runtime's drop");
+            assert!(
+                r.is_ok(),
+                "a panicking future Drop escaped the runtime's drop"
+            );
             assert_eq!(drops.load(SeqCst), 20, "workers={workers}");
         }
     });
@@ -392,15 +434,28 @@ fn stuck_task_shutdown(keep_handle: bool) -> (Arc<AtomicUsize>, Option<JoinHandl
     };
     let t0 = Instant::now();
     while !in_poll.load(SeqCst) {
-        assert!(t0.elapsed() < Duration::from_secs(1), "stuck task never started");
+        assert!(
+            t0.elapsed() < Duration::from_secs(1),
+            "stuck task never started"
+        );
         std::thread::yield_now();
     }
     let t0 = Instant::now();
     rt.shutdown_timeout(Duration::from_millis(100));
     let el = t0.elapsed();
-    assert!(el >= Duration::from_millis(100), "shutdown_timeout did not wait for the stuck worker: {el:?}");
-    assert!(el < Duration::from_millis(1500), "shutdown_timeout(100ms) took {el:?}");
-    assert_eq!(drops.load(SeqCst), 0, "the stuck task's future is still being polled");
+    assert!(
+        el >= Duration::from_millis(100),
+        "shutdown_timeout did not wait for the stuck worker: {el:?}"
+    );
+    assert!(
+        el < Duration::from_millis(1500),
+        "shutdown_timeout(100ms) took {el:?}"
+    );
+    assert_eq!(
+        drops.load(SeqCst),
+        0,
+        "the stuck task's future is still being polled"
+    );
     (drops, h, t_start)
 }
 
@@ -417,7 +472,11 @@ fn wait_dropped(drops: &AtomicUsize, t_start: Instant) -> bool {
 #[test]
 fn shutdown_timeout_returns_despite_a_stuck_detached_task() {
     let (drops, _, t_start) = within(Duration::from_secs(2), || stuck_task_shutdown(false));
-    assert!(wait_dropped(&drops, t_start), "the stuck task's future was never dropped (drops={})", drops.load(SeqCst));
+    assert!(
+        wait_dropped(&drops, t_start),
+        "the stuck task's future was never dropped (drops={})",
+        drops.load(SeqCst)
+    );
 }
 
 #[test]
@@ -431,7 +490,10 @@ fn shutdown_timeout_stuck_task_with_kept_join_handle_is_dropped_and_finishes() {
         "the stuck task's future must be dropped by its worker when the poll returns (drops={}, handle finished={finished})",
         drops.load(SeqCst)
     );
-    assert!(finished, "the JoinHandle of the stuck task must resolve (cancelled)");
+    assert!(
+        finished,
+        "the JoinHandle of the stuck task must resolve (cancelled)"
+    );
     assert!(futures::executor::block_on(h).unwrap_err().is_cancelled());
 }
 
@@ -452,10 +514,17 @@ fn shutdown_timeout_stuck_task_that_completes_delivers_its_output() {
         }
         let t0 = Instant::now();
         rt.shutdown_timeout(Duration::from_millis(50));
-        assert!(t0.elapsed() < Duration::from_millis(450), "shutdown_timeout waited for the poll: {:?}", t0.elapsed());
+        assert!(
+            t0.elapsed() < Duration::from_millis(450),
+            "shutdown_timeout waited for the poll: {:?}",
+            t0.elapsed()
+        );
         let t0 = Instant::now();
         while !h.is_finished() {
-            assert!(t0.elapsed() < Duration::from_secs(3), "stuck task never finished");
+            assert!(
+                t0.elapsed() < Duration::from_secs(3),
+                "stuck task never finished"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         // Either its output or a cancellation; never a hang.

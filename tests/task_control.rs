@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
-use tempo::task::{self, receive_signal, wait, wait_timeout, wait_until, yield_now, TaskRef, WaitOutcome};
+use tempo::task::{
+    self, receive_signal, wait, wait_timeout, wait_until, yield_now, TaskRef, WaitOutcome,
+};
 use tempo::time::{sleep, timeout, ManualClock};
 use tempo::Runtime;
 
@@ -33,7 +35,10 @@ const LIMIT: Duration = Duration::from_secs(4);
 const QUIET: Duration = Duration::from_millis(20);
 
 fn rt(workers: usize) -> Runtime {
-    Runtime::builder().worker_threads(workers).build().expect("build runtime")
+    Runtime::builder()
+        .worker_threads(workers)
+        .build()
+        .expect("build runtime")
 }
 
 fn panic_message(p: &(dyn Any + Send)) -> String {
@@ -50,7 +55,10 @@ fn drive_until(rt: &Runtime, flag: &Arc<AtomicBool>) {
     rt.block_on(async move {
         let t0 = Instant::now();
         while !f.load(SeqCst) {
-            assert!(t0.elapsed() < Duration::from_secs(3), "task never reached its wait");
+            assert!(
+                t0.elapsed() < Duration::from_secs(3),
+                "task never reached its wait"
+            );
             yield_now().await;
         }
     });
@@ -60,7 +68,10 @@ fn drive_until(rt: &Runtime, flag: &Arc<AtomicBool>) {
 fn spin_until(what: &str, mut cond: impl FnMut() -> bool) {
     let t0 = Instant::now();
     while !cond() {
-        assert!(t0.elapsed() < Duration::from_secs(3), "timed out waiting for: {what}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(3),
+            "timed out waiting for: {what}"
+        );
         std::thread::yield_now();
     }
 }
@@ -85,7 +96,10 @@ fn wakeup_is_idempotent() {
         t.clone().wakeup();
         let (first, second_timed_out) = rt.block_on(h).unwrap();
         assert_eq!(first, WaitOutcome::Woken);
-        assert!(second_timed_out, "several wakeups before one wait count as one");
+        assert!(
+            second_timed_out,
+            "several wakeups before one wait count as one"
+        );
     });
 }
 
@@ -130,7 +144,11 @@ fn wakeup_while_running_is_not_lost() {
             t.wakeup();
             sent.store(true, SeqCst);
             let r = rt.block_on(h).unwrap();
-            assert_eq!(r, std::task::Poll::Ready(WaitOutcome::Woken), "workers={workers}");
+            assert_eq!(
+                r,
+                std::task::Poll::Ready(WaitOutcome::Woken),
+                "workers={workers}"
+            );
         }
     });
 }
@@ -164,7 +182,10 @@ fn wakeup_while_running_then_going_idle_reruns_the_task() {
         sent.store(true, SeqCst);
         let r = rt.block_on(async move { timeout(Duration::from_secs(2), h).await });
         drop(tx);
-        assert_eq!(r.expect("wakeup during the run was lost").unwrap(), Some(WaitOutcome::Woken));
+        assert_eq!(
+            r.expect("wakeup during the run was lost").unwrap(),
+            Some(WaitOutcome::Woken)
+        );
     });
 }
 
@@ -199,7 +220,10 @@ fn wakeup_ping_pong_never_lost() {
             });
             // worker_threads(0): the test thread drives the runtime.
             rt.block_on(h).unwrap();
-            pinger.join().unwrap().unwrap_or_else(|e| panic!("workers={workers}: {e}"));
+            pinger
+                .join()
+                .unwrap()
+                .unwrap_or_else(|e| panic!("workers={workers}: {e}"));
             assert_eq!(acks.load(SeqCst), N);
         }
     });
@@ -229,7 +253,11 @@ fn signal_is_sticky_until_received_and_does_not_stack() {
         t.signal();
         t.signal(); // does not stack
         let (seen, first, second, quiet) = rt.block_on(h).unwrap();
-        assert_eq!(seen, vec![WaitOutcome::Signaled; 4], "wait keeps reporting the signal until it is received");
+        assert_eq!(
+            seen,
+            vec![WaitOutcome::Signaled; 4],
+            "wait keeps reporting the signal until it is received"
+        );
         assert!(first, "receive_signal takes the signal");
         assert!(!second, "two signals are one signal");
         assert!(quiet, "after receipt nothing is pending");
@@ -282,8 +310,15 @@ fn signaled_task_keeps_being_run_until_it_receives() {
             el
         });
         let el = rt.block_on(h).unwrap();
-        assert!(el >= Duration::from_millis(20), "sleep completed early: {el:?}");
-        assert!(polls.load(SeqCst) > 2, "signaled task was not re-run (polls={})", polls.load(SeqCst));
+        assert!(
+            el >= Duration::from_millis(20),
+            "sleep completed early: {el:?}"
+        );
+        assert!(
+            polls.load(SeqCst) > 2,
+            "signaled task was not re-run (polls={})",
+            polls.load(SeqCst)
+        );
     });
 }
 
@@ -325,7 +360,10 @@ fn signal_publishes_prior_writes() {
                 spin_until(&format!("ack of signal #{i}"), || ack.load(Relaxed) >= i);
             }
             let bad = rt.block_on(h).unwrap();
-            assert!(bad.is_empty(), "workers={workers}: stale reads after receive_signal (iter, value): {bad:?}");
+            assert!(
+                bad.is_empty(),
+                "workers={workers}: stale reads after receive_signal (iter, value): {bad:?}"
+            );
         }
     });
 }
@@ -349,7 +387,10 @@ fn wakeup_has_no_effect_on_a_signaled_task() {
         let t = h.task_ref();
         t.signal();
         t.wakeup(); // ignored: the task is signaled
-        assert_eq!(rt.block_on(h).unwrap(), (WaitOutcome::Signaled, WaitOutcome::Signaled, true, true));
+        assert_eq!(
+            rt.block_on(h).unwrap(),
+            (WaitOutcome::Signaled, WaitOutcome::Signaled, true, true)
+        );
 
         // From the task itself, while running.
         let rt = rt_1();
@@ -364,7 +405,11 @@ fn wakeup_has_no_effect_on_a_signaled_task() {
                 (a, got, b.is_err())
             }))
             .unwrap();
-        assert_eq!(r, (WaitOutcome::Signaled, true, true), "a wakeup after a signal must leave nothing behind");
+        assert_eq!(
+            r,
+            (WaitOutcome::Signaled, true, true),
+            "a wakeup after a signal must leave nothing behind"
+        );
     });
 }
 
@@ -391,7 +436,10 @@ fn wakeup_before_signal_survives_the_signal() {
         let t = h.task_ref();
         t.wakeup();
         t.signal();
-        assert_eq!(rt.block_on(h).unwrap(), (WaitOutcome::Signaled, true, Some(WaitOutcome::Woken)));
+        assert_eq!(
+            rt.block_on(h).unwrap(),
+            (WaitOutcome::Signaled, true, Some(WaitOutcome::Woken))
+        );
     });
 }
 
@@ -399,7 +447,11 @@ fn wakeup_before_signal_survives_the_signal() {
 fn wait_until_reports_expired_woken_or_signaled() {
     within(LIMIT, || {
         let clock = ManualClock::new();
-        let rt = Runtime::builder().worker_threads(0).manual_clock(&clock).build().unwrap();
+        let rt = Runtime::builder()
+            .worker_threads(0)
+            .manual_clock(&clock)
+            .build()
+            .unwrap();
         let far = clock.now() + Duration::from_secs(3600);
 
         // Expired: nothing arrives before the deadline.
@@ -542,17 +594,31 @@ fn current_outside_a_task() {
         // On a plain thread.
         assert!(task::try_current().is_none());
         let p = catch_unwind(task::current).expect_err("current() outside a runtime");
-        assert!(panic_message(&*p).contains("inside a task"), "{}", panic_message(&*p));
+        assert!(
+            panic_message(&*p).contains("inside a task"),
+            "{}",
+            panic_message(&*p)
+        );
         let p = catch_unwind(receive_signal).expect_err("receive_signal() outside a task");
-        assert!(panic_message(&*p).contains("receive_signal"), "{}", panic_message(&*p));
+        assert!(
+            panic_message(&*p).contains("receive_signal"),
+            "{}",
+            panic_message(&*p)
+        );
 
         for workers in [0usize, 2] {
             let rt = rt(workers);
             rt.block_on(async {
-                assert!(task::try_current().is_none(), "a block_on future is not a task");
+                assert!(
+                    task::try_current().is_none(),
+                    "a block_on future is not a task"
+                );
                 let p = catch_unwind(task::current).expect_err("current() in block_on");
                 let msg = panic_message(&*p);
-                assert!(msg.contains("block_on") && msg.contains("spawn"), "message: {msg}");
+                assert!(
+                    msg.contains("block_on") && msg.contains("spawn"),
+                    "message: {msg}"
+                );
                 let p = catch_unwind(receive_signal).expect_err("receive_signal() in block_on");
                 assert!(panic_message(&*p).contains("task"));
                 // wait() in block_on panics when polled.
@@ -563,7 +629,11 @@ fn current_outside_a_task() {
                     let _ = w.as_mut().poll(&mut cx);
                 }))
                 .expect_err("wait() polled in block_on");
-                assert!(panic_message(&*p).contains("wait"), "{}", panic_message(&*p));
+                assert!(
+                    panic_message(&*p).contains("wait"),
+                    "{}",
+                    panic_message(&*p)
+                );
             });
             // Inside a task: current() names this task.
             let h = rt.spawn(async { (task::current().id(), task::try_current().map(|t| t.id())) });
@@ -622,8 +692,14 @@ fn wait_inside_futures_unordered_sees_wakeups() {
             });
             let r = rt.block_on(async move { timeout(Duration::from_secs(2), h).await });
             th.join().unwrap();
-            let r = r.unwrap_or_else(|_| panic!("workers={workers}: wakeup not seen by wait inside FuturesUnordered"));
-            assert_eq!(r.unwrap(), (Some(WaitOutcome::Woken), Some(WaitOutcome::Woken)), "workers={workers}");
+            let r = r.unwrap_or_else(|_| {
+                panic!("workers={workers}: wakeup not seen by wait inside FuturesUnordered")
+            });
+            assert_eq!(
+                r.unwrap(),
+                (Some(WaitOutcome::Woken), Some(WaitOutcome::Woken)),
+                "workers={workers}"
+            );
         }
     });
 }
@@ -672,7 +748,10 @@ fn yield_now_lets_every_other_ready_task_run() {
         });
         let got = log.lock().unwrap().clone();
         let want: Vec<(i32, i32)> = (0..4).flat_map(|r| (0..3).map(move |id| (r, id))).collect();
-        assert_eq!(got, want, "yield_now: every other ready task runs before the yielder runs again");
+        assert_eq!(
+            got, want,
+            "yield_now: every other ready task runs before the yielder runs again"
+        );
     });
 }
 
@@ -714,7 +793,11 @@ fn many_tasks_signaled_from_many_threads() {
         let all = rt.block_on(async move {
             let mut n = 0;
             for h in hs {
-                if timeout(Duration::from_secs(2), h).await.expect("a signal was lost").unwrap() {
+                if timeout(Duration::from_secs(2), h)
+                    .await
+                    .expect("a signal was lost")
+                    .unwrap()
+                {
                     n += 1;
                 }
             }

@@ -39,7 +39,10 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 fn rt(workers: usize) -> Runtime {
-    Runtime::builder().worker_threads(workers).build().expect("build runtime")
+    Runtime::builder()
+        .worker_threads(workers)
+        .build()
+        .expect("build runtime")
 }
 
 struct DropFlag(Arc<AtomicBool>);
@@ -61,7 +64,9 @@ fn sleep_never_completes_before_its_deadline() {
         let mut rng = Rng(seed);
         for workers in [0usize, 1, 2] {
             let rt = rt(workers);
-            let durs: Vec<Duration> = (0..100).map(|_| Duration::from_micros(rng.next() % 3001)).collect();
+            let durs: Vec<Duration> = (0..100)
+                .map(|_| Duration::from_micros(rng.next() % 3001))
+                .collect();
             // Sequentially, in a task.
             let d2 = durs.clone();
             let early: Vec<(Duration, Duration)> = rt
@@ -78,7 +83,10 @@ fn sleep_never_completes_before_its_deadline() {
                     early
                 }))
                 .unwrap();
-            assert!(early.is_empty(), "seed={seed} workers={workers}: early wakeups (requested, elapsed): {early:?}");
+            assert!(
+                early.is_empty(),
+                "seed={seed} workers={workers}: early wakeups (requested, elapsed): {early:?}"
+            );
             // Sequentially, directly in block_on.
             let d2 = durs.clone();
             let early = rt.block_on(async move {
@@ -92,7 +100,10 @@ fn sleep_never_completes_before_its_deadline() {
                 }
                 early
             });
-            assert!(early.is_empty(), "seed={seed} workers={workers} block_on: early: {early:?}");
+            assert!(
+                early.is_empty(),
+                "seed={seed} workers={workers} block_on: early: {early:?}"
+            );
             // Concurrently: 100 tasks at once.
             let hs: Vec<_> = durs
                 .iter()
@@ -112,7 +123,10 @@ fn sleep_never_completes_before_its_deadline() {
                 v
             });
             let early: Vec<_> = res.iter().filter(|(d, el)| el < d).collect();
-            assert!(early.is_empty(), "seed={seed} workers={workers} concurrent: early: {early:?}");
+            assert!(
+                early.is_empty(),
+                "seed={seed} workers={workers} concurrent: early: {early:?}"
+            );
         }
     });
 }
@@ -152,9 +166,17 @@ fn precision(label: &str, rt: &Runtime, in_task: bool) -> (Duration, Duration) {
         }
         over
     };
-    let mut over = if in_task { rt.block_on(rt.spawn(body)).unwrap() } else { rt.block_on(body) };
+    let mut over = if in_task {
+        rt.block_on(rt.spawn(body)).unwrap()
+    } else {
+        rt.block_on(body)
+    };
     over.sort();
-    let (p50, p99, max) = (percentile(&over, 0.5), percentile(&over, 0.99), *over.last().unwrap());
+    let (p50, p99, max) = (
+        percentile(&over, 0.5),
+        percentile(&over, 0.99),
+        *over.last().unwrap(),
+    );
     eprintln!("sleep(100us) overshoot [{label}]: median={p50:?} p99={p99:?} max={max:?}");
     (p50, p99)
 }
@@ -163,12 +185,18 @@ fn precision(label: &str, rt: &Runtime, in_task: bool) -> (Duration, Duration) {
 fn sleep_precision_is_sub_millisecond() {
     within(LIMIT, || {
         let _s = serial();
-        for (label, workers, in_task) in
-            [("task, 1 worker", 1, true), ("block_on, 2 workers", 2, false), ("block_on, 0 workers", 0, false), ("task, 0 workers", 0, true)]
-        {
+        for (label, workers, in_task) in [
+            ("task, 1 worker", 1, true),
+            ("block_on, 2 workers", 2, false),
+            ("block_on, 0 workers", 0, false),
+            ("task, 0 workers", 0, true),
+        ] {
             let rt = rt(workers);
             let (p50, _) = precision(label, &rt, in_task);
-            assert!(p50 < Duration::from_millis(1), "{label}: median overshoot of sleep(100us) = {p50:?} (>= 1 ms)");
+            assert!(
+                p50 < Duration::from_millis(1),
+                "{label}: median overshoot of sleep(100us) = {p50:?} (>= 1 ms)"
+            );
         }
     });
 }
@@ -183,7 +211,8 @@ fn sleep_duration_max_does_not_overflow() {
                 assert_eq!(s.deadline(), None, "Duration::MAX means never");
                 assert!(!s.is_elapsed());
                 let t0 = Instant::now();
-                match future::select(Box::pin(s), Box::pin(sleep(Duration::from_millis(10)))).await {
+                match future::select(Box::pin(s), Box::pin(sleep(Duration::from_millis(10)))).await
+                {
                     Either::Left(_) => panic!("sleep(Duration::MAX) completed"),
                     Either::Right(_) => {}
                 }
@@ -191,10 +220,18 @@ fn sleep_duration_max_does_not_overflow() {
             });
             // Same inside a task.
             rt.block_on(rt.spawn(async {
-                let r = future::select(Box::pin(sleep(Duration::MAX)), Box::pin(sleep(Duration::from_millis(5)))).await;
+                let r = future::select(
+                    Box::pin(sleep(Duration::MAX)),
+                    Box::pin(sleep(Duration::from_millis(5))),
+                )
+                .await;
                 assert!(matches!(r, Either::Right(_)));
                 // Large but finite durations do not overflow either.
-                let r = future::select(Box::pin(sleep(Duration::from_secs(u64::MAX / 4))), Box::pin(sleep(Duration::from_millis(1)))).await;
+                let r = future::select(
+                    Box::pin(sleep(Duration::from_secs(u64::MAX / 4))),
+                    Box::pin(sleep(Duration::from_millis(1))),
+                )
+                .await;
                 assert!(matches!(r, Either::Right(_)));
             }))
             .unwrap();
@@ -217,14 +254,23 @@ fn timeout_duration_max_works_without_overflow() {
                 std::future::pending::<()>().await
             };
             let t0 = Instant::now();
-            let r = future::select(Box::pin(timeout(Duration::MAX, inner)), Box::pin(sleep(Duration::from_millis(10)))).await;
+            let r = future::select(
+                Box::pin(timeout(Duration::MAX, inner)),
+                Box::pin(sleep(Duration::from_millis(10))),
+            )
+            .await;
             assert!(matches!(r, Either::Right(_)), "the infinite timeout fired");
             drop(r);
-            assert!(dropped.load(SeqCst), "the inner future is dropped with the Timeout");
+            assert!(
+                dropped.load(SeqCst),
+                "the inner future is dropped with the Timeout"
+            );
             assert!(t0.elapsed() >= Duration::from_millis(10));
         });
         // Inside a task as well.
-        let r = rt.block_on(rt.spawn(async { timeout(Duration::MAX, tempo::task::yield_now()).await })).unwrap();
+        let r = rt
+            .block_on(rt.spawn(async { timeout(Duration::MAX, tempo::task::yield_now()).await }))
+            .unwrap();
         assert_eq!(r, Ok(()));
     });
 }
@@ -242,7 +288,9 @@ fn timeout_returns_ok_when_ready_even_if_deadline_passed() {
                 assert_eq!(timeout(Duration::ZERO, async { 2 }).await, Ok(2));
                 // Pending inner future with a past deadline: Err at once.
                 let t0 = Instant::now();
-                assert!(timeout_at(past, std::future::pending::<()>()).await.is_err());
+                assert!(timeout_at(past, std::future::pending::<()>())
+                    .await
+                    .is_err());
                 assert!(t0.elapsed() < Duration::from_secs(1));
                 // Ready after a while, before the deadline.
                 let r = timeout(Duration::from_secs(5), async {
@@ -255,7 +303,11 @@ fn timeout_returns_ok_when_ready_even_if_deadline_passed() {
                 let t0 = Instant::now();
                 let r = timeout(Duration::from_millis(5), sleep(Duration::from_secs(60))).await;
                 assert!(r.is_err());
-                assert!(t0.elapsed() >= Duration::from_millis(5), "timeout fired early: {:?}", t0.elapsed());
+                assert!(
+                    t0.elapsed() >= Duration::from_millis(5),
+                    "timeout fired early: {:?}",
+                    t0.elapsed()
+                );
             };
             rt.block_on(rt.spawn(body)).unwrap();
         }
@@ -264,7 +316,9 @@ fn timeout_returns_ok_when_ready_even_if_deadline_passed() {
 
 /// An `Elapsed` value obtained the public way.
 async fn elapsed() -> Elapsed {
-    timeout(Duration::ZERO, std::future::pending::<()>()).await.unwrap_err()
+    timeout(Duration::ZERO, std::future::pending::<()>())
+        .await
+        .unwrap_err()
 }
 
 #[test]
@@ -275,7 +329,10 @@ fn elapsed_display_and_io_error() {
         assert_eq!(e.to_string(), "deadline has elapsed");
         let io: std::io::Error = e.into();
         assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
-        let dbg = format!("{:?}", rt.block_on(async { timeout(Duration::from_secs(1), async {}) }));
+        let dbg = format!(
+            "{:?}",
+            rt.block_on(async { timeout(Duration::from_secs(1), async {}) })
+        );
         assert!(dbg.contains("Timeout"), "{dbg}");
     });
 }
@@ -332,14 +389,26 @@ fn timers_in_futures_unordered_fire_in_deadline_order() {
             let ms: Vec<u64> = vec![21, 3, 15, 9, 27, 0, 12, 6, 24, 18];
             let check = |out: Vec<(u64, bool)>, where_: &str| {
                 assert_eq!(out.len(), ms.len(), "{where_}: every timer fired");
-                assert!(out.iter().all(|&(_, ok)| ok), "{where_}: a timer fired early: {out:?}");
+                assert!(
+                    out.iter().all(|&(_, ok)| ok),
+                    "{where_}: a timer fired early: {out:?}"
+                );
                 let got: Vec<u64> = out.iter().map(|&(m, _)| m).collect();
                 let mut want = ms.clone();
                 want.sort();
-                assert_eq!(got, want, "{where_}: completion order is not deadline order");
+                assert_eq!(
+                    got, want,
+                    "{where_}: completion order is not deadline order"
+                );
             };
-            check(rt.block_on(rt.spawn(fu_sleeps(ms.clone()))).unwrap(), &format!("task, workers={workers}"));
-            check(rt.block_on(fu_sleeps(ms.clone())), &format!("block_on, workers={workers}"));
+            check(
+                rt.block_on(rt.spawn(fu_sleeps(ms.clone()))).unwrap(),
+                &format!("task, workers={workers}"),
+            );
+            check(
+                rt.block_on(fu_sleeps(ms.clone())),
+                &format!("block_on, workers={workers}"),
+            );
         }
     });
 }
@@ -371,7 +440,9 @@ fn many_timers_in_one_task_all_fire_and_none_early() {
         let seed = seed();
         let mut rng = Rng(seed);
         let rt = rt(1);
-        let durs: Vec<Duration> = (0..200).map(|_| Duration::from_micros(rng.next() % 20_000)).collect();
+        let durs: Vec<Duration> = (0..200)
+            .map(|_| Duration::from_micros(rng.next() % 20_000))
+            .collect();
         let res = rt
             .block_on(rt.spawn(async move {
                 future::join_all(durs.into_iter().map(|d| async move {
@@ -414,7 +485,12 @@ fn timers_in_select_fire() {
                 a.await;
 
                 // future::select.
-                match future::select(Box::pin(sleep(Duration::from_secs(3600))), Box::pin(sleep(Duration::from_millis(1)))).await {
+                match future::select(
+                    Box::pin(sleep(Duration::from_secs(3600))),
+                    Box::pin(sleep(Duration::from_millis(1))),
+                )
+                .await
+                {
                     Either::Left(_) => panic!("1 h sleep won"),
                     Either::Right(((), long)) => drop(long),
                 }
@@ -445,8 +521,14 @@ fn sleeps_directly_in_block_on() {
                 let t0 = Instant::now();
                 rt.block_on(async move { sleep(d).await });
                 let el = t0.elapsed();
-                assert!(el >= d, "workers={workers}: block_on(sleep({d:?})) returned after {el:?}");
-                assert!(el < d + Duration::from_secs(1), "workers={workers}: block_on(sleep({d:?})) took {el:?}");
+                assert!(
+                    el >= d,
+                    "workers={workers}: block_on(sleep({d:?})) returned after {el:?}"
+                );
+                assert!(
+                    el < d + Duration::from_secs(1),
+                    "workers={workers}: block_on(sleep({d:?})) took {el:?}"
+                );
             }
         }
     });
@@ -463,16 +545,25 @@ fn block_on_sleep_is_not_delayed_by_a_long_task_sleep_and_vice_versa() {
             let t0 = Instant::now();
             rt.block_on(async { sleep(Duration::from_millis(5)).await });
             let el = t0.elapsed();
-            assert!(el >= Duration::from_millis(5) && el < Duration::from_secs(1), "workers={workers}: {el:?}");
+            assert!(
+                el >= Duration::from_millis(5) && el < Duration::from_secs(1),
+                "workers={workers}: {el:?}"
+            );
             // block_on's own 1 h sleep must not stop a task's 5 ms sleep from firing.
             let t0 = Instant::now();
             let short = rt.spawn(async { sleep(Duration::from_millis(5)).await });
             let r = rt.block_on(async move {
-                matches!(future::select(Box::pin(sleep(Duration::from_secs(3600))), short).await, Either::Right(_))
+                matches!(
+                    future::select(Box::pin(sleep(Duration::from_secs(3600))), short).await,
+                    Either::Right(_)
+                )
             });
             assert!(r, "task finished first");
             let el = t0.elapsed();
-            assert!(el >= Duration::from_millis(5) && el < Duration::from_secs(1), "workers={workers}: {el:?}");
+            assert!(
+                el >= Duration::from_millis(5) && el < Duration::from_secs(1),
+                "workers={workers}: {el:?}"
+            );
         }
     });
 }
@@ -482,7 +573,11 @@ fn manual_clock_hour_sleep_completes_after_advance_without_waiting() {
     within(LIMIT, || {
         for workers in [0usize, 1, 2] {
             let clock = ManualClock::new();
-            let rt = Runtime::builder().worker_threads(workers).manual_clock(&clock).build().unwrap();
+            let rt = Runtime::builder()
+                .worker_threads(workers)
+                .manual_clock(&clock)
+                .build()
+                .unwrap();
             let real0 = Instant::now();
             let start = clock.now();
             let started = Arc::new(AtomicBool::new(false));
@@ -507,14 +602,20 @@ fn manual_clock_hour_sleep_completes_after_advance_without_waiting() {
                 let own = sleep(Duration::from_secs(3600));
                 c.advance(Duration::from_secs(1800));
                 let mut own = pin!(own);
-                assert!(futures::poll!(own.as_mut()).is_pending(), "half an hour is not an hour");
+                assert!(
+                    futures::poll!(own.as_mut()).is_pending(),
+                    "half an hour is not an hour"
+                );
                 c.advance(Duration::from_secs(1800));
                 own.await;
                 h.await.unwrap();
             });
             assert_eq!(clock.now() - start, Duration::from_secs(3600));
             let real = real0.elapsed();
-            assert!(real < Duration::from_secs(2), "workers={workers}: an hour of manual time took {real:?} of real time");
+            assert!(
+                real < Duration::from_secs(2),
+                "workers={workers}: an hour of manual time took {real:?} of real time"
+            );
         }
     });
 }
@@ -524,7 +625,11 @@ fn manual_clock_advance_from_another_thread_wakes_block_on() {
     within(LIMIT, || {
         for workers in [0usize, 2] {
             let clock = ManualClock::new();
-            let rt = Runtime::builder().worker_threads(workers).manual_clock(&clock).build().unwrap();
+            let rt = Runtime::builder()
+                .worker_threads(workers)
+                .manual_clock(&clock)
+                .build()
+                .unwrap();
             let c = clock.clone();
             let th = std::thread::spawn(move || {
                 for _ in 0..60 {
@@ -534,7 +639,10 @@ fn manual_clock_advance_from_another_thread_wakes_block_on() {
             });
             let start = clock.now();
             rt.block_on(async { sleep(Duration::from_secs(3600)).await });
-            assert!(clock.now() - start >= Duration::from_secs(3600), "woke before the manual hour passed");
+            assert!(
+                clock.now() - start >= Duration::from_secs(3600),
+                "woke before the manual hour passed"
+            );
             th.join().unwrap();
         }
     });
@@ -544,13 +652,20 @@ fn manual_clock_advance_from_another_thread_wakes_block_on() {
 fn manual_clock_timeout_and_real_time_independence() {
     within(LIMIT, || {
         let clock = ManualClock::new();
-        let rt = Runtime::builder().worker_threads(1).manual_clock(&clock).build().unwrap();
+        let rt = Runtime::builder()
+            .worker_threads(1)
+            .manual_clock(&clock)
+            .build()
+            .unwrap();
         let c = clock.clone();
         let r = rt
             .block_on(rt.spawn(async move {
                 // Real time passing does not fire a manual-clock deadline.
                 let r = future::select(
-                    Box::pin(timeout(Duration::from_millis(1), std::future::pending::<()>())),
+                    Box::pin(timeout(
+                        Duration::from_millis(1),
+                        std::future::pending::<()>(),
+                    )),
                     Box::pin(async {
                         std::thread::sleep(Duration::from_millis(5)); // real time, blocking
                         tempo::task::yield_now().await;
@@ -558,7 +673,10 @@ fn manual_clock_timeout_and_real_time_independence() {
                     }),
                 )
                 .await;
-                assert!(matches!(r, Either::Right(_)), "manual-clock timeout fired on real time");
+                assert!(
+                    matches!(r, Either::Right(_)),
+                    "manual-clock timeout fired on real time"
+                );
                 // Advancing does.
                 let t = timeout(Duration::from_secs(10), std::future::pending::<()>());
                 let mut t = pin!(t);
@@ -586,14 +704,20 @@ fn sleep_reset_moves_the_deadline() {
                 let t0 = Instant::now();
                 s.as_mut().await;
                 assert!(Instant::now() >= when);
-                assert!(t0.elapsed() < Duration::from_secs(1), "reset to an earlier deadline was ignored");
+                assert!(
+                    t0.elapsed() < Duration::from_secs(1),
+                    "reset to an earlier deadline was ignored"
+                );
 
                 // Reuse after completion: reset to a later deadline, await again.
                 let when2 = Instant::now() + Duration::from_millis(4);
                 s.as_mut().reset(when2);
                 assert!(!s.is_elapsed());
                 s.as_mut().await;
-                assert!(Instant::now() >= when2, "completed before the reset deadline");
+                assert!(
+                    Instant::now() >= when2,
+                    "completed before the reset deadline"
+                );
 
                 // Later: a short sleep, registered, pushed back: must not fire at the old deadline.
                 let mut s = Box::pin(sleep(Duration::from_millis(2)));
@@ -601,7 +725,10 @@ fn sleep_reset_moves_the_deadline() {
                 let later = Instant::now() + Duration::from_millis(15);
                 s.as_mut().reset(later);
                 s.as_mut().await;
-                assert!(Instant::now() >= later, "fired at the old, earlier deadline");
+                assert!(
+                    Instant::now() >= later,
+                    "fired at the old, earlier deadline"
+                );
             };
             rt.block_on(rt.spawn(body)).unwrap();
         }
@@ -612,7 +739,8 @@ fn sleep_reset_moves_the_deadline() {
 fn sleep_moved_between_tasks_still_fires() {
     within(LIMIT, || {
         let rt = rt(2);
-        let (tx, rx) = futures::channel::oneshot::channel::<std::pin::Pin<Box<tempo::time::Sleep>>>();
+        let (tx, rx) =
+            futures::channel::oneshot::channel::<std::pin::Pin<Box<tempo::time::Sleep>>>();
         let (keep_tx, keep_rx) = futures::channel::oneshot::channel::<()>();
         let when = Instant::now() + Duration::from_millis(10);
         // Task A registers the sleep in its own timer list, then hands it over
@@ -633,7 +761,8 @@ fn sleep_moved_between_tasks_still_fires() {
         rt.block_on(a).unwrap();
 
         // From block_on into a task.
-        let (tx, rx) = futures::channel::oneshot::channel::<std::pin::Pin<Box<tempo::time::Sleep>>>();
+        let (tx, rx) =
+            futures::channel::oneshot::channel::<std::pin::Pin<Box<tempo::time::Sleep>>>();
         let when = Instant::now() + Duration::from_millis(5);
         let b = rt.spawn(async move {
             rx.await.unwrap().await;
@@ -652,7 +781,11 @@ fn sleep_moved_between_tasks_still_fires() {
 fn wait_until_reports_expired_with_manual_clock() {
     within(LIMIT, || {
         let clock = ManualClock::new();
-        let rt = Runtime::builder().worker_threads(1).manual_clock(&clock).build().unwrap();
+        let rt = Runtime::builder()
+            .worker_threads(1)
+            .manual_clock(&clock)
+            .build()
+            .unwrap();
         let deadline = clock.now() + Duration::from_secs(3600);
         let h = rt.spawn(async move { task::wait_until(deadline).await });
         std::thread::sleep(Duration::from_millis(10));
@@ -681,7 +814,11 @@ fn manual_clock_basics() {
     assert_eq!(c.now() - t0, Duration::from_millis(5));
     let c2 = c.clone();
     c2.advance(Duration::from_secs(1));
-    assert_eq!(c.now() - t0, Duration::from_millis(1005), "clones share the time");
+    assert_eq!(
+        c.now() - t0,
+        Duration::from_millis(1005),
+        "clones share the time"
+    );
     c.advance(Duration::MAX); // saturates, no panic
     assert!(c.now() > t0);
     assert!(format!("{c:?}").contains("ManualClock"));
@@ -703,9 +840,16 @@ fn sleep_created_outside_the_runtime_as_in_the_docs() {
 }
 
 fn seed() -> u64 {
-    let s = std::env::var("TEMPO_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
-    });
+    let s = std::env::var("TEMPO_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
     eprintln!("TEMPO_TEST_SEED={s}");
     s
 }

@@ -17,10 +17,10 @@ use super::context;
 use super::Handle;
 use crate::sched::driver::{Driver, ParkDriver};
 use crate::sched::worker::{run_loop, Hooks};
+use crate::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use crate::task::local::{self, Current, TaskLocal};
 use std::future::Future;
 use std::pin::Pin;
-use crate::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
@@ -71,7 +71,10 @@ impl<F: Future> Frame<'_, F> {
     /// Fires expired timers; polls the future if woken. Returns `true` when done.
     fn step(&mut self) -> bool {
         if self.local.timers.earliest().is_some() {
-            let fired = self.local.timers.take_expired(self.handle.shared.clock.now());
+            let fired = self
+                .local
+                .timers
+                .take_expired(self.handle.shared.clock.now());
             for w in fired {
                 if w.will_wake(&self.waker) {
                     self.signal.notified.store(true, SeqCst);
@@ -83,7 +86,10 @@ impl<F: Future> Frame<'_, F> {
         if !self.signal.notified.swap(false, SeqCst) {
             return false;
         }
-        let guard = local::enter(Current { local: &mut self.local, task: None });
+        let guard = local::enter(Current {
+            local: &mut self.local,
+            task: None,
+        });
         let mut cx = Context::from_waker(&self.waker);
         let r = self.fut.as_mut().poll(&mut cx);
         drop(guard);
@@ -98,7 +104,11 @@ impl<F: Future> Frame<'_, F> {
 
     fn has_work(&self) -> bool {
         self.signal.notified.load(SeqCst)
-            || self.local.timers.earliest().is_some_and(|d| d <= self.handle.shared.clock.now())
+            || self
+                .local
+                .timers
+                .earliest()
+                .is_some_and(|d| d <= self.handle.shared.clock.now())
     }
 }
 
@@ -128,7 +138,11 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, fut: F) -> F::Output {
     let caller_driven = shared.workers == 0;
     let signal = Arc::new(MainSignal {
         notified: AtomicBool::new(true),
-        parker: if caller_driven { None } else { Some(ParkDriver::new()) },
+        parker: if caller_driven {
+            None
+        } else {
+            Some(ParkDriver::new())
+        },
         handle: handle.clone(),
     });
     let mut fut = std::pin::pin!(fut);
@@ -154,13 +168,29 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, fut: F) -> F::Output {
             if frame.has_work() {
                 continue;
             }
-            let timeout = frame.local.timers.earliest().map(|d| d.saturating_duration_since(shared.clock.now()));
-            let timeout = if shared.clock.is_manual() { None } else { timeout };
-            frame.signal.parker.as_ref().expect("own parker").park(timeout);
+            let timeout = frame
+                .local
+                .timers
+                .earliest()
+                .map(|d| d.saturating_duration_since(shared.clock.now()));
+            let timeout = if shared.clock.is_manual() {
+                None
+            } else {
+                timeout
+            };
+            frame
+                .signal
+                .parker
+                .as_ref()
+                .expect("own parker")
+                .park(timeout);
         }
     }
     if shared.clock.is_manual() {
-        shared.clock_waiters.lock().retain(|w| !w.will_wake(&frame.waker));
+        shared
+            .clock_waiters
+            .lock()
+            .retain(|w| !w.will_wake(&frame.waker));
     }
     let out = frame.out.take().expect("completed");
     drop(frame);

@@ -43,7 +43,10 @@ pub(crate) fn try_current() -> Option<Handle> {
 
 /// The current runtime's clock, if this thread runs inside a runtime.
 pub(crate) fn try_clock() -> Option<Clock> {
-    CONTEXT.try_with(|c| c.borrow().as_ref().map(|h| h.shared.clock.clone())).ok().flatten()
+    CONTEXT
+        .try_with(|c| c.borrow().as_ref().map(|h| h.shared.clock.clone()))
+        .ok()
+        .flatten()
 }
 
 /// The current runtime's clock.
@@ -51,7 +54,11 @@ pub(crate) fn try_clock() -> Option<Clock> {
 /// # Panics
 /// Outside a runtime context, naming `what` and the fix.
 pub(crate) fn clock(what: &str) -> Clock {
-    match CONTEXT.try_with(|c| c.borrow().as_ref().map(|h| h.shared.clock.clone())).ok().flatten() {
+    match CONTEXT
+        .try_with(|c| c.borrow().as_ref().map(|h| h.shared.clock.clone()))
+        .ok()
+        .flatten()
+    {
         Some(c) => c,
         None => panic!(
             "{what} was called outside a tempo runtime: call it from inside `Runtime::block_on` \

@@ -117,13 +117,17 @@ impl Handle {
 
     /// A future that resolves once `stop` was called.
     pub(crate) fn stopped(&self) -> Stopped {
-        Stopped { handle: self.clone() }
+        Stopped {
+            handle: self.clone(),
+        }
     }
 }
 
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handle").field("worker_threads", &self.shared.workers).finish()
+        f.debug_struct("Handle")
+            .field("worker_threads", &self.shared.workers)
+            .finish()
     }
 }
 
@@ -138,7 +142,11 @@ impl Future for Stopped {
         if self.handle.is_stopped() {
             return Poll::Ready(());
         }
-        self.handle.shared.stop_wakers.lock().push(cx.waker().clone());
+        self.handle
+            .shared
+            .stop_wakers
+            .lock()
+            .push(cx.waker().clone());
         // Re-check after registering (stop sets the flag before taking the wakers).
         if self.handle.is_stopped() {
             Poll::Ready(())

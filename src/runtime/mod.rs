@@ -45,7 +45,11 @@ pub struct Builder {
 impl Builder {
     /// A builder with default settings (one worker per available core).
     pub fn new() -> Builder {
-        Builder { workers: None, name: "tempo-worker".into(), clock: None }
+        Builder {
+            workers: None,
+            name: "tempo-worker".into(),
+            clock: None,
+        }
     }
 
     /// Number of worker threads. `0` means none: the thread calling
@@ -76,7 +80,9 @@ impl Builder {
     pub fn build(&mut self) -> io::Result<Runtime> {
         let workers = match self.workers {
             Some(n) => n,
-            None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            None => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
         };
         let clock = match &self.clock {
             Some(c) => Clock::Manual(c.clone()),
@@ -87,19 +93,29 @@ impl Builder {
             c.attach(&shared);
         }
         let handle = Handle { shared };
-        let exits = Arc::new(Exits { n: Mutex::new(0), cv: Condvar::new() });
-        let mut rt = Runtime { handle, threads: Vec::new(), exits, shut: false };
+        let exits = Arc::new(Exits {
+            n: Mutex::new(0),
+            cv: Condvar::new(),
+        });
+        let mut rt = Runtime {
+            handle,
+            threads: Vec::new(),
+            exits,
+            shut: false,
+        };
         for i in 0..workers {
             let h = rt.handle.clone();
             let exits = rt.exits.clone();
-            let spawned = thread::Builder::new().name(format!("{}-{i}", self.name)).spawn(move || {
-                let _ctx = context::enter(h.clone());
-                run_loop(&h.shared, &mut NoHooks);
-                drop(_ctx);
-                drop(h);
-                *exits.n.lock() += 1;
-                exits.cv.notify_all();
-            });
+            let spawned = thread::Builder::new()
+                .name(format!("{}-{i}", self.name))
+                .spawn(move || {
+                    let _ctx = context::enter(h.clone());
+                    run_loop(&h.shared, &mut NoHooks);
+                    drop(_ctx);
+                    drop(h);
+                    *exits.n.lock() += 1;
+                    exits.cv.notify_all();
+                });
             match spawned {
                 Ok(j) => rt.threads.push(j),
                 Err(e) => return Err(e), // `rt` drops: shuts down the threads already started
@@ -227,7 +243,10 @@ impl Runtime {
 
     /// Clears a previous [`Handle::stop`] so [`run`](Self::run) blocks again.
     pub fn restart(&self) {
-        self.handle.shared.stopped.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.handle
+            .shared
+            .stopped
+            .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Shuts down, waiting at most `timeout` for worker threads to finish the
@@ -290,6 +309,8 @@ impl Drop for Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("worker_threads", &self.handle.shared.workers).finish()
+        f.debug_struct("Runtime")
+            .field("worker_threads", &self.handle.shared.workers)
+            .finish()
     }
 }

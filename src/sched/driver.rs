@@ -48,7 +48,11 @@ pub(crate) struct ParkDriver {
 
 impl ParkDriver {
     pub(crate) fn new() -> Self {
-        ParkDriver { state: AtomicUsize::new(EMPTY), lock: Mutex::new(()), cv: Condvar::new() }
+        ParkDriver {
+            state: AtomicUsize::new(EMPTY),
+            lock: Mutex::new(()),
+            cv: Condvar::new(),
+        }
     }
 }
 
@@ -56,7 +60,11 @@ impl Driver for ParkDriver {
     /// TLA+: `DriverBlock` (after `SchedPark`'s check in `run_loop`; returning: `DriverTimeout`, or the unpark of `NotifySched`)
     fn park(&self, timeout: Option<Duration>) {
         // Acquire; pairs with the Release half of the swap in `unpark`.
-        if self.state.compare_exchange(NOTIFIED, EMPTY, Acquire, Relaxed).is_ok() {
+        if self
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, Acquire, Relaxed)
+            .is_ok()
+        {
             return;
         }
         if timeout == Some(Duration::ZERO) {

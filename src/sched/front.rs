@@ -43,7 +43,9 @@ pub(crate) struct FrontQueue {
 
 impl FrontQueue {
     pub(crate) fn new() -> Self {
-        FrontQueue { head: AtomicPtr::new(std::ptr::null_mut()) }
+        FrontQueue {
+            head: AtomicPtr::new(std::ptr::null_mut()),
+        }
     }
 
     /// Pushes a task (takes its notification).
@@ -65,7 +67,11 @@ impl FrontQueue {
             match self.head.compare_exchange_weak(head, node, SeqCst, Relaxed) {
                 Ok(_) => {
                     let _ = n.into_raw(); // the reference now lives in the queue
-                    return if head.is_null() { Pushed::WasEmpty } else { Pushed::Behind };
+                    return if head.is_null() {
+                        Pushed::WasEmpty
+                    } else {
+                        Pushed::Behind
+                    };
                 }
                 Err(h) => head = h,
             }

@@ -61,7 +61,11 @@ impl WaitingHeap {
         self.seq += 1;
         let i = self.v.len();
         set_pos(task.raw(), i);
-        self.v.push(Entry { deadline, seq: self.seq, task });
+        self.v.push(Entry {
+            deadline,
+            seq: self.seq,
+            task,
+        });
         self.sift_up(i);
     }
 

@@ -26,7 +26,14 @@ pub(crate) struct Idle {
 
 impl Idle {
     pub(crate) fn new() -> Self {
-        Idle { sleepers: AtomicUsize::new(0), inner: Mutex::new(Inner { sleeping: 0, tokens: 0 }), cv: Condvar::new() }
+        Idle {
+            sleepers: AtomicUsize::new(0),
+            inner: Mutex::new(Inner {
+                sleeping: 0,
+                tokens: 0,
+            }),
+            cv: Condvar::new(),
+        }
     }
 
     /// Sleeps unless `has_work()` (evaluated after registering, invariant 2).

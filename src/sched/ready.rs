@@ -23,7 +23,10 @@ pub(crate) struct ReadyQueue {
 
 impl ReadyQueue {
     pub(crate) fn new() -> Self {
-        ReadyQueue { q: Mutex::new(VecDeque::new()), len: AtomicUsize::new(0) }
+        ReadyQueue {
+            q: Mutex::new(VecDeque::new()),
+            len: AtomicUsize::new(0),
+        }
     }
 
     /// Appends tasks in order (sched role only).

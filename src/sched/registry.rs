@@ -28,7 +28,9 @@ pub(crate) struct Registry {
 impl Registry {
     pub(crate) fn new(n: usize) -> Self {
         let n = n.max(1).next_power_of_two();
-        Registry { shards: (0..n).map(|_| Mutex::new(Shard::default())).collect() }
+        Registry {
+            shards: (0..n).map(|_| Mutex::new(Shard::default())).collect(),
+        }
     }
 
     fn shard(&self, t: RawTask) -> &Mutex<Shard> {
@@ -70,7 +72,9 @@ impl Registry {
         s.slots[key] = None;
         s.free.push(key);
         // SAFETY: invariant 3.
-        t.header().registry_key.with_mut(|p| unsafe { *p = usize::MAX });
+        t.header()
+            .registry_key
+            .with_mut(|p| unsafe { *p = usize::MAX });
         true
     }
 
@@ -88,7 +92,9 @@ impl Registry {
             let mut s = s.lock();
             for t in s.slots.drain(..).flatten() {
                 // SAFETY: invariant 3.
-                t.header().registry_key.with_mut(|p| unsafe { *p = usize::MAX });
+                t.header()
+                    .registry_key
+                    .with_mut(|p| unsafe { *p = usize::MAX });
                 out.push(t);
             }
             s.free.clear();
@@ -98,6 +104,9 @@ impl Registry {
 
     /// Number of live tasks.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().slots.iter().filter(|x| x.is_some()).count()).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().slots.iter().filter(|x| x.is_some()).count())
+            .sum()
     }
 }

@@ -50,7 +50,11 @@ pub(crate) struct Round {
 
 impl SchedRole {
     pub(crate) fn new() -> Self {
-        SchedRole { held: AtomicBool::new(false), timed: AtomicUsize::new(0), core: UnsafeCell::new(SchedCore::default()) }
+        SchedRole {
+            held: AtomicBool::new(false),
+            timed: AtomicUsize::new(0),
+            core: UnsafeCell::new(SchedCore::default()),
+        }
     }
 
     /// Takes the role if free.
@@ -62,13 +66,16 @@ impl SchedRole {
         }
         // SeqCst (≥ Acquire): pairs with the Release of the previous holder's
         // `release`, and takes part in the park handshake (`idle.rs` inv. 2).
-        self.held.compare_exchange(false, true, SeqCst, Relaxed).ok().map(|_| {
-            // SeqCst fence: the holder's half of the handshake with a pusher
-            // (`Shared::notify_sched`): either the pusher sees the role held
-            // and unparks the driver, or this holder sees the push.
-            fence(SeqCst);
-            RoleGuard { role: self }
-        })
+        self.held
+            .compare_exchange(false, true, SeqCst, Relaxed)
+            .ok()
+            .map(|_| {
+                // SeqCst fence: the holder's half of the handshake with a pusher
+                // (`Shared::notify_sched`): either the pusher sees the role held
+                // and unparks the driver, or this holder sees the push.
+                fence(SeqCst);
+                RoleGuard { role: self }
+            })
     }
 
     /// Whether some thread holds the role (SeqCst read for the handshakes).
@@ -102,7 +109,8 @@ impl RoleGuard<'_> {
                         // SAFETY: header invariant 3: written by the poster before the push.
                         unsafe { (*s).deadline }
                     });
-                    core.heap.insert(d.expect("tempo bug: WAITING_POSTED without a deadline"), n);
+                    core.heap
+                        .insert(d.expect("tempo bug: WAITING_POSTED without a deadline"), n);
                 }
                 Dispatch::ToReady => {
                     drop(core.heap.remove(n.raw()));

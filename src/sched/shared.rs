@@ -22,13 +22,13 @@ use super::ready::ReadyQueue;
 use super::registry::Registry;
 use super::role::SchedRole;
 use crate::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering::*};
-use crate::task::header::{Notified, RawTask};
+use crate::sync::Mutex;
 use crate::task::harness;
+use crate::task::header::{Notified, RawTask};
 use crate::task::join::JoinHandle;
 use crate::task::state::Shutdown;
 use crate::time::clock::Clock;
 use std::future::Future;
-use crate::sync::Mutex;
 use std::sync::Arc;
 use std::task::Waker;
 

@@ -79,7 +79,10 @@ pub(crate) fn run_task(shared: &Shared, n: Notified) {
         Start::Skip => {}
         Start::Cancel => cancel_and_complete(shared, t),
         Start::Poll(snap) => {
-            let guard = local::enter(Current { local: lp, task: Some(t) });
+            let guard = local::enter(Current {
+                local: lp,
+                task: Some(t),
+            });
             if snap.has(WOKEN) || snap.has(SIGNALED) {
                 // SAFETY: invariant 3.
                 if let Some(w) = unsafe { (*lp).wait_waker.take() } {
@@ -121,7 +124,10 @@ pub(crate) fn run_task(shared: &Shared, n: Notified) {
 /// TLA+: `FinishCancel`
 pub(crate) fn cancel_and_complete(shared: &Shared, t: RawTask) {
     let lp = local_of(t);
-    let guard = local::enter(Current { local: lp, task: Some(t) });
+    let guard = local::enter(Current {
+        local: lp,
+        task: Some(t),
+    });
     // SAFETY: the caller holds the run permission (invariant 3).
     unsafe { (t.header().vtable.cancel)(t.ptr()) };
     drop(guard);
@@ -199,7 +205,11 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             };
             if shared.front.is_empty() {
                 let timeout = deadline.map(|d| d.saturating_duration_since(shared.clock.now()));
-                let timeout = if shared.clock.is_manual() { None } else { timeout };
+                let timeout = if shared.clock.is_manual() {
+                    None
+                } else {
+                    timeout
+                };
                 if timeout != Some(std::time::Duration::ZERO) {
                     shared.driver.park(timeout);
                 }
@@ -214,13 +224,16 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
         // A caller-driven loop bounds the sleep by its own future's deadline,
         // which the role holder does not know about.
         let timeout = match hooks.deadline() {
-            Some(d) if !shared.clock.is_manual() => Some(d.saturating_duration_since(shared.clock.now())),
+            Some(d) if !shared.clock.is_manual() => {
+                Some(d.saturating_duration_since(shared.clock.now()))
+            }
             _ => None,
         };
         shared.idle.park(
             || {
                 shared.ready.len() > 0
-                    || (!shared.role.is_held() && (!shared.front.is_empty() || shared.role.timed() > 0))
+                    || (!shared.role.is_held()
+                        && (!shared.front.is_empty() || shared.role.timed() > 0))
                     || shared.is_shutdown()
                     || hooks.pending()
             },

@@ -34,7 +34,11 @@ impl Condvar {
     }
     /// Waits at most `dur` (loom never times out: its model has no time;
     /// tempo's loom models drive deadlines with a manual clock instead).
-    pub(crate) fn wait_timeout<'a, T>(&self, g: MutexGuard<'a, T>, dur: Duration) -> MutexGuard<'a, T> {
+    pub(crate) fn wait_timeout<'a, T>(
+        &self,
+        g: MutexGuard<'a, T>,
+        dur: Duration,
+    ) -> MutexGuard<'a, T> {
         match self.0.wait_timeout(g, dur) {
             Ok((g, _)) => g,
             Err(e) => e.into_inner().0,

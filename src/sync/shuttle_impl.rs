@@ -3,7 +3,9 @@
 //! loom's API is sound there.
 
 pub(crate) mod atomic {
-    pub(crate) use shuttle::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use shuttle::sync::atomic::{
+        fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
+    };
 }
 pub(crate) use shuttle::sync::Condvar as RawCondvar;
 pub(crate) use shuttle::sync::Mutex as RawMutex;

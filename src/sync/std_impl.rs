@@ -1,12 +1,14 @@
 //! `std` flavour of the shim (normal builds).
 
 pub(crate) mod atomic {
-    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{
+        fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
+    };
 }
-pub(crate) use std::thread;
 pub(crate) use std::sync::Condvar as RawCondvar;
 pub(crate) use std::sync::Mutex as RawMutex;
 pub(crate) use std::sync::MutexGuard as RawMutexGuard;
+pub(crate) use std::thread;
 pub(crate) use std::thread_local as tls;
 
 /// `UnsafeCell` with loom's closure-based API; zero cost in normal builds.

@@ -103,7 +103,9 @@ impl Drop for TaskRef {
 
 impl fmt::Debug for TaskRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskRef").field("id", &self.raw.id()).finish()
+        f.debug_struct("TaskRef")
+            .field("id", &self.raw.id())
+            .finish()
     }
 }
 
@@ -192,7 +194,11 @@ pub enum WaitOutcome {
 /// # }
 /// ```
 pub fn wait() -> Wait {
-    Wait { deadline: None, reg: TimerReg::new(), clock: None }
+    Wait {
+        deadline: None,
+        reg: TimerReg::new(),
+        clock: None,
+    }
 }
 
 /// Waits until the task is woken, signaled, or `deadline` passes, and says
@@ -214,7 +220,11 @@ pub fn wait() -> Wait {
 /// # }
 /// ```
 pub fn wait_until(deadline: Instant) -> Wait {
-    Wait { deadline: Some(deadline), reg: TimerReg::new(), clock: None }
+    Wait {
+        deadline: Some(deadline),
+        reg: TimerReg::new(),
+        clock: None,
+    }
 }
 
 /// [`wait_until`] `now + dur` (saturating: `Duration::MAX` waits forever).
@@ -224,7 +234,11 @@ pub fn wait_until(deadline: Instant) -> Wait {
 pub fn wait_timeout(dur: Duration) -> Wait {
     let clock = crate::runtime::context::clock("tempo::task::wait_timeout");
     let deadline = clock.now().checked_add(dur);
-    Wait { deadline, reg: TimerReg::new(), clock: Some(clock) }
+    Wait {
+        deadline,
+        reg: TimerReg::new(),
+        clock: Some(clock),
+    }
 }
 
 /// Future returned by [`wait`], [`wait_until`] and [`wait_timeout`].
@@ -266,7 +280,11 @@ impl Future for Wait {
             self.reg.register(d, cx.waker());
         }
         local::with_local(|l| {
-            if !l.wait_waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            if !l
+                .wait_waker
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+            {
                 l.wait_waker = Some(cx.waker().clone())
             }
         });
@@ -282,7 +300,9 @@ impl Drop for Wait {
 
 impl fmt::Debug for Wait {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Wait").field("deadline", &self.deadline).finish()
+        f.debug_struct("Wait")
+            .field("deadline", &self.deadline)
+            .finish()
     }
 }
 

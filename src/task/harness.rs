@@ -15,11 +15,11 @@ use super::join::JoinError;
 use super::waker::waker_ref;
 use crate::sched::Shared;
 use crate::sync::UnsafeCell;
-use std::sync::Arc;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 enum Stage<F: Future> {
@@ -105,7 +105,10 @@ unsafe fn poll<F: Future>(p: NonNull<Header>) -> bool {
             true
         }
         Err(payload) => {
-            set_stage(c, Stage::Finished(Err(JoinError::panic(c.header.id, payload))));
+            set_stage(
+                c,
+                Stage::Finished(Err(JoinError::panic(c.header.id, payload))),
+            );
             true
         }
     }

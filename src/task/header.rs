@@ -24,8 +24,8 @@ use super::local::TaskLocal;
 use super::state::{Notify, State};
 use crate::sched::Shared;
 use crate::sync::UnsafeCell;
-use std::sync::Arc;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
 
@@ -77,7 +77,10 @@ impl Header {
             vtable,
             id,
             shared,
-            sched: UnsafeCell::new(SchedFields { heap_pos: NOT_IN_HEAP, deadline: None }),
+            sched: UnsafeCell::new(SchedFields {
+                heap_pos: NOT_IN_HEAP,
+                deadline: None,
+            }),
             local: UnsafeCell::new(TaskLocal::new(id)),
             registry_key: UnsafeCell::new(usize::MAX),
             join_waker: UnsafeCell::new(None),

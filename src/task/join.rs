@@ -9,7 +9,7 @@
 
 use super::control::TaskRef;
 use super::header::RawTask;
-use super::state::{JOIN_WAKER, Snapshot};
+use super::state::{Snapshot, JOIN_WAKER};
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -50,7 +50,11 @@ impl<T> Unpin for JoinHandle<T> {}
 impl<T> JoinHandle<T> {
     /// Takes ownership of one reference and `JOIN_INTEREST`.
     pub(crate) fn new(raw: RawTask) -> Self {
-        JoinHandle { raw, done: false, _p: PhantomData }
+        JoinHandle {
+            raw,
+            done: false,
+            _p: PhantomData,
+        }
     }
 
     /// Requests cancellation. If the task has not completed, its future is
@@ -111,7 +115,9 @@ impl<T> JoinHandle<T> {
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: the task is complete and we hold JOIN_INTEREST (invariant 3);
         // `out` has the type the vtable's read_output expects.
-        unsafe { (self.raw.header().vtable.read_output)(self.raw.ptr(), &mut out as *mut _ as *mut ()) };
+        unsafe {
+            (self.raw.header().vtable.read_output)(self.raw.ptr(), &mut out as *mut _ as *mut ())
+        };
         self.done = true;
         out
     }
@@ -175,7 +181,9 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("id", &self.raw.id()).finish()
+        f.debug_struct("JoinHandle")
+            .field("id", &self.raw.id())
+            .finish()
     }
 }
 
@@ -208,10 +216,16 @@ pub struct JoinError {
 
 impl JoinError {
     pub(crate) fn cancelled(id: u64) -> Self {
-        JoinError { id, repr: Repr::Cancelled }
+        JoinError {
+            id,
+            repr: Repr::Cancelled,
+        }
     }
     pub(crate) fn panic(id: u64, p: Box<dyn Any + Send + 'static>) -> Self {
-        JoinError { id, repr: Repr::Panic(Payload(p)) }
+        JoinError {
+            id,
+            repr: Repr::Panic(Payload(p)),
+        }
     }
     /// The task was aborted or dropped by shutdown before it completed.
     pub fn is_cancelled(&self) -> bool {
@@ -230,7 +244,8 @@ impl JoinError {
     /// # Panics
     /// If the error is not a panic (see [`try_into_panic`](Self::try_into_panic)).
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.try_into_panic().expect("JoinError::into_panic called on a cancellation; check is_panic() first")
+        self.try_into_panic()
+            .expect("JoinError::into_panic called on a cancellation; check is_panic() first")
     }
     /// The panic payload, or the error back if it is a cancellation.
     ///
@@ -245,7 +260,9 @@ impl JoinError {
     fn message(&self) -> Option<&str> {
         match &self.repr {
             Repr::Panic(p) => {
-                p.0.downcast_ref::<&str>().copied().or_else(|| p.0.downcast_ref::<String>().map(|s| s.as_str()))
+                p.0.downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| p.0.downcast_ref::<String>().map(|s| s.as_str()))
             }
             Repr::Cancelled => None,
         }
@@ -266,7 +283,12 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.id),
-            Repr::Panic(_) => write!(f, "JoinError::Panic({}, {:?})", self.id, self.message().unwrap_or("..")),
+            Repr::Panic(_) => write!(
+                f,
+                "JoinError::Panic({}, {:?})",
+                self.id,
+                self.message().unwrap_or("..")
+            ),
         }
     }
 }

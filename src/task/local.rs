@@ -37,7 +37,11 @@ pub(crate) struct TaskLocal {
 
 impl TaskLocal {
     pub(crate) fn new(id: u64) -> TaskLocal {
-        TaskLocal { id, timers: TimerList::default(), wait_waker: None }
+        TaskLocal {
+            id,
+            timers: TimerList::default(),
+            wait_waker: None,
+        }
     }
     /// Drops every stored waker (invariant 3).
     pub(crate) fn clear(&mut self) -> (TimerList, Option<Waker>) {
@@ -74,15 +78,29 @@ impl TimerList {
             let s = &mut self.slots[slot];
             s.deadline = Some(deadline);
             s.waker = Some(waker);
-            TimerKey { owner, slot, generation: s.generation }
+            TimerKey {
+                owner,
+                slot,
+                generation: s.generation,
+            }
         } else {
-            self.slots.push(Slot { generation: 0, deadline: Some(deadline), waker: Some(waker) });
-            TimerKey { owner, slot: self.slots.len() - 1, generation: 0 }
+            self.slots.push(Slot {
+                generation: 0,
+                deadline: Some(deadline),
+                waker: Some(waker),
+            });
+            TimerKey {
+                owner,
+                slot: self.slots.len() - 1,
+                generation: 0,
+            }
         }
     }
 
     fn get(&mut self, key: TimerKey) -> Option<&mut Slot> {
-        self.slots.get_mut(key.slot).filter(|s| s.generation == key.generation && s.deadline.is_some())
+        self.slots
+            .get_mut(key.slot)
+            .filter(|s| s.generation == key.generation && s.deadline.is_some())
     }
 
     /// Whether `key` is still registered (it has not fired).

@@ -14,7 +14,7 @@ pub(crate) mod state;
 pub(crate) mod waker;
 
 pub use control::{
-    current, receive_signal, try_current, wait, wait_timeout, wait_until, yield_now, TaskRef, Wait, WaitOutcome,
-    YieldNow,
+    current, receive_signal, try_current, wait, wait_timeout, wait_until, yield_now, TaskRef, Wait,
+    WaitOutcome, YieldNow,
 };
 pub use join::{JoinError, JoinHandle};

@@ -100,13 +100,19 @@ impl Snapshot {
         (self.0 & REF_MASK) >> REF_SHIFT
     }
     fn add_ref(self) -> Snapshot {
-        assert!(self.refs() < (usize::MAX >> REF_SHIFT) / 2, "tempo: task reference count overflow");
+        assert!(
+            self.refs() < (usize::MAX >> REF_SHIFT) / 2,
+            "tempo: task reference count overflow"
+        );
         Snapshot(self.0 + REF_ONE)
     }
     /// Debug check of invariants 1–3.
     fn check(self) -> Snapshot {
         debug_assert!(self.status() <= COMPLETE, "bad status {}", self.status());
-        debug_assert!(!self.has(NOTIFIED) || self.status() == RUNNING, "NOTIFIED outside RUNNING: {self:?}");
+        debug_assert!(
+            !self.has(NOTIFIED) || self.status() == RUNNING,
+            "NOTIFIED outside RUNNING: {self:?}"
+        );
         debug_assert!(
             !self.has(SIGNALED) || matches!(self.status(), SCHEDULED | RUNNING | COMPLETE),
             "signal could be lost: {self:?}"
@@ -118,7 +124,16 @@ impl Snapshot {
 
 impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = ["IDLE", "SCHEDULED", "RUNNING", "WAITING", "WAITING_POSTED", "COMPLETE", "?6", "?7"][self.status()];
+        let name = [
+            "IDLE",
+            "SCHEDULED",
+            "RUNNING",
+            "WAITING",
+            "WAITING_POSTED",
+            "COMPLETE",
+            "?6",
+            "?7",
+        ][self.status()];
         let mut d = f.debug_struct("Snapshot");
         d.field("status", &name);
         for (flag, n) in [
@@ -208,7 +223,9 @@ impl State {
     /// A new task: `SCHEDULED` (the spawner pushes it), `JOIN_INTEREST`, and
     /// three references (registry, `JoinHandle`, the first notification).
     pub(crate) fn new() -> State {
-        State { val: AtomicUsize::new(SCHEDULED | JOIN_INTEREST | 3 * REF_ONE) }
+        State {
+            val: AtomicUsize::new(SCHEDULED | JOIN_INTEREST | 3 * REF_ONE),
+        }
     }
 
     /// Reads the word (Acquire; pairs with the AcqRel of every transition).
@@ -226,7 +243,10 @@ impl State {
             // AcqRel: every transition publishes what the caller wrote before it
             // (a signal's data, a stored output) and acquires what the previous
             // transition published. Pairs with itself and with `load`.
-            match self.val.compare_exchange_weak(cur.0, next.0, AcqRel, Acquire) {
+            match self
+                .val
+                .compare_exchange_weak(cur.0, next.0, AcqRel, Acquire)
+            {
                 Ok(_) => return (cur, r),
                 Err(actual) => cur = Snapshot(actual),
             }
@@ -420,7 +440,13 @@ impl State {
 
     /// The `JoinHandle` takes back the waker slot: clears `JOIN_WAKER` unless complete.
     pub(crate) fn unset_join_waker(&self) -> Result<(), Snapshot> {
-        let (prev, ok) = self.update(|s| if s.is_complete() { (s, false) } else { (s.unset(JOIN_WAKER), true) });
+        let (prev, ok) = self.update(|s| {
+            if s.is_complete() {
+                (s, false)
+            } else {
+                (s.unset(JOIN_WAKER), true)
+            }
+        });
         if ok {
             Ok(())
         } else {
@@ -433,13 +459,22 @@ impl State {
     /// the output (the completer saw `JOIN_INTEREST` and left it); otherwise
     /// the completer will drop it. Exactly one side drops it.
     pub(crate) fn drop_join_interest(&self) -> Snapshot {
-        self.update(|s| (s.unset(JOIN_INTEREST | if s.is_complete() { 0 } else { JOIN_WAKER }), ())).0
+        self.update(|s| {
+            (
+                s.unset(JOIN_INTEREST | if s.is_complete() { 0 } else { JOIN_WAKER }),
+                (),
+            )
+        })
+        .0
     }
 
     /// Adds a reference (Relaxed: the caller already holds one, which orders it).
     pub(crate) fn ref_inc(&self) {
         let prev = self.val.fetch_add(REF_ONE, Relaxed);
-        assert!(Snapshot(prev).refs() < (usize::MAX >> REF_SHIFT) / 2, "tempo: task reference count overflow");
+        assert!(
+            Snapshot(prev).refs() < (usize::MAX >> REF_SHIFT) / 2,
+            "tempo: task reference count overflow"
+        );
     }
 
     /// Drops a reference; returns `true` if it was the last (the caller frees
@@ -491,7 +526,11 @@ mod tests {
         assert!(!s.load().has(WOKEN));
         assert!(s.receive_signal());
         assert!(!s.receive_signal());
-        assert_eq!(s.transition_to_idle(true), AfterPoll::Repost, "signal arrived during the run");
+        assert_eq!(
+            s.transition_to_idle(true),
+            AfterPoll::Repost,
+            "signal arrived during the run"
+        );
     }
 
     #[test]
@@ -510,7 +549,10 @@ mod tests {
         assert!(matches!(s.transition_to_running(), Start::Poll(_)));
         let before = s.transition_to_complete();
         assert!(before.has(JOIN_INTEREST));
-        assert!(s.drop_join_interest().is_complete(), "handle drops the output");
+        assert!(
+            s.drop_join_interest().is_complete(),
+            "handle drops the output"
+        );
     }
 
     #[test]
@@ -519,6 +561,10 @@ mod tests {
         assert_eq!(s.transition_to_shutdown(), Shutdown::Claimed);
         let _ = s.transition_to_complete();
         assert_eq!(s.transition_to_shutdown(), Shutdown::Done);
-        assert_eq!(s.transition_to_notified(), Notify::Nothing, "wake after shutdown is harmless");
+        assert_eq!(
+            s.transition_to_notified(),
+            Notify::Nothing,
+            "wake after shutdown is harmless"
+        );
     }
 }

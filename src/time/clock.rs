@@ -84,8 +84,17 @@ impl ManualClock {
     pub fn advance(&self, d: Duration) {
         let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         // Release; pairs with the Acquire in `now`.
-        let _ = self.inner.offset_ns.fetch_update(Release, Relaxed, |v| Some(v.saturating_add(ns)));
-        let rts: Vec<_> = self.inner.runtimes.lock().iter().filter_map(|w| w.upgrade()).collect();
+        let _ = self
+            .inner
+            .offset_ns
+            .fetch_update(Release, Relaxed, |v| Some(v.saturating_add(ns)));
+        let rts: Vec<_> = self
+            .inner
+            .runtimes
+            .lock()
+            .iter()
+            .filter_map(|w| w.upgrade())
+            .collect();
         for rt in rts {
             rt.unpark_sched();
         }
@@ -104,6 +113,8 @@ impl Default for ManualClock {
 
 impl std::fmt::Debug for ManualClock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ManualClock").field("offset_ns", &self.inner.offset_ns.load(Relaxed)).finish()
+        f.debug_struct("ManualClock")
+            .field("offset_ns", &self.inner.offset_ns.load(Relaxed))
+            .finish()
     }
 }

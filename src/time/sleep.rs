@@ -36,10 +36,20 @@ use std::time::{Duration, Instant};
 /// ```
 pub fn sleep(dur: Duration) -> Sleep {
     match crate::runtime::context::try_clock() {
-        Some(clock) => Sleep { deadline: clock.now().checked_add(dur), start: None, clock, reg: TimerReg::new() },
+        Some(clock) => Sleep {
+            deadline: clock.now().checked_add(dur),
+            start: None,
+            clock,
+            reg: TimerReg::new(),
+        },
         // Outside a runtime: the sleep starts when first polled, on the clock of
         // the runtime that polls it.
-        None => Sleep { deadline: None, start: Some(Some(dur)), clock: Clock::Real, reg: TimerReg::new() },
+        None => Sleep {
+            deadline: None,
+            start: Some(Some(dur)),
+            clock: Clock::Real,
+            reg: TimerReg::new(),
+        },
     }
 }
 
@@ -60,9 +70,19 @@ pub fn sleep(dur: Duration) -> Sleep {
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
     match crate::runtime::context::try_clock() {
-        Some(clock) => Sleep { deadline: Some(deadline), start: None, clock, reg: TimerReg::new() },
+        Some(clock) => Sleep {
+            deadline: Some(deadline),
+            start: None,
+            clock,
+            reg: TimerReg::new(),
+        },
         // Outside a runtime: the clock is that of the runtime that first polls it.
-        None => Sleep { deadline: Some(deadline), start: Some(None), clock: Clock::Real, reg: TimerReg::new() },
+        None => Sleep {
+            deadline: Some(deadline),
+            start: Some(None),
+            clock: Clock::Real,
+            reg: TimerReg::new(),
+        },
     }
 }
 
@@ -136,6 +156,8 @@ impl Drop for Sleep {
 
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sleep").field("deadline", &self.deadline).finish()
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .finish()
     }
 }

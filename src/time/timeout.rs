@@ -38,7 +38,10 @@ use std::time::{Duration, Instant};
 /// # }
 /// ```
 pub fn timeout<F: Future>(dur: Duration, fut: F) -> Timeout<F> {
-    Timeout { inner: Some(fut), sleep: sleep(dur) }
+    Timeout {
+        inner: Some(fut),
+        sleep: sleep(dur),
+    }
 }
 
 /// Runs `fut` until `deadline`.
@@ -49,7 +52,10 @@ pub fn timeout<F: Future>(dur: Duration, fut: F) -> Timeout<F> {
 /// # Panics
 /// When polled outside a tempo runtime context (if `fut` is not ready at once).
 pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
-    Timeout { inner: Some(fut), sleep: sleep_until(deadline) }
+    Timeout {
+        inner: Some(fut),
+        sleep: sleep_until(deadline),
+    }
 }
 
 /// Future returned by [`timeout`] and [`timeout_at`].
@@ -88,7 +94,9 @@ impl<F: Future> Future for Timeout<F> {
 
 impl<F> fmt::Debug for Timeout<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timeout").field("deadline", &self.sleep.deadline()).finish()
+        f.debug_struct("Timeout")
+            .field("deadline", &self.sleep.deadline())
+            .finish()
     }
 }
 

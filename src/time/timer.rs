@@ -49,7 +49,14 @@ impl TimerReg {
     /// entry to fire once, harmlessly (invariant 2 of `local.rs`).
     pub(crate) fn deregister(&mut self) {
         if let Some(k) = self.key.take() {
-            let w = local::with_local(|l| if l.id == k.owner { l.timers.remove(k) } else { None }).flatten();
+            let w = local::with_local(|l| {
+                if l.id == k.owner {
+                    l.timers.remove(k)
+                } else {
+                    None
+                }
+            })
+            .flatten();
             drop(w);
         }
     }

@@ -18,10 +18,10 @@ use super::Handle;
 use crate::sched::driver::{Driver, ParkDriver};
 use crate::sched::worker::{run_loop, Hooks};
 use crate::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use crate::sync::Arc;
 use crate::task::local::{self, Current, TaskLocal};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 

@@ -1,12 +1,12 @@
 //! [`Handle`]: a cloneable, thread-safe reference to a runtime.
 
 use crate::sched::Shared;
+use crate::sync::atomic::Ordering;
+use crate::sync::Arc;
 use crate::task::JoinHandle;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// A cloneable, `Send + Sync` reference to a [`Runtime`](crate::Runtime):
@@ -16,8 +16,9 @@ use std::task::{Context, Poll};
 /// ```
 /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 /// let rt = tempo::Runtime::builder().worker_threads(2).build().unwrap();
-/// let handle = rt.handle();
-/// let h = std::thread::spawn(move || handle.spawn(async { 1 + 1 })).join().unwrap();
+/// fn send_sync<T: Send + Sync + Clone>(t: &T) -> T { t.clone() }
+/// let handle = send_sync(&rt.handle()); // may be moved to any thread
+/// let h = handle.spawn(async { 1 + 1 });
 /// assert_eq!(rt.block_on(h).unwrap(), 2);
 /// # }
 /// ```

@@ -17,13 +17,13 @@ pub use handle::Handle;
 use crate::sched::driver::ParkDriver;
 use crate::sched::worker::{run_loop, NoHooks};
 use crate::sched::Shared;
+use crate::sync::Arc;
 use crate::sync::{thread, Condvar, Mutex};
 use crate::time::clock::Clock;
 use crate::time::ManualClock;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Configures and builds a [`Runtime`].
@@ -80,9 +80,7 @@ impl Builder {
     pub fn build(&mut self) -> io::Result<Runtime> {
         let workers = match self.workers {
             Some(n) => n,
-            None => std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
+            None => crate::sync::available_parallelism(),
         };
         let clock = match &self.clock {
             Some(c) => Clock::Manual(c.clone()),
@@ -246,7 +244,7 @@ impl Runtime {
         self.handle
             .shared
             .stopped
-            .store(false, std::sync::atomic::Ordering::SeqCst);
+            .store(false, crate::sync::atomic::Ordering::SeqCst);
     }
 
     /// Shuts down, waiting at most `timeout` for worker threads to finish the

@@ -85,6 +85,12 @@ impl Idle {
         // SeqCst fence: the producer's half of the handshake (invariant 2):
         // the work it published is ordered before this read of `sleepers`.
         fence(SeqCst);
+        self.notify_one_fenced()
+    }
+
+    /// [`notify_one`](Self::notify_one) for a caller that has just issued the
+    /// handshake's `fence(SeqCst)` itself (`Shared::notify_sched`).
+    pub(crate) fn notify_one_fenced(&self) -> bool {
         if self.sleepers() == 0 {
             return false;
         }

@@ -22,6 +22,7 @@ use super::ready::ReadyQueue;
 use super::registry::Registry;
 use super::role::SchedRole;
 use crate::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering::*};
+use crate::sync::Arc;
 use crate::sync::Mutex;
 use crate::task::harness;
 use crate::task::header::{Notified, RawTask};
@@ -29,7 +30,6 @@ use crate::task::join::JoinHandle;
 use crate::task::state::Shutdown;
 use crate::time::clock::Clock;
 use std::future::Future;
-use std::sync::Arc;
 use std::task::Waker;
 
 pub(crate) struct Shared {
@@ -128,7 +128,7 @@ impl Shared {
         } else {
             // If nobody sleeps, every worker is busy and reaches the sched
             // role after its bounded batch (the re-check in the worker loop).
-            self.idle.notify_one();
+            self.idle.notify_one_fenced();
         }
     }
 

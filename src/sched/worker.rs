@@ -68,10 +68,12 @@ pub(crate) fn run_task(shared: &Shared, n: Notified) {
     {
         // SAFETY: invariant 3 (we hold the notification; nobody else runs the task).
         let l = unsafe { &mut *lp };
-        if l.timers.earliest().is_some() {
-            let fired = l.timers.take_expired(shared.clock.now());
-            for w in fired {
-                wake_unless_own(w, t);
+        if let Some(first) = l.timers.earliest() {
+            let now = shared.clock.now();
+            if first <= now {
+                for w in l.timers.take_expired(now) {
+                    wake_unless_own(w, t);
+                }
             }
         }
     }

@@ -33,3 +33,17 @@ pub(crate) use shuttle_impl::*;
 
 mod mutex;
 pub(crate) use mutex::{Condvar, Mutex};
+
+/// `Arc` is std's in every flavour: `Waker::from(Arc<impl Wake>)` and
+/// `Weak` (for the manual clock's runtime list) need std's type, and loom's
+/// `Arc` adds nothing the models check (reference counts of tasks live in the
+/// task state word, which loom does see).
+pub(crate) use std::sync::{Arc, Weak};
+
+/// Number of CPUs available to the process (1 if unknown): the default
+/// worker count. Not a synchronisation primitive, but it names `thread`.
+pub(crate) fn available_parallelism() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}

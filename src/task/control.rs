@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 ///     task::receive_signal()
 /// });
 /// let t = h.task_ref();
-/// std::thread::spawn(move || t.signal());
+/// t.signal(); // TaskRef is Send + Sync: any thread may do this
 /// assert!(rt.block_on(h).unwrap());
 /// # }
 /// ```

@@ -14,12 +14,12 @@ use super::header::{Header, Vtable};
 use super::join::JoinError;
 use super::waker::waker_ref;
 use crate::sched::Shared;
+use crate::sync::Arc;
 use crate::sync::UnsafeCell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 enum Stage<F: Future> {

@@ -23,9 +23,9 @@
 use super::local::TaskLocal;
 use super::state::{Notify, State};
 use crate::sched::Shared;
+use crate::sync::Arc;
 use crate::sync::UnsafeCell;
 use std::ptr::NonNull;
-use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
 

@@ -9,7 +9,7 @@
 use crate::sched::Shared;
 use crate::sync::atomic::{AtomicU64, Ordering::*};
 use crate::sync::Mutex;
-use std::sync::Arc;
+use crate::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// The clock a runtime reads deadlines against.
@@ -28,7 +28,8 @@ impl Clock {
             Clock::Manual(m) => m.now(),
         }
     }
-    /// How long the sched role may block for `deadline` (`None`: no bound).
+    /// Whether this is a manual clock (deadlines then fire on `advance`, not
+    /// on a timed wait).
     pub(crate) fn is_manual(&self) -> bool {
         matches!(self, Clock::Manual(_))
     }
@@ -37,7 +38,7 @@ impl Clock {
 struct ManualInner {
     base: Instant,
     offset_ns: AtomicU64,
-    runtimes: Mutex<Vec<std::sync::Weak<Shared>>>,
+    runtimes: Mutex<Vec<Weak<Shared>>>,
 }
 
 /// A clock that only moves when told to, for deterministic tests of

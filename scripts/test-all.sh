@@ -13,6 +13,8 @@ cargo run --quiet --example hello
 # LOOM_MAX_PREEMPTIONS, if set, overrides them all.
 echo "== loom models (release)"
 cargo test --release --features loom -- --nocapture
+echo "== shuttle build (its scenarios come with the verification issue)"
+cargo test --features shuttle
 echo "== TLC"
 bash tla/check.sh --all
 echo "== all green in $((SECONDS - t0)) s"

@@ -48,6 +48,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(rust_2018_idioms)]
 
+mod io;
 mod runtime;
 mod sched;
 mod sync;

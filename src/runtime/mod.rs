@@ -14,6 +14,7 @@ mod handle;
 
 pub use handle::Handle;
 
+#[cfg(any(tempo_loom, tempo_shuttle))]
 use crate::sched::driver::ParkDriver;
 use crate::sched::worker::{run_loop, NoHooks};
 use crate::sched::Shared;
@@ -73,10 +74,11 @@ impl Builder {
         self
     }
 
-    /// Builds the runtime and starts its worker threads.
+    /// Builds the runtime: its reactor (an epoll instance) and its worker threads.
     ///
     /// # Errors
-    /// If a worker thread cannot be spawned (the error of the OS).
+    /// If the epoll instance cannot be created or a worker thread cannot be
+    /// spawned (the error of the OS).
     pub fn build(&mut self) -> io::Result<Runtime> {
         let workers = match self.workers {
             Some(n) => n,
@@ -86,7 +88,10 @@ impl Builder {
             Some(c) => Clock::Manual(c.clone()),
             None => Clock::Real,
         };
-        let shared = Arc::new(Shared::new(workers, Box::new(ParkDriver::new()), clock));
+        #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+        let shared = Arc::new(Shared::with_reactor(workers, clock)?);
+        #[cfg(any(tempo_loom, tempo_shuttle))]
+        let shared = Arc::new(Shared::new(workers, Arc::new(ParkDriver::new()), clock));
         if let Some(c) = &self.clock {
             c.attach(&shared);
         }

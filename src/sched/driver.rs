@@ -10,8 +10,10 @@
 //! 2. `unpark()` may be called from any thread, at any time, any number of
 //!    times; it is cheap (one atomic RMW) when nobody is parked.
 //! 3. The only effect a driver has on the core is waking tasks (through their
-//!    wakers) and returning from `park`. A reactor backend (mio/epoll) plugs
-//!    in here: it dispatches readiness to wakers inside `park`.
+//!    wakers) and returning from `park`. The reactor backend
+//!    (`io::reactor::Reactor`, mio/epoll) dispatches readiness to wakers
+//!    inside `park` and `poll_events`.
+//! 4. `park` and `poll_events` are called only by the sched-role holder.
 //!
 //! [`ParkDriver`] is the backend with no I/O: a mutex/condvar parker. It is
 //! also the mock that loom and shuttle run (their condvars are modelled).
@@ -26,6 +28,10 @@ pub(crate) trait Driver: Send + Sync + 'static {
     fn park(&self, timeout: Option<Duration>);
     /// Wakes a current or the next `park` (contract 2).
     fn unpark(&self);
+    /// Reports whatever events are ready without blocking (the sched-role
+    /// holder calls it on every round, so readiness reaches tasks even when
+    /// nobody ever blocks in `park`). No-op for a driver without events.
+    fn poll_events(&self) {}
 }
 
 const EMPTY: usize = 0;

@@ -37,7 +37,11 @@ pub(crate) struct Shared {
     pub(crate) ready: ReadyQueue,
     pub(crate) role: SchedRole,
     pub(crate) idle: Idle,
-    pub(crate) driver: Box<dyn Driver>,
+    pub(crate) driver: Arc<dyn Driver>,
+    /// The same object as `driver` when it is the mio reactor (always, in
+    /// normal builds); `tempo::net` registers sources with it.
+    #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+    pub(crate) reactor: Option<Arc<crate::io::reactor::Reactor>>,
     pub(crate) registry: Registry,
     pub(crate) clock: Clock,
     shutdown: AtomicBool,
@@ -53,8 +57,23 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(workers: usize, driver: Box<dyn Driver>, clock: Clock) -> Shared {
+    /// A scheduler on the mio reactor (normal builds).
+    ///
+    /// # Errors
+    /// If the epoll instance cannot be created.
+    #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+    pub(crate) fn with_reactor(workers: usize, clock: Clock) -> std::io::Result<Shared> {
+        let reactor = Arc::new(crate::io::reactor::Reactor::new()?);
+        let mut s = Shared::new(workers, reactor.clone(), clock);
+        s.reactor = Some(reactor);
+        Ok(s)
+    }
+
+    /// A scheduler on `driver` (`ParkDriver` under loom and shuttle).
+    pub(crate) fn new(workers: usize, driver: Arc<dyn Driver>, clock: Clock) -> Shared {
         Shared {
+            #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+            reactor: None,
             front: FrontQueue::new(),
             ready: ReadyQueue::new(),
             role: SchedRole::new(),
@@ -181,6 +200,11 @@ impl Shared {
         };
         drop(role.core().heap.drain());
         drop(role);
+        // Sockets outlive the runtime only as errors, never as hangs.
+        #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+        if let Some(r) = &self.reactor {
+            r.shutdown();
+        }
         dropped
     }
 }

@@ -182,6 +182,8 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             }
         }
         if let Some(mut role) = shared.role.try_acquire() {
+            // Readiness first, so the tasks it wakes are taken by this round.
+            shared.driver.poll_events();
             let round = role.round(shared);
             let ready = shared.ready.len();
             if ready > 0 || ran > 0 || hooks.pending() || shared.is_shutdown() {

@@ -1,0 +1,215 @@
+//! [`ScheduledIo`]: the meeting point of one registered I/O source and the
+//! (at most two) tasks waiting on it, one per direction.
+//!
+//! The reactor only *reports* readiness here and wakes wakers; it never
+//! performs I/O and never touches the scheduler (DESIGN.md layer 5: "the only
+//! effect a driver has on the core is waking tasks").
+//!
+//! # Invariants (spec: `tla/Readiness.tla`)
+//! 1. `waiters` holds at most one waker per [`Direction`]; it is written by
+//!    the waiting task (`poll_ready`) and emptied by the reactor (`report`)
+//!    and by `shutdown`, all under the `waiters` lock.
+//! 2. No lost wakeup: a waiter stores its waker under the lock and then
+//!    re-reads the word; the reactor updates the word *before* taking the
+//!    lock. Either the reactor's lock section comes after the store (and
+//!    takes the waker) or the waiter's re-read comes after the update (and
+//!    sees the bit) (spec: `NoLostWakeup`).
+//! 3. Wakers are woken outside the lock (a wake may push a task and take
+//!    scheduler locks; none of those ever takes a `waiters` lock).
+
+use super::readiness::{Cleared, Direction, ReadinessWord, Snapshot};
+use super::readiness::{ERROR, READABLE, READ_CLOSED, SHUTDOWN, WRITABLE, WRITE_CLOSED};
+use crate::sync::Mutex;
+use std::io;
+use std::task::{Context, Poll, Waker};
+
+#[derive(Default)]
+struct Waiters {
+    reader: Option<Waker>,
+    writer: Option<Waker>,
+}
+
+impl Waiters {
+    fn slot(&mut self, d: Direction) -> &mut Option<Waker> {
+        match d {
+            Direction::Read => &mut self.reader,
+            Direction::Write => &mut self.writer,
+        }
+    }
+}
+
+/// Readiness and waiters of one source (see the module docs).
+pub(crate) struct ScheduledIo {
+    word: ReadinessWord,
+    waiters: Mutex<Waiters>,
+}
+
+impl Default for ScheduledIo {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScheduledIo {
+    pub(crate) fn new() -> Self {
+        ScheduledIo {
+            word: ReadinessWord::new(),
+            waiters: Mutex::new(Waiters::default()),
+        }
+    }
+
+    /// The current readiness.
+    pub(crate) fn readiness(&self) -> Snapshot {
+        self.word.load()
+    }
+
+    /// Waits until direction `d` is reported ready (or closed, errored, shut
+    /// down); returns the snapshot to pass to [`clear`](Self::clear) after a
+    /// `WouldBlock`.
+    ///
+    /// TLA+: `CheckReady` (fast path), `Register` + `Recheck` (slow path)
+    pub(crate) fn poll_ready(&self, d: Direction, cx: &mut Context<'_>) -> Poll<Snapshot> {
+        let s = self.word.load();
+        if s.is_ready(d) {
+            return Poll::Ready(s);
+        }
+        let mut w = self.waiters.lock();
+        let slot = w.slot(d);
+        match slot {
+            Some(old) if old.will_wake(cx.waker()) => {}
+            _ => *slot = Some(cx.waker().clone()),
+        }
+        // Invariant 2: re-read after the waker is visible to the reactor.
+        let s = self.word.load();
+        drop(w);
+        if s.is_ready(d) {
+            Poll::Ready(s)
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// After an operation in direction `d` returned `WouldBlock` having seen
+    /// `seen`: clears the direction unless a report arrived since.
+    pub(crate) fn clear(&self, d: Direction, seen: Snapshot) -> Cleared {
+        self.word.clear(d, seen)
+    }
+
+    /// The reactor reports an event; wakes the waiters it concerns.
+    ///
+    /// TLA+: `Report`, then `Dispatch`
+    pub(crate) fn report(&self, bits: usize) {
+        let s = self.word.report(bits);
+        let (r, w) = {
+            let mut g = self.waiters.lock();
+            let r = if s.is_ready(Direction::Read) {
+                g.reader.take()
+            } else {
+                None
+            };
+            let w = if s.is_ready(Direction::Write) {
+                g.writer.take()
+            } else {
+                None
+            };
+            (r, w)
+        };
+        // Invariant 3: outside the lock.
+        if let Some(r) = r {
+            r.wake();
+        }
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    /// Marks the source shut down and wakes both waiters; their operations
+    /// then fail (readiness invariant 4).
+    ///
+    /// TLA+: `Close`
+    pub(crate) fn shutdown(&self) {
+        if self.word.shutdown() {
+            return;
+        }
+        let (r, w) = {
+            let mut g = self.waiters.lock();
+            (g.reader.take(), g.writer.take())
+        };
+        if let Some(r) = r {
+            r.wake();
+        }
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    /// Runs a non-blocking operation in direction `d`, waiting for readiness
+    /// and retrying after `WouldBlock` (the only loop an I/O type needs).
+    ///
+    /// # Errors
+    /// The operation's own errors; after [`shutdown`](Self::shutdown), an
+    /// error of kind `Other` saying the reactor is gone.
+    pub(crate) fn poll_io<R>(
+        &self,
+        d: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let seen = match self.poll_ready(d, cx) {
+                Poll::Ready(s) => s,
+                Poll::Pending => return Poll::Pending,
+            };
+            if seen.has(SHUTDOWN) {
+                return Poll::Ready(Err(gone()));
+            }
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Stale: a report arrived during the operation; retry now.
+                    let _ = self.clear(d, seen);
+                }
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+}
+
+/// The error of an operation on a source whose reactor shut down.
+pub(crate) fn gone() -> io::Error {
+    io::Error::other(
+        "tempo: the runtime owning this I/O source shut down (the source is deregistered)",
+    )
+}
+
+/// Readiness bits of a platform event (translated by the reactor).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct EventBits {
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
+    pub(crate) read_closed: bool,
+    pub(crate) write_closed: bool,
+    pub(crate) error: bool,
+}
+
+impl EventBits {
+    /// The readiness bits to report.
+    pub(crate) fn bits(self) -> usize {
+        let mut b = 0;
+        if self.readable {
+            b |= READABLE;
+        }
+        if self.writable {
+            b |= WRITABLE;
+        }
+        if self.read_closed {
+            b |= READ_CLOSED | READABLE;
+        }
+        if self.write_closed {
+            b |= WRITE_CLOSED | WRITABLE;
+        }
+        if self.error {
+            b |= ERROR | READABLE | WRITABLE;
+        }
+        b
+    }
+}

@@ -56,6 +56,14 @@ pub mod task;
 pub mod time;
 
 pub use runtime::{Builder, Handle, Runtime};
+
+/// Test-only hooks for the loom and shuttle models (`--features loom` /
+/// `shuttle`); not part of the API.
+#[cfg(any(tempo_loom, tempo_shuttle))]
+#[doc(hidden)]
+pub mod __model {
+    pub use crate::io::mock::MockIo;
+}
 pub use task::{JoinError, JoinHandle};
 
 use std::future::Future;

@@ -23,3 +23,6 @@ pub(crate) mod scheduled_io;
 pub(crate) mod reactor;
 #[cfg(not(any(tempo_loom, tempo_shuttle)))]
 pub(crate) mod source;
+
+#[cfg(any(tempo_loom, tempo_shuttle))]
+pub mod mock;

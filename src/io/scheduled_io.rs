@@ -59,6 +59,7 @@ impl ScheduledIo {
     }
 
     /// The current readiness.
+    #[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
     pub(crate) fn readiness(&self) -> Snapshot {
         self.word.load()
     }
@@ -182,6 +183,7 @@ pub(crate) fn gone() -> io::Error {
 }
 
 /// Readiness bits of a platform event (translated by the reactor).
+#[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct EventBits {
     pub(crate) readable: bool,
@@ -191,6 +193,7 @@ pub(crate) struct EventBits {
     pub(crate) error: bool,
 }
 
+#[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
 impl EventBits {
     /// The readiness bits to report.
     pub(crate) fn bits(self) -> usize {

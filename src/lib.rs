@@ -49,6 +49,8 @@
 #![warn(rust_2018_idioms)]
 
 mod io;
+#[cfg(not(any(tempo_loom, tempo_shuttle)))]
+pub mod net;
 mod runtime;
 mod sched;
 mod sync;

@@ -1,0 +1,1 @@
+//! UDP (written next).

@@ -58,12 +58,6 @@ impl ScheduledIo {
         }
     }
 
-    /// The current readiness.
-    #[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
-    pub(crate) fn readiness(&self) -> Snapshot {
-        self.word.load()
-    }
-
     /// Waits until direction `d` is reported ready (or closed, errored, shut
     /// down); returns the snapshot to pass to [`clear`](Self::clear) after a
     /// `WouldBlock`.

@@ -69,21 +69,6 @@ impl<T: mio::event::Source> IoSource<T> {
         self.reg.io().poll_io(d, cx, || op(io))
     }
 
-    /// Waits until direction `d` is reported ready (no operation).
-    pub(crate) fn poll_ready(&self, d: Direction, cx: &mut Context<'_>) -> Poll<()> {
-        self.reg.io().poll_ready(d, cx).map(|_| ())
-    }
-
-    /// Clears the readiness of `d` if nothing was reported since `seen`.
-    pub(crate) fn readiness(&self) -> super::readiness::Snapshot {
-        self.reg.io().readiness()
-    }
-
-    /// After `WouldBlock` on an operation done without `poll_io`.
-    pub(crate) fn clear(&self, d: Direction, seen: super::readiness::Snapshot) {
-        let _ = self.reg.io().clear(d, seen);
-    }
-
     /// Deregisters and returns the source (invariant 2 without the close).
     pub(crate) fn into_inner(mut self) -> io::Result<T> {
         let mut io = self.io.take().expect("invariant 1");

@@ -116,6 +116,28 @@ impl Handle {
         self.shared.registry.len()
     }
 
+    /// Number of I/O sources (sockets) registered with this runtime's
+    /// reactor: a dropped socket is deregistered at once, so this returns to
+    /// its old value when every socket is gone.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
+    /// let rt = tempo::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let h = tempo::Handle::current();
+    ///     let l = tempo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     assert_eq!(h.io_sources(), 1);
+    ///     drop(l);
+    ///     assert_eq!(h.io_sources(), 0);
+    /// });
+    /// # }
+    /// ```
+    #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+    pub fn io_sources(&self) -> usize {
+        self.shared.reactor.as_ref().map_or(0, |r| r.sources())
+    }
+
     /// A future that resolves once `stop` was called.
     pub(crate) fn stopped(&self) -> Stopped {
         Stopped {

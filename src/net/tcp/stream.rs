@@ -148,6 +148,15 @@ impl TcpStream {
         TcpStream::from_mio(mio::net::TcpStream::from_std(s))
     }
 
+    /// Deregisters the stream and returns it as a `std` stream (still in
+    /// non-blocking mode).
+    ///
+    /// # Errors
+    /// If deregistration fails.
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        Ok(self.io.into_inner()?.into())
+    }
+
     /// The local address.
     ///
     /// # Errors

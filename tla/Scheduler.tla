@@ -170,7 +170,12 @@ SpawnRegister(t) ==
     /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
-(* State::transition_to_notified (Waker::wake) *)
+(* State::transition_to_notified (Waker::wake).  This is also the whole    *)
+(* effect of the I/O driver (the driver contract, DESIGN.md layer 5): the  *)
+(* reactor's readiness dispatch (io::scheduled_io::ScheduledIo::report)    *)
+(* wakes a task's waker from inside Driver::park or the non-blocking       *)
+(* Driver::poll_events of every round, i.e. at any time, from the role     *)
+(* holder's thread; tla/Readiness.tla refines what happens before it.      *)
 Wake(t) ==
     /\ EnvOK(t)
     /\ budget' = budget - 1

@@ -238,8 +238,9 @@ impl Reactor {
 }
 
 impl Driver for Reactor {
-    /// TLA+: `DriverBlock` (returning: `DriverTimeout`, the unpark of
-    /// `NotifySched`, or `ReactorWake` for the tasks whose sources are ready)
+    /// TLA+: `DriverBlock` (returning: `DriverTimeout`, or the unpark of
+    /// `NotifySched`); each ready source's waiters get `Wake` (Scheduler.tla)
+    /// after `Report` + `Dispatch` (Readiness.tla)
     fn park(&self, timeout: Option<Duration>) {
         let mut timeout = timeout;
         // Acquire; pairs with the Release half of the swap in `unpark`.
@@ -289,7 +290,8 @@ impl Driver for Reactor {
         }
     }
 
-    /// TLA+: `ReactorWake` (the non-blocking poll of every round)
+    /// TLA+: `Wake` of each waiter of a ready source (Scheduler.tla), after
+    /// `Report` + `Dispatch` (Readiness.tla): the non-blocking poll of every round
     fn poll_events(&self) {
         if self.count.load(Relaxed) > 0 {
             self.poll_and_dispatch(Some(Duration::ZERO));

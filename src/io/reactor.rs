@@ -20,14 +20,14 @@
 //!    `unpark` writes the eventfd only when a thread is (about to be) blocked
 //!    in `epoll_wait`; a token left while nobody is parked makes the next
 //!    `park` poll without blocking.
+//! 5. After [`Reactor::shutdown`] every registered and every later
+//!    registration is shut down: operations fail instead of waiting on a
+//!    reactor that no one polls.
 //! 6. Timeouts are exact to the microsecond: `epoll_wait` counts in whole
 //!    milliseconds (mio rounds up), so a short timeout with a sub-millisecond
 //!    part arms a `timerfd` registered in the same epoll instead. A timerfd
 //!    left armed by an earlier `park` can only cause a spurious return, which
 //!    contract 1 of the driver allows.
-//! 5. After [`Reactor::shutdown`] every registered and every later
-//!    registration is shut down: operations fail instead of waiting on a
-//!    reactor that no one polls.
 
 use super::scheduled_io::{EventBits, ScheduledIo};
 use crate::sched::driver::Driver;
@@ -174,10 +174,12 @@ impl Reactor {
 
     /// Waits for events at most `timeout` and reports them (invariant 1:
     /// sched-role holder only).
-    fn poll_and_dispatch(&self, timeout: Option<Duration>) {
+    fn poll_and_dispatch(&self, timeout: Option<Duration>, after_wait: impl FnOnce()) {
         let mut g = self.poll.lock();
         let st = &mut *g;
-        if let Err(e) = st.poll.poll(&mut st.events, timeout) {
+        let r = st.poll.poll(&mut st.events, timeout);
+        after_wait();
+        if let Err(e) = r {
             // EINTR: a signal; the caller loops anyway. Anything else means
             // the epoll fd itself is broken, which no caller can fix.
             assert_eq!(
@@ -270,12 +272,16 @@ impl Driver for Reactor {
             }
             t => t,
         };
-        self.poll_and_dispatch(epoll_timeout);
-        // Consume a token that arrived while we were blocked (its eventfd
-        // write is what woke us). Acquire; pairs with `unpark`.
-        if timeout != Some(Duration::ZERO) {
-            self.state.swap(EMPTY, Acquire);
-        }
+        let blocked = timeout != Some(Duration::ZERO);
+        self.poll_and_dispatch(epoll_timeout, || {
+            // Leave PARKED before dispatching, so the wakes of our own
+            // dispatch leave a token instead of writing the eventfd; consume
+            // a token that arrived while we were blocked (its eventfd write is
+            // what woke us). Acquire; pairs with `unpark`.
+            if blocked {
+                self.state.swap(EMPTY, Acquire);
+            }
+        });
     }
 
     fn unpark(&self) {
@@ -294,7 +300,7 @@ impl Driver for Reactor {
     /// `Report` + `Dispatch` (Readiness.tla): the non-blocking poll of every round
     fn poll_events(&self) {
         if self.count.load(Relaxed) > 0 {
-            self.poll_and_dispatch(Some(Duration::ZERO));
+            self.poll_and_dispatch(Some(Duration::ZERO), || {});
         }
     }
 }

@@ -7,8 +7,10 @@ t0=$SECONDS
 echo "== cargo test (unit, integration, doc)"
 cargo test --all-targets
 cargo test --doc
-echo "== example"
+echo "== examples"
 cargo run --quiet --example hello
+cargo run --quiet --release --example echo
+cargo run --quiet --example http_hello -- --self-test
 # Each model sets its own preemption bound (2, or 1 for the 3-thread model);
 # LOOM_MAX_PREEMPTIONS, if set, overrides them all.
 echo "== loom models (release)"

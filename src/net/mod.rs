@@ -15,6 +15,8 @@
 //! 3. [`PostSend`]: serverbox's thread-safe, ordered, bounded sender;
 //! 4. [`UdpSocket`]; [`UnixStream`], [`UnixListener`];
 //! 5. [`TcpSocket`] for options that must be set before bind/connect.
+//! 6. [`UdpSocket::send_to`] and [`UdpSocket::recv_from`] on `&self`, from two tasks.
+//! 7. [`UnixStream::into_split`] for Unix sockets, whose writes never raise SIGPIPE.
 //!
 //! Dropping a socket deregisters and closes it. An operation on a socket
 //! whose runtime shut down fails with an error; it never hangs.
@@ -58,12 +60,18 @@
 //! ```
 
 mod addr;
+mod backoff;
+mod post;
 mod tcp;
 mod udp;
 mod unix;
 
 pub use addr::ToSocketAddrs;
+pub use backoff::{connect_with_backoff, Backoff};
+pub use post::{PostError, PostSend};
 pub use tcp::listener::{Incoming, TcpListener};
 pub use tcp::socket::TcpSocket;
 pub use tcp::split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use tcp::stream::TcpStream;
+pub use udp::UdpSocket;
+pub use unix::{UnixIncoming, UnixListener, UnixOwnedReadHalf, UnixOwnedWriteHalf, UnixStream};

@@ -1,0 +1,220 @@
+//! `PostSend`: ordered posts from many threads, the bound, close, failure,
+//! and the drop of the last sender.
+#![cfg(not(any(feature = "loom", feature = "shuttle")))]
+
+use futures::io::AsyncReadExt;
+use std::io;
+use std::time::Duration;
+use tempo::net::{PostError, PostSend, TcpListener, TcpStream};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn rt() -> tempo::Runtime {
+    tempo::Runtime::builder().worker_threads(2).build().unwrap()
+}
+
+fn within<F: std::future::Future>(rt: &tempo::Runtime, f: F) -> F::Output {
+    rt.block_on(async { tempo::time::timeout(LIMIT, f).await.expect("test hung") })
+}
+
+/// A connected pair: (client, server side).
+async fn pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    let (s, _) = l.accept().await.unwrap();
+    (c, s)
+}
+
+#[test]
+fn posts_from_four_threads_arrive_in_posting_order() {
+    const THREADS: u32 = 4;
+    const PER: u32 = 5_000;
+    let rt = rt();
+    within(&rt, async {
+        let (c, mut s) = pair().await;
+        let (_r, w) = c.into_split();
+        let poster = PostSend::new(w, 64 << 20).unwrap();
+        let threads: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let p = poster.clone();
+                std::thread::spawn(move || {
+                    for seq in 0..PER {
+                        // A record: thread id, sequence number, a variable-length tail.
+                        let mut rec = vec![t as u8];
+                        rec.extend_from_slice(&seq.to_le_bytes());
+                        let tail = (seq % 7) as u8;
+                        rec.push(tail);
+                        rec.extend(std::iter::repeat(t as u8).take(tail as usize));
+                        p.post(rec).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        poster.close().await.unwrap();
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).await.unwrap();
+        let mut next = [0u32; THREADS as usize];
+        let mut i = 0;
+        while i < all.len() {
+            let t = all[i] as usize;
+            let seq = u32::from_le_bytes(all[i + 1..i + 5].try_into().unwrap());
+            let tail = all[i + 5] as usize;
+            assert_eq!(
+                seq, next[t],
+                "thread {t}: record {seq} arrived out of order"
+            );
+            assert!(
+                all[i + 6..i + 6 + tail].iter().all(|&b| b as usize == t),
+                "a record was interleaved"
+            );
+            next[t] += 1;
+            i += 6 + tail;
+        }
+        assert_eq!(
+            next, [PER; THREADS as usize],
+            "every post arrived exactly once"
+        );
+    });
+}
+
+#[test]
+fn the_bound_refuses_posts_and_hands_the_bytes_back() {
+    let rt = rt();
+    within(&rt, async {
+        let (c, mut s) = pair().await;
+        c.set_send_buffer_size(4096).unwrap();
+        s.set_recv_buffer_size(4096).unwrap();
+        let (_r, w) = c.into_split();
+        let poster = PostSend::new(w, 64 * 1024).unwrap();
+        // The peer does not read: posts pile up until the bound refuses one.
+        let chunk = vec![7u8; 4096];
+        let mut accepted = 0usize;
+        let err = loop {
+            match poster.post(chunk.clone()) {
+                Ok(()) => accepted += chunk.len(),
+                Err(e) => break e,
+            }
+            if accepted > 64 << 20 {
+                panic!("the bound was never enforced");
+            }
+            tempo::task::yield_now().await;
+        };
+        match &err {
+            PostError::Full {
+                queued,
+                limit,
+                data,
+            } => {
+                assert_eq!(*limit, 64 * 1024);
+                assert!(queued + data.len() > *limit);
+                assert_eq!(data.len(), 4096);
+            }
+            e => panic!("expected Full, got {e}"),
+        }
+        assert!(err.to_string().contains("limit"));
+        assert_eq!(err.into_data(), chunk, "the refused bytes come back");
+        assert!(poster.queued() <= poster.limit());
+        // Once the peer reads, everything accepted arrives.
+        let reader = tempo::spawn(async move {
+            let mut n = 0usize;
+            let mut buf = vec![0; 65536];
+            loop {
+                match s.read(&mut buf).await.unwrap() {
+                    0 => return n,
+                    k => n += k,
+                }
+            }
+        });
+        poster.close().await.unwrap();
+        assert_eq!(reader.await.unwrap(), accepted);
+    });
+}
+
+#[test]
+fn a_zero_limit_and_use_outside_a_runtime_are_errors() {
+    let rt = rt();
+    within(&rt, async {
+        let (c, _s) = pair().await;
+        let e = PostSend::new(c, 0).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    });
+    let e = PostSend::new(futures::io::sink(), 10).unwrap_err();
+    assert!(e.to_string().contains("tempo runtime"), "{e}");
+}
+
+#[test]
+fn flush_waits_until_written_and_close_refuses_later_posts() {
+    let rt = rt();
+    within(&rt, async {
+        let (c, mut s) = pair().await;
+        let poster = PostSend::new(c, 1 << 20).unwrap();
+        let other = poster.clone();
+        poster.post(&b"abc"[..]).unwrap();
+        other.post(String::from("def")).unwrap();
+        poster.flush().await.unwrap();
+        assert_eq!(poster.queued(), 0);
+        let mut buf = [0; 6];
+        s.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"abcdef");
+        poster.close().await.unwrap();
+        match other.post(&b"late"[..]) {
+            Err(PostError::Closed { data, cause: None }) => assert_eq!(data, b"late"),
+            r => panic!("expected Closed, got {r:?}"),
+        }
+        assert_eq!(
+            s.read(&mut buf).await.unwrap(),
+            0,
+            "close shut the write side down"
+        );
+    });
+}
+
+#[test]
+fn dropping_the_last_sender_drains_then_shuts_down() {
+    let rt = rt();
+    within(&rt, async {
+        let (c, mut s) = pair().await;
+        let poster = PostSend::new(c, 1 << 20).unwrap();
+        let p2 = poster.clone();
+        poster.post(vec![1u8; 100_000]).unwrap();
+        drop(poster);
+        p2.post(vec![2u8; 100_000]).unwrap();
+        drop(p2); // nothing posted is lost
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).await.unwrap();
+        assert_eq!(all.len(), 200_000);
+        assert!(all[..100_000].iter().all(|&b| b == 1) && all[100_000..].iter().all(|&b| b == 2));
+    });
+}
+
+#[test]
+fn a_reset_peer_fails_the_sender_with_the_cause() {
+    let rt = rt();
+    within(&rt, async {
+        let (c, s) = pair().await;
+        s.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(s); // RST
+        let poster = PostSend::new(c, 1 << 30).unwrap();
+        // Keep posting until the writer hits the reset and the sender reports it.
+        let cause = loop {
+            match poster.post(vec![0u8; 64 * 1024]) {
+                Ok(()) => tempo::time::sleep(Duration::from_millis(1)).await,
+                Err(PostError::Closed { cause: Some(e), .. }) => break e,
+                Err(e) => panic!("unexpected {e}"),
+            }
+        };
+        assert!(
+            matches!(
+                cause.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            ),
+            "{cause}"
+        );
+        let e = poster.flush().await.unwrap_err();
+        assert_eq!(e.kind(), cause.kind());
+        assert_eq!(poster.close().await.unwrap_err().kind(), cause.kind());
+    });
+}

@@ -130,7 +130,10 @@ impl Iterator for Backoff {
 /// });
 /// # }
 /// ```
-pub async fn connect_with_backoff<A: ToSocketAddrs>(addr: A, mut backoff: Backoff) -> io::Result<TcpStream> {
+pub async fn connect_with_backoff<A: ToSocketAddrs>(
+    addr: A,
+    mut backoff: Backoff,
+) -> io::Result<TcpStream> {
     loop {
         match TcpStream::connect(&addr).await {
             Ok(s) => return Ok(s),

@@ -83,6 +83,28 @@ pub struct PostSend {
 }
 
 /// Why [`PostSend::post`] refused bytes; it hands them back.
+///
+/// # Examples
+/// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
+/// use tempo::net::{PostError, PostSend};
+/// let rt = tempo::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     // A sink that accepts everything; a 4-byte bound.
+///     let p = PostSend::new(futures::io::sink(), 4).unwrap();
+///     match p.post(&b"too long"[..]) {
+///         Err(PostError::Full { data, queued, limit }) => {
+///             assert_eq!((data.as_slice(), queued, limit), (&b"too long"[..], 0, 4));
+///         }
+///         r => panic!("{r:?}"),
+///     }
+///     p.close().await.unwrap();
+///     let e = p.post(&b"late"[..]).unwrap_err();
+///     assert!(matches!(e, PostError::Closed { cause: None, .. }));
+///     assert_eq!(e.into_data(), b"late");
+/// });
+/// # }
+/// ```
 #[derive(Debug)]
 pub enum PostError {
     /// Posting would exceed the bound (the peer is not reading fast enough).
@@ -378,7 +400,10 @@ async fn write_loop<W: AsyncWrite + Unpin>(inner: Arc<Inner>, mut w: W) {
 }
 
 /// Writes every buffer of `batch` in order, with vectored writes.
-async fn write_batch<W: AsyncWrite + Unpin>(w: &mut W, batch: &mut VecDeque<Vec<u8>>) -> io::Result<()> {
+async fn write_batch<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    batch: &mut VecDeque<Vec<u8>>,
+) -> io::Result<()> {
     let mut off = 0; // bytes of the front buffer already written
     while !batch.is_empty() {
         let n = poll_fn(|cx| {

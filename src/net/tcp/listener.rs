@@ -154,7 +154,8 @@ impl std::os::fd::AsRawFd for TcpListener {
     }
 }
 
-/// The stream of [`TcpListener::incoming`].
+/// The stream of [`TcpListener::incoming`] (see its example): accepted
+/// connections, forever; an `accept` error is an item and the stream goes on.
 #[derive(Debug)]
 pub struct Incoming<'a> {
     listener: &'a TcpListener,

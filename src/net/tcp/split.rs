@@ -19,6 +19,25 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// The read half of a [`TcpStream`] (from [`TcpStream::into_split`]).
+///
+/// # Examples
+/// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
+/// use futures::io::{AsyncReadExt, AsyncWriteExt};
+/// let rt = tempo::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let l = tempo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     let c = tempo::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+///     let (mut s, _) = l.accept().await.unwrap();
+///     let (mut r, w) = c.into_split();
+///     s.write_all(b"hi").await.unwrap();
+///     let mut buf = [0; 2];
+///     r.read_exact(&mut buf).await.unwrap();
+///     let whole = r.reunite(w).unwrap(); // the halves back as one stream
+///     assert_eq!(whole.peer_addr().unwrap(), l.local_addr().unwrap());
+/// });
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct OwnedReadHalf {
     inner: Arc<TcpStream>,
@@ -26,6 +45,27 @@ pub struct OwnedReadHalf {
 
 /// The write half of a [`TcpStream`] (from [`TcpStream::into_split`]).
 /// Dropping it shuts down the write direction: the peer reads EOF.
+///
+/// # Examples
+/// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
+/// use futures::io::{AsyncReadExt, AsyncWriteExt};
+/// let rt = tempo::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let l = tempo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     let c = tempo::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+///     let (mut s, _) = l.accept().await.unwrap();
+///     let (_r, mut w) = c.into_split();
+///     tempo::spawn(async move {
+///         w.write_all(b"bye").await.unwrap();
+///         // `w` drops here: the peer reads EOF after "bye".
+///     });
+///     let mut got = Vec::new();
+///     s.read_to_end(&mut got).await.unwrap();
+///     assert_eq!(got, b"bye");
+/// });
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct OwnedWriteHalf {
     inner: Arc<TcpStream>,
@@ -45,7 +85,23 @@ pub(super) fn split(s: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
     )
 }
 
-/// [`OwnedReadHalf::reunite`] was given halves of two different streams.
+/// [`OwnedReadHalf::reunite`] was given halves of two different streams;
+/// it hands both back.
+///
+/// # Examples
+/// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
+/// let rt = tempo::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let l = tempo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     let a = tempo::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+///     let b = tempo::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+///     let (ar, _aw) = a.into_split();
+///     let (_br, bw) = b.into_split();
+///     let tempo::net::ReuniteError(_ar, _bw) = ar.reunite(bw).unwrap_err();
+/// });
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
 

@@ -4,8 +4,11 @@
 //! 1. The socket is non-blocking and registered from construction to drop
 //!    (`io/source.rs`); every read waits in the read direction, every write
 //!    in the write direction, so one reader and one writer can wait at once.
-//! 2. Writes never raise SIGPIPE: std's `send` on Linux passes `MSG_NOSIGNAL`,
-//!    so a write to a reset peer returns `BrokenPipe`/`ConnectionReset`.
+//! 2. Writes never raise SIGPIPE: every write, plain or vectored, is a
+//!    `send`/`sendmsg` with `MSG_NOSIGNAL` (std's vectored write is a
+//!    `writev`, which would raise it), so a write to a reset peer returns
+//!    `BrokenPipe`/`ConnectionReset` even in a process that restored the
+//!    default SIGPIPE action (`tests/net_sigpipe.rs`).
 //! 3. A connect completes only when the socket reports writable *and*
 //!    `SO_ERROR` is clear *and* the socket has a peer; a refused connect
 //!    returns the `SO_ERROR` (e.g. `ConnectionRefused`).
@@ -18,7 +21,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use socket2::SockRef;
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -340,7 +343,9 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(Direction::Write, cx, |mut s| s.write(buf))
+        self.io.poll_io(Direction::Write, cx, |s| {
+            SockRef::from(s).send_with_flags(buf, libc::MSG_NOSIGNAL)
+        })
     }
 
     pub(crate) fn poll_write_vectored_priv(
@@ -348,8 +353,10 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(Direction::Write, cx, |mut s| s.write_vectored(bufs))
+        self.io.poll_io(Direction::Write, cx, |s| {
+            // Invariant 2: not `write_vectored` (writev).
+            SockRef::from(s).send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
+        })
     }
 }
 

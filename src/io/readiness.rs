@@ -82,6 +82,12 @@ impl Direction {
 pub(crate) struct Snapshot(usize);
 
 impl Snapshot {
+    /// A snapshot with nothing set (the `readiness_no_recheck` seeded bug).
+    #[cfg(tempo_mutant = "readiness_no_recheck")]
+    pub(crate) fn none() -> Snapshot {
+        Snapshot(0)
+    }
+
     /// Whether a waiter in direction `d` may proceed.
     pub(crate) fn is_ready(self, d: Direction) -> bool {
         self.0 & d.mask() != 0
@@ -169,6 +175,9 @@ impl ReadinessWord {
         debug_assert_eq!(d.clearable() & !CLEARABLE, 0);
         let mut cur = self.0.load(Relaxed);
         loop {
+            // Seeded bug (VERIFICATION.md; TLA+ twin `ClearWithoutTick`): the
+            // tick is ignored, so a report that arrived during the operation is erased.
+            #[cfg(not(tempo_mutant = "readiness_clear_without_tick"))]
             if Snapshot(cur).tick() != seen.tick() {
                 return Cleared::Stale;
             }

@@ -62,7 +62,8 @@ impl ScheduledIo {
     /// down); returns the snapshot to pass to [`clear`](Self::clear) after a
     /// `WouldBlock`.
     ///
-    /// TLA+: `CheckReady` (fast path), `Register` + `Recheck` (slow path)
+    /// TLA+: `CheckReady` (fast path), `Register` (slow path: storing the
+    /// waker and re-reading the word are one lock section, one step)
     pub(crate) fn poll_ready(&self, d: Direction, cx: &mut Context<'_>) -> Poll<Snapshot> {
         let s = self.word.load();
         if s.is_ready(d) {
@@ -76,6 +77,12 @@ impl ScheduledIo {
         }
         // Invariant 2: re-read after the waker is visible to the reactor.
         let s = self.word.load();
+        // Seeded bug (VERIFICATION.md; TLA+ twin `NoRecheck`): no re-check.
+        #[cfg(tempo_mutant = "readiness_no_recheck")]
+        let s = {
+            let _ = s;
+            Snapshot::none()
+        };
         drop(w);
         if s.is_ready(d) {
             Poll::Ready(s)
@@ -86,13 +93,16 @@ impl ScheduledIo {
 
     /// After an operation in direction `d` returned `WouldBlock` having seen
     /// `seen`: clears the direction unless a report arrived since.
+    ///
+    /// TLA+: `ClearReadiness`
     pub(crate) fn clear(&self, d: Direction, seen: Snapshot) -> Cleared {
         self.word.clear(d, seen)
     }
 
     /// The reactor reports an event; wakes the waiters it concerns.
     ///
-    /// TLA+: `Report`, then `Dispatch`
+    /// TLA+: `Report`, then `Dispatch` (the lock section), then
+    /// `DispatchWake` (the wakes after it)
     pub(crate) fn report(&self, bits: usize) {
         let s = self.word.report(bits);
         let (r, w) = {
@@ -121,7 +131,8 @@ impl ScheduledIo {
     /// Marks the source shut down and wakes both waiters; their operations
     /// then fail (readiness invariant 4).
     ///
-    /// TLA+: `Close`
+    /// TLA+: `Close` (the `fetch_or`), then `CloseDispatch` (the lock
+    /// section), then `CloseWake` (the wakes after it)
     pub(crate) fn shutdown(&self) {
         if self.word.shutdown() {
             return;
@@ -144,6 +155,9 @@ impl ScheduledIo {
     /// # Errors
     /// The operation's own errors; after [`shutdown`](Self::shutdown), an
     /// error of kind `Other` saying the reactor is gone.
+    ///
+    /// TLA+: one iteration is `CheckReady`/`Register`, then `TryOp` (the
+    /// `SHUTDOWN` test and `op`), then on `WouldBlock` `ClearReadiness`
     pub(crate) fn poll_io<R>(
         &self,
         d: Direction,

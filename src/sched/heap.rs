@@ -82,6 +82,11 @@ impl WaitingHeap {
     /// Pops the earliest entry if its deadline is `<= now`.
     pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<Notified> {
         match self.v.first() {
+            // Seeded bug (VERIFICATION.md): `<` instead of `<=`; a deadline
+            // equal to the clock does not fire.
+            #[cfg(tempo_mutant = "deadline_strict")]
+            Some(e) if e.deadline < now => Some(self.remove_at(0)),
+            #[cfg(not(tempo_mutant = "deadline_strict"))]
             Some(e) if e.deadline <= now => Some(self.remove_at(0)),
             _ => None,
         }

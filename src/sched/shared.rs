@@ -179,6 +179,11 @@ impl Shared {
         let mut dropped = 0;
         for t in self.registry.drain() {
             match t.state().transition_to_shutdown() {
+                // Seeded bug (VERIFICATION.md): parked tasks are forgotten;
+                // their futures are never dropped.
+                #[cfg(tempo_mutant = "shutdown_forgets_parked")]
+                Shutdown::Claimed => {}
+                #[cfg(not(tempo_mutant = "shutdown_forgets_parked"))]
                 Shutdown::Claimed => {
                     super::worker::cancel_and_complete(self, t);
                     dropped += 1;

@@ -145,6 +145,13 @@ fn complete(shared: &Shared, t: RawTask) {
     let cleared = unsafe { (*local_of(t)).clear() };
     drop(cleared);
     let prev = t.state().transition_to_complete();
+    // Seeded bug (VERIFICATION.md): decides on a second, later read instead of
+    // the RMW's own result; a handle dropped in between also drops the output.
+    #[cfg(tempo_mutant = "double_output_drop")]
+    let prev = {
+        let _ = prev;
+        t.state().load()
+    };
     if !prev.has(JOIN_INTEREST) {
         // SAFETY: harness invariant 1: no handle will read the output.
         unsafe { (t.header().vtable.drop_stage)(t.ptr()) };
@@ -207,6 +214,11 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
+            // Seeded bug (VERIFICATION.md; TLA+ twin `ParkWithoutHolder`): the
+            // role is released before blocking in the driver, so a pusher that
+            // sees it free wakes an idle worker instead of the driver.
+            #[cfg(tempo_mutant = "park_after_release")]
+            drop(role);
             if shared.front.is_empty() {
                 let timeout = deadline.map(|d| d.saturating_duration_since(shared.clock.now()));
                 let timeout = if shared.clock.is_manual() {
@@ -218,6 +230,7 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                     shared.driver.park(timeout);
                 }
             }
+            #[cfg(not(tempo_mutant = "park_after_release"))]
             drop(role);
             continue;
         }

@@ -236,6 +236,9 @@ impl State {
     /// One CAS loop: `f` returns the new value and an outcome, or `None` for
     /// "no change" (still performed as an RMW, so every path is ordered).
     fn update<R>(&self, mut f: impl FnMut(Snapshot) -> (Snapshot, R)) -> (Snapshot, R) {
+        #[cfg(tempo_mutant = "relaxed_state")]
+        let mut cur = Snapshot(self.val.load(Relaxed));
+        #[cfg(not(tempo_mutant = "relaxed_state"))]
         let mut cur = Snapshot(self.val.load(Acquire));
         loop {
             let (next, r) = f(cur);
@@ -243,9 +246,14 @@ impl State {
             // AcqRel: every transition publishes what the caller wrote before it
             // (a signal's data, a stored output) and acquires what the previous
             // transition published. Pairs with itself and with `load`.
+            // Seeded bug (VERIFICATION.md): the transitions publish nothing.
+            #[cfg(tempo_mutant = "relaxed_state")]
+            let (success, failure) = (Relaxed, Relaxed);
+            #[cfg(not(tempo_mutant = "relaxed_state"))]
+            let (success, failure) = (AcqRel, Acquire);
             match self
                 .val
-                .compare_exchange_weak(cur.0, next.0, AcqRel, Acquire)
+                .compare_exchange_weak(cur.0, next.0, success, failure)
             {
                 Ok(_) => return (cur, r),
                 Err(actual) => cur = Snapshot(actual),
@@ -255,17 +263,33 @@ impl State {
 
     /// The common wake step: sets `flags` and moves the task towards a run.
     fn notify_with(&self, flags: usize) -> Notify {
-        self.update(|s| {
+        let step = |s: Snapshot| {
             let s2 = s.set(flags);
             match s.status() {
                 IDLE | WAITING => (s2.with_status(SCHEDULED).add_ref(), Notify::Push),
+                // Seeded bug (VERIFICATION.md; TLA+ twin `WakePushesWaitingPosted`):
+                // the task already travels through the front queue; pushing it
+                // again puts it in two places.
+                #[cfg(tempo_mutant = "wake_pushes_posted")]
+                WAITING_POSTED => (s2.with_status(SCHEDULED).add_ref(), Notify::Push),
+                #[cfg(not(tempo_mutant = "wake_pushes_posted"))]
                 WAITING_POSTED => (s2.with_status(SCHEDULED), Notify::Nothing),
                 RUNNING => (s2.set(NOTIFIED), Notify::Nothing),
                 COMPLETE => (s, Notify::Nothing),
                 _ => (s2, Notify::Nothing), // SCHEDULED: flags only
             }
-        })
-        .1
+        };
+        // Seeded bug (VERIFICATION.md): the wake path as a load and a store
+        // instead of one RMW; a concurrent transition in between is lost.
+        #[cfg(tempo_mutant = "wake_load_store")]
+        {
+            let cur = Snapshot(self.val.load(Acquire));
+            let (next, r) = step(cur);
+            self.val.store(next.check().0, Release);
+            return r;
+        }
+        #[allow(unreachable_code)]
+        self.update(step).1
     }
 
     /// `Waker::wake`: guarantees one more poll.
@@ -320,6 +344,14 @@ impl State {
         let (prev, r) = self.update(|s| match s.status() {
             COMPLETE => (s, Start::Skip),
             SCHEDULED if s.has(CANCELLED) => (s.with_status(RUNNING), Start::Cancel),
+            // Seeded bug (VERIFICATION.md): the signal is cleared when the
+            // poll starts, before the task could `receive_signal` it.
+            #[cfg(tempo_mutant = "signal_cleared_at_start")]
+            SCHEDULED => (
+                s.with_status(RUNNING).unset(NOTIFIED | SIGNALED),
+                Start::Poll(s),
+            ),
+            #[cfg(not(tempo_mutant = "signal_cleared_at_start"))]
             SCHEDULED => (s.with_status(RUNNING).unset(NOTIFIED), Start::Poll(s)),
             _ => panic!("tempo bug: transition_to_running from {s:?}"),
         });

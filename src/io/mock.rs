@@ -33,7 +33,8 @@ impl MockIo {
     /// The mock kernel receives `n` bytes and the mock reactor reports an
     /// edge (call from the model's "reactor" thread).
     ///
-    /// TLA+ (`tla/Readiness.tla`): `Arrive`, then `Report` + `Dispatch`
+    /// TLA+ (`tla/Readiness.tla`): `Arrive`, then `Report`, `Dispatch`,
+    /// `DispatchWake`
     pub fn deliver(&self, n: usize) {
         // Release; pairs with the Acquire swap in `try_read` (invariant 1).
         self.available.fetch_add(n, Release);
@@ -43,11 +44,12 @@ impl MockIo {
     /// The source is closed or its reactor shut down (call from any thread):
     /// a pending `read` must fail, not hang.
     ///
-    /// TLA+: `Close`
+    /// TLA+: `Close`, `CloseDispatch`, `CloseWake`
     pub fn close(&self) {
         self.io.shutdown();
     }
 
+    /// TLA+: the operation of `TryOp`
     fn try_read(&self) -> io::Result<usize> {
         // Acquire; pairs with the Release in `deliver`.
         match self.available.swap(0, Acquire) {

@@ -181,6 +181,44 @@ impl ScheduledIo {
             }
         }
     }
+
+    /// [`poll_io`](Self::poll_io) for a byte-stream operation asked for
+    /// `want` bytes: a short transfer (`0 < n < want`) means the socket's
+    /// buffer was drained (read) or filled (write) at that moment, so the
+    /// direction is cleared right away, with the same tick guard as after a
+    /// `WouldBlock`. That saves the syscall that would only return
+    /// `WouldBlock` (tokio does the same). It is safe for the reason the tick
+    /// guard is: bytes arriving after the operation raise a new edge, and a
+    /// report in between makes the clear stale (spec: the short transfer is
+    /// `TryOp` followed by a `TryOp` that would block, then `ClearReadiness`,
+    /// with no step of the reactor between them).
+    pub(crate) fn poll_stream_io(
+        &self,
+        d: Direction,
+        cx: &mut Context<'_>,
+        want: usize,
+        mut op: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let seen = match self.poll_ready(d, cx) {
+                Poll::Ready(s) => s,
+                Poll::Pending => return Poll::Pending,
+            };
+            if seen.has(SHUTDOWN) {
+                return Poll::Ready(Err(gone()));
+            }
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let _ = self.clear(d, seen);
+                }
+                Ok(n) if n > 0 && n < want => {
+                    let _ = self.clear(d, seen);
+                    return Poll::Ready(Ok(n));
+                }
+                r => return Poll::Ready(r),
+            }
+        }
+    }
 }
 
 /// The error of an operation on a source whose reactor shut down.

@@ -409,14 +409,17 @@ impl UnixStream {
     }
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(Direction::Read, cx, |mut s| s.read(buf))
+        let want = buf.len();
+        self.io
+            .poll_stream_io(Direction::Read, cx, want, |mut s| s.read(buf))
     }
 
     /// Invariant 2: `send(2)` with `MSG_NOSIGNAL`, never `write(2)`.
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(Direction::Write, cx, |s| {
-            SockRef::from(s).send_with_flags(buf, libc::MSG_NOSIGNAL)
-        })
+        self.io
+            .poll_stream_io(Direction::Write, cx, buf.len(), |s| {
+                SockRef::from(s).send_with_flags(buf, libc::MSG_NOSIGNAL)
+            })
     }
 
     /// Invariant 2: `sendmsg(2)` with `MSG_NOSIGNAL`, never `writev(2)`.
@@ -425,7 +428,8 @@ impl UnixStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(Direction::Write, cx, |s| {
+        let want = bufs.iter().map(|b| b.len()).sum();
+        self.io.poll_stream_io(Direction::Write, cx, want, |s| {
             SockRef::from(s).send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
         })
     }

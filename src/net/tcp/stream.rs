@@ -335,7 +335,9 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(Direction::Read, cx, |mut s| s.read(buf))
+        let want = buf.len();
+        self.io
+            .poll_stream_io(Direction::Read, cx, want, |mut s| s.read(buf))
     }
 
     pub(crate) fn poll_write_priv(
@@ -343,9 +345,10 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(Direction::Write, cx, |s| {
-            SockRef::from(s).send_with_flags(buf, libc::MSG_NOSIGNAL)
-        })
+        self.io
+            .poll_stream_io(Direction::Write, cx, buf.len(), |s| {
+                SockRef::from(s).send_with_flags(buf, libc::MSG_NOSIGNAL)
+            })
     }
 
     pub(crate) fn poll_write_vectored_priv(
@@ -353,7 +356,8 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(Direction::Write, cx, |s| {
+        let want = bufs.iter().map(|b| b.len()).sum();
+        self.io.poll_stream_io(Direction::Write, cx, want, |s| {
             // Invariant 2: not `write_vectored` (writev).
             SockRef::from(s).send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
         })

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything a maintainer (and CI) runs: unit + integration + doc tests, the
-# example, the loom models, and the TLC check of every spec.
+# Everything a maintainer (and CI) runs: unit + integration + doc tests and
+# the proptest model, the examples, the loom models and shuttle scenarios
+# (trace-validated), TLC on the recorded traces, and TLC on every spec.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$SECONDS
@@ -13,10 +14,18 @@ cargo run --quiet --release --example echo
 cargo run --quiet --example http_hello -- --self-test
 # Each model sets its own preemption bound (2, or 1 for the 3-thread model);
 # LOOM_MAX_PREEMPTIONS, if set, overrides them all.
-echo "== loom models (release)"
-cargo test --release --features loom -- --nocapture
-echo "== shuttle build (its scenarios come with the verification issue)"
-cargo test --features shuttle
+# Every loom and shuttle execution is checked as it runs by the Rust port of
+# the spec (src/trace); a sample of the traces is written for TLC below.
+traces=$PWD/target/traces
+rm -rf "$traces"
+echo "== loom models (release), trace-validated"
+TEMPO_TRACE_DIR=$traces cargo test --release --features loom -- --nocapture
+echo "== shuttle scenarios (release), trace-validated"
+TEMPO_TRACE_DIR=$traces cargo test --release --features shuttle -- --nocapture
+echo "== recorded traces against the TLA+ text (TLC)"
+bash tla/check_traces.sh "$traces"
+echo "== trace validation costs nothing in normal builds"
+bash scripts/trace-zero-cost.sh
 echo "== TLC"
 bash tla/check.sh --all
 echo "== all green in $((SECONDS - t0)) s"

@@ -48,6 +48,41 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(rust_2018_idioms)]
 
+/// Emits a trace-validation event (`src/trace`): under `--features loom` /
+/// `shuttle` a call of `crate::trace::$call`; in normal builds nothing at all.
+macro_rules! trace {
+    ($($call:tt)*) => {
+        #[cfg(any(tempo_loom, tempo_shuttle))]
+        {
+            $crate::trace::$($call)*;
+        }
+    };
+}
+
+/// Names a traced action: `crate::trace::Act::$a` under loom/shuttle, `()`
+/// in normal builds (see [`TraceAct`]).
+#[cfg(any(tempo_loom, tempo_shuttle))]
+macro_rules! act {
+    ($($a:tt)*) => {
+        $crate::trace::Act::$($a)*
+    };
+}
+#[cfg(not(any(tempo_loom, tempo_shuttle)))]
+macro_rules! act {
+    ($($a:tt)*) => {
+        ()
+    };
+}
+
+/// The type of a traced action's name: `()` in normal builds (zero size, no code).
+#[cfg(not(any(tempo_loom, tempo_shuttle)))]
+pub(crate) type TraceAct = ();
+#[cfg(any(tempo_loom, tempo_shuttle))]
+pub(crate) type TraceAct = trace::Act;
+
+#[cfg(any(tempo_loom, tempo_shuttle))]
+mod trace;
+
 mod io;
 #[cfg(not(any(tempo_loom, tempo_shuttle)))]
 pub mod net;

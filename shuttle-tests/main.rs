@@ -29,7 +29,7 @@
 //! |---|---|
 //! | `readiness_many_readers` | 4 reader tasks on 4 `MockIo`s, 2 workers; a reactor thread delivers 2 edges to each; every reader gets its 2 bytes |
 //! | `close_vs_pending_reads` | 4 readers on 4 `MockIo`s, 2 workers; a reactor thread delivers 1 edge to each while a closer thread closes them all; every read ends (bytes or the error), none hangs |
-//! | `two_readers_one_source` | **ignored, fails**: two tasks reading the *same* `MockIo` at once (a known limitation, see its docs) |
+//! | `two_readers_one_source` | two tasks reading the *same* `MockIo` at once (found the one-slot lost wakeup, see its docs) |
 
 #![cfg(feature = "shuttle")]
 
@@ -152,10 +152,10 @@ fn close_vs_pending_reads() {
     });
 }
 
-/// Two tasks reading the **same** source at once, which `ScheduledIo`
-/// does not support: it has one waker slot per direction, so the second
-/// task's registration replaces the first one's waker. Ignored because it
-/// fails (shuttle finds the deadlock in its first iterations):
+/// Two tasks reading the **same** source at once (the pattern of an
+/// `Arc`-shared `TcpListener` accepted from by several tasks, or a shared
+/// `UdpSocket`). Found a real lost wakeup when `ScheduledIo` had one waker
+/// slot per direction:
 ///
 /// 1. task A: `read` → `WouldBlock` → registers (slot = A), `Pending`;
 /// 2. task B: the same → registers (slot = B; A's waker is dropped);
@@ -163,13 +163,10 @@ fn close_vs_pending_reads() {
 /// 4. `deliver(1)` → the slot is empty: nobody is woken, and A stays parked
 ///    for good with a byte in the socket.
 ///
-/// The public API allows this pattern wherever a read-direction operation
-/// takes `&self` (`TcpListener::accept`, `UdpSocket::recv_from`/`recv`,
-/// `UnixListener::accept` on an `Arc`-shared socket), so either those types
-/// must keep to one waiting task per direction, or `ScheduledIo` needs a
-/// list of waiters. `tla/Readiness.tla` models one task per direction.
+/// Fixed by keeping every waiter of a direction and waking them all
+/// (`src/io/scheduled_io.rs` invariant 1). Each task reads one byte
+/// (`read_one`), so each edge serves exactly one reader.
 #[test]
-#[ignore = "known limitation: one waiting task per direction (fails by design)"]
 fn two_readers_one_source() {
     check("two_readers_one_source", || {
         let rt = rt(2);
@@ -177,7 +174,7 @@ fn two_readers_one_source() {
         let handles: Vec<_> = (0..2)
             .map(|_| {
                 let io = io.clone();
-                rt.spawn(async move { io.read().await.unwrap() })
+                rt.spawn(async move { io.read_one().await.unwrap() })
             })
             .collect();
         let reactor = shuttle::thread::spawn(move || {

@@ -58,6 +58,26 @@ impl MockIo {
         }
     }
 
+    fn try_read_one(&self) -> io::Result<usize> {
+        // Acquire; pairs with the Release in `deliver`.
+        match self
+            .available
+            .fetch_update(Relaxed, Acquire, |n| n.checked_sub(1))
+        {
+            Ok(_) => Ok(1),
+            Err(_) => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    /// Reads one byte if there is one (a partial read: readiness stays set
+    /// while bytes remain), waiting like [`read`](Self::read) otherwise.
+    ///
+    /// # Errors
+    /// After [`close`](Self::close): the "runtime shut down" error.
+    pub async fn read_one(&self) -> io::Result<usize> {
+        poll_fn(|cx| self.io.poll_io(Direction::Read, cx, || self.try_read_one())).await
+    }
+
     /// Reads whatever is available, waiting for readiness like a socket
     /// (`ScheduledIo::poll_io`: check, try, clear on `WouldBlock`, register, re-check).
     ///

@@ -1,14 +1,21 @@
 //! [`ScheduledIo`]: the meeting point of one registered I/O source and the
-//! (at most two) tasks waiting on it, one per direction.
+//! tasks waiting on it, per direction (usually one reader and one writer;
+//! shared sockets such as a listener accepted from by several tasks have more).
 //!
 //! The reactor only *reports* readiness here and wakes wakers; it never
 //! performs I/O and never touches the scheduler (DESIGN.md layer 5: "the only
 //! effect a driver has on the core is waking tasks").
 //!
 //! # Invariants (spec: `tla/Readiness.tla`)
-//! 1. `waiters` holds at most one waker per [`Direction`]; it is written by
-//!    the waiting task (`poll_ready`) and emptied by the reactor (`report`)
-//!    and by `shutdown`, all under the `waiters` lock.
+//! 1. `waiters` holds, per [`Direction`], the wakers of every task that
+//!    waited since the last report in that direction (a task's waker once:
+//!    `will_wake` deduplicates); it is written by the waiting tasks
+//!    (`poll_ready`) and emptied by the reactor (`report`) and by `shutdown`,
+//!    all under the `waiters` lock. A report wakes *every* waiter of the
+//!    direction: with one slot, a second waiter would evict the first, and the
+//!    first would sleep through the next edge (found by the shuttle scenario
+//!    `two_readers_one_source`). The spec models one waiter per direction;
+//!    waking all of them is that model applied to each.
 //! 2. No lost wakeup: a waiter stores its waker under the lock and then
 //!    re-reads the word; the reactor updates the word *before* taking the
 //!    lock. Either the reactor's lock section comes after the store (and
@@ -23,14 +30,73 @@ use crate::sync::Mutex;
 use std::io;
 use std::task::{Context, Poll, Waker};
 
+/// The wakers of one direction: the first inline (the common case: one
+/// task per direction), the rest in a vector.
+#[derive(Default)]
+struct Slot {
+    first: Option<Waker>,
+    more: Vec<Waker>,
+}
+
+impl Slot {
+    /// Adds `w` unless a waker of the same task is already there.
+    fn add(&mut self, w: &Waker) {
+        match &self.first {
+            None => self.first = Some(w.clone()),
+            Some(f) if f.will_wake(w) => {}
+            Some(_) => {
+                if !self.more.iter().any(|m| m.will_wake(w)) {
+                    self.more.push(w.clone());
+                }
+            }
+        }
+    }
+
+    /// Takes every waker (to wake outside the lock, invariant 3).
+    fn take(&mut self) -> Woken {
+        Woken {
+            first: self.first.take(),
+            more: if self.more.is_empty() {
+                Vec::new()
+            } else {
+                std::mem::take(&mut self.more)
+            },
+        }
+    }
+}
+
+/// Wakers taken out of a [`Slot`].
+struct Woken {
+    first: Option<Waker>,
+    more: Vec<Waker>,
+}
+
+impl Woken {
+    fn none() -> Woken {
+        Woken {
+            first: None,
+            more: Vec::new(),
+        }
+    }
+
+    fn wake(self) {
+        if let Some(w) = self.first {
+            w.wake();
+        }
+        for w in self.more {
+            w.wake();
+        }
+    }
+}
+
 #[derive(Default)]
 struct Waiters {
-    reader: Option<Waker>,
-    writer: Option<Waker>,
+    reader: Slot,
+    writer: Slot,
 }
 
 impl Waiters {
-    fn slot(&mut self, d: Direction) -> &mut Option<Waker> {
+    fn slot(&mut self, d: Direction) -> &mut Slot {
         match d {
             Direction::Read => &mut self.reader,
             Direction::Write => &mut self.writer,
@@ -70,11 +136,7 @@ impl ScheduledIo {
             return Poll::Ready(s);
         }
         let mut w = self.waiters.lock();
-        let slot = w.slot(d);
-        match slot {
-            Some(old) if old.will_wake(cx.waker()) => {}
-            _ => *slot = Some(cx.waker().clone()),
-        }
+        w.slot(d).add(cx.waker());
         // Invariant 2: re-read after the waker is visible to the reactor.
         let s = self.word.load();
         // Seeded bug (VERIFICATION.md; TLA+ twin `NoRecheck`): no re-check.
@@ -110,22 +172,18 @@ impl ScheduledIo {
             let r = if s.is_ready(Direction::Read) {
                 g.reader.take()
             } else {
-                None
+                Woken::none()
             };
             let w = if s.is_ready(Direction::Write) {
                 g.writer.take()
             } else {
-                None
+                Woken::none()
             };
             (r, w)
         };
         // Invariant 3: outside the lock.
-        if let Some(r) = r {
-            r.wake();
-        }
-        if let Some(w) = w {
-            w.wake();
-        }
+        r.wake();
+        w.wake();
     }
 
     /// Marks the source shut down and wakes both waiters; their operations
@@ -141,12 +199,8 @@ impl ScheduledIo {
             let mut g = self.waiters.lock();
             (g.reader.take(), g.writer.take())
         };
-        if let Some(r) = r {
-            r.wake();
-        }
-        if let Some(w) = w {
-            w.wake();
-        }
+        r.wake();
+        w.wake();
     }
 
     /// Runs a non-blocking operation in direction `d`, waiting for readiness

@@ -219,6 +219,13 @@ pub(crate) enum Dispatch {
     Drop,
 }
 
+/// The word of a new task (`State::new`).
+pub(crate) const INITIAL: usize = SCHEDULED | JOIN_INTEREST | 3 * REF_ONE;
+/// The bits of the word that are not the reference count (trace validation
+/// chains transitions on these: reference counting commutes with them).
+#[cfg(any(tempo_loom, tempo_shuttle))]
+pub(crate) const NON_REF_BITS: usize = !REF_MASK;
+
 /// The atomic state word of one task.
 pub(crate) struct State {
     val: AtomicUsize,
@@ -229,7 +236,7 @@ impl State {
     /// three references (registry, `JoinHandle`, the first notification).
     pub(crate) fn new() -> State {
         State {
-            val: AtomicUsize::new(SCHEDULED | JOIN_INTEREST | 3 * REF_ONE),
+            val: AtomicUsize::new(INITIAL),
         }
     }
 

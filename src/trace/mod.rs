@@ -7,7 +7,8 @@
 //! The events are the RMWs of the task state word (`task/state.rs`: one
 //! event per successful CAS, emitted before the thread's next atomic
 //! operation, so no other model thread can run in between: loom and shuttle
-//! switch threads only at synchronisation operations), the push to the front
+//! switch threads only at synchronisation operations; see invariant 3 for
+//! shuttle), the push to the front
 //! queue, spawn, and the start of shutdown.
 //!
 //! With `TEMPO_TRACE_DIR` set, a sample of each test's traces (the first
@@ -26,6 +27,17 @@
 //!    on its own thread.
 //! 2. A runtime's creation starts a fresh recording; its shutdown ends it
 //!    with the final checks (every accepted task complete, no push owed).
+//! 3. Every change of a task's word other than reference counting is traced
+//!    (transitions, signal/woken consumption, join bookkeeping), so the
+//!    events of one task form a chain on the word without its reference
+//!    count (which commutes with everything traced): each one's word before
+//!    equals the previous one's word after. A break is a lost update. Under loom an event is recorded
+//!    before the thread's next scheduling point, so events arrive in chain order. shuttle may also
+//!    switch threads right *after* an atomic operation, so two racing RMWs
+//!    can be recorded in the other order: under shuttle an event that does
+//!    not continue the chain yet is parked and retried after each later
+//!    event of that task; one still parked at the end is the failure (a lost
+//!    update, a push with none owed). A wrong successor fails at once.
 
 pub(crate) mod port;
 
@@ -72,10 +84,18 @@ pub(crate) enum Act {
 struct Task {
     /// 1-based index in spawn order (the spec's task `t<idx>`).
     idx: usize,
+    /// The whole word after the last applied event (invariant 3).
+    word: usize,
     abs: Abs,
     owed_push: u32,
     accepted: bool,
     claimed: bool,
+    /// Events that arrived before the ones they follow (shuttle only).
+    #[cfg(tempo_shuttle)]
+    parked: Vec<Ev>,
+    /// Every word the task had (shuttle only: places late no-op RMWs).
+    #[cfg(tempo_shuttle)]
+    past: Vec<usize>,
 }
 
 struct Entry {
@@ -92,6 +112,8 @@ struct Recorder {
     env_events: usize,
     /// Every event, printed on a mismatch (formatted only then).
     history: Vec<Hist>,
+    /// shuttle spliced a late cycle (the log is not in TLA+ order).
+    reordered: bool,
 }
 
 #[derive(Debug)]
@@ -155,6 +177,7 @@ pub(crate) fn runtime_start(workers: usize) {
             log: Vec::new(),
             env_events: 0,
             history: Vec::new(),
+            reordered: false,
         })
     });
 }
@@ -166,10 +189,15 @@ pub(crate) fn spawn(key: usize, accepted: bool) {
         let idx = r.tasks.len() + 1;
         r.tasks.push(Task {
             idx,
+            word: crate::task::state::INITIAL & crate::task::state::NON_REF_BITS,
             abs: Abs::spawned(),
             owed_push: u32::from(accepted),
             accepted,
             claimed: false,
+            #[cfg(tempo_shuttle)]
+            parked: Vec::new(),
+            #[cfg(tempo_shuttle)]
+            past: vec![crate::task::state::INITIAL & crate::task::state::NON_REF_BITS],
         });
         r.by_key.insert(key, idx - 1);
         r.history.push(Hist::Spawn { t: idx, accepted });
@@ -183,89 +211,36 @@ pub(crate) fn spawn(key: usize, accepted: bool) {
     });
 }
 
+/// An event not applied yet (shuttle only, invariant 3).
+#[derive(Clone, Copy, Debug)]
+enum Ev {
+    Step { act: Act, prev: usize, next: usize },
+    Push,
+}
+
 /// One successful RMW of the word at `key`: `prev` → `next` under `act`.
 pub(crate) fn step(act: Act, key: usize, prev: usize, next: usize) {
     with(|r| {
         let Some(&i) = r.by_key.get(&key) else {
             return; // a word of no traced task (e.g. created before the recording)
         };
-        let before = Abs::from_word(prev);
-        let after = Abs::from_word(next);
-        let idx = r.tasks[i].idx;
         r.history.push(Hist::Step {
-            t: idx,
+            t: r.tasks[i].idx,
             act,
-            before,
-            after,
+            before: Abs::from_word(prev),
+            after: Abs::from_word(next),
         });
-        let abs = r.tasks[i].abs;
-        if before != abs {
-            fail(
-                r,
-                format!("t{idx}: {act:?} started from {before:?}, but the spec's state is {abs:?} (a lost update: the RMW did not see the previous transition)"),
-            );
-        }
-        let (want, push) = match port::step(act, abs) {
-            Ok(x) => x,
-            Err(e) => fail(r, format!("t{idx}: {e}")),
-        };
-        if after != want {
-            fail(
-                r,
-                format!(
-                    "t{idx}: {act:?} from {abs:?} must give {want:?}, the code wrote {after:?}"
-                ),
-            );
-        }
-        let t = &mut r.tasks[i];
-        t.abs = want;
-        if push {
-            t.owed_push += 1;
-        }
-        if act == Act::ShutdownClaim
-            && abs.status != Status::Running
-            && abs.status != Status::Complete
-        {
-            t.claimed = true;
-        }
-        if !t.accepted {
-            return;
-        }
-        // The TLA+ action this step is (None: a step the spec does not have:
-        // a no-op, or the first half of ShutdownSweep).
-        let env = |r: &mut Recorder, name| {
-            r.env_events += 1;
-            Some(name)
-        };
-        let name = match act {
-            Act::Wake | Act::Wakeup | Act::Signal | Act::Abort
-                if abs.status == Status::Complete =>
-            {
-                None
-            }
-            Act::Wake => env(r, "Wake"),
-            Act::Wakeup => env(r, "Wakeup"),
-            Act::Signal => env(r, "Signal"),
-            Act::Abort => env(r, "Abort"),
-            Act::StartPoll if abs.status == Status::Complete => None,
-            Act::StartPoll => Some("StartPoll"),
-            Act::ReceiveSignal if abs.signaled => Some("ReceiveSignal"),
-            Act::ConsumeWoken if abs.woken => Some("ConsumeWoken"),
-            Act::ReceiveSignal | Act::ConsumeWoken => None,
-            Act::PollPending { .. } => Some("PollPending"),
-            Act::Complete if r.tasks[i].claimed => Some("ShutdownSweep"),
-            Act::Complete => Some("Complete"),
-            Act::Dispatch => Some("SchedDispatch"),
-            Act::Expire => Some("SchedExpire"),
-            Act::ShutdownClaim | Act::Join => None,
-        };
-        if let Some(action) = name {
-            r.log.push(Entry {
-                action,
-                task: idx,
-                after: Some(want),
-            });
-        }
+        // Invariant 3: chained on the bits other than the reference count.
+        let m = crate::task::state::NON_REF_BITS;
+        offer(
+            r,
+            i,
+            Ev::Step {
+                act,
+                prev: prev & m,
+                next: next & m,
+            },
+        );
     });
 }
 
@@ -274,23 +249,142 @@ pub(crate) fn step(act: Act, key: usize, prev: usize, next: usize) {
 pub(crate) fn push(key: usize) {
     with(|r| {
         let Some(&i) = r.by_key.get(&key) else { return };
-        let idx = r.tasks[i].idx;
-        r.history.push(Hist::Push { t: idx });
-        if r.tasks[i].owed_push == 0 {
-            fail(
-                r,
-                format!("t{idx} pushed to the front queue with no push owed (it would be in two places: AtMostOnePlace)"),
-            );
-        }
-        r.tasks[i].owed_push -= 1;
-        if r.tasks[i].accepted {
-            r.log.push(Entry {
-                action: "PushFront",
-                task: idx,
-                after: None,
-            });
-        }
+        let t = r.tasks[i].idx;
+        r.history.push(Hist::Push { t });
+        offer(r, i, Ev::Push);
     });
+}
+
+/// Applies `ev` to task `i`, or (shuttle) parks it until the events it
+/// depends on arrived, then retries the parked ones (invariant 3).
+fn offer(r: &mut Recorder, i: usize, ev: Ev) {
+    match apply(r, i, ev) {
+        Ok(()) => {}
+        #[cfg(tempo_shuttle)]
+        Err(_) => {
+            r.tasks[i].parked.push(ev);
+            return;
+        }
+        #[cfg(not(tempo_shuttle))]
+        Err(e) => fail(r, e),
+    }
+    #[cfg(tempo_shuttle)]
+    loop {
+        let parked = std::mem::take(&mut r.tasks[i].parked);
+        let before = parked.len();
+        for ev in parked {
+            if apply(r, i, ev).is_err() {
+                r.tasks[i].parked.push(ev);
+            }
+        }
+        if r.tasks[i].parked.len() == before {
+            break;
+        }
+    }
+}
+
+/// Checks `ev` against the spec from task `i`'s abstract state and applies it.
+fn apply(r: &mut Recorder, i: usize, ev: Ev) -> Result<(), String> {
+    let idx = r.tasks[i].idx;
+    let abs = r.tasks[i].abs;
+    let (act, before, after) = match ev {
+        Ev::Push => {
+            if r.tasks[i].owed_push == 0 {
+                return Err(format!(
+                    "t{idx} pushed to the front queue with no push owed (it would be in two places: AtMostOnePlace)"
+                ));
+            }
+            r.tasks[i].owed_push -= 1;
+            if r.tasks[i].accepted {
+                r.log.push(Entry {
+                    action: "PushFront",
+                    task: idx,
+                    after: None,
+                });
+            }
+            return Ok(());
+        }
+        Ev::Step { act, prev, next } => {
+            // shuttle: a no-op RMW (prev == next) recorded late happened while
+            // the word had that value; it is checked there and not logged.
+            #[cfg(tempo_shuttle)]
+            if prev != r.tasks[i].word && prev == next && r.tasks[i].past.contains(&prev) {
+                let a = Abs::from_word(prev);
+                return match port::step(act, a) {
+                    Ok((n, false)) if n == a => Ok(()),
+                    _ => Err(format!(
+                        "t{idx}: {act:?} from {a:?} is not a no-op, but the code changed nothing"
+                    )),
+                };
+            }
+            if prev != r.tasks[i].word {
+                let before = Abs::from_word(prev);
+                return Err(format!(
+                    "t{idx}: {act:?} started from {before:?} (word {prev:#x}), but the last transition left {abs:?} (word {:#x}): a lost update, the RMW did not see the previous transition",
+                    r.tasks[i].word
+                ));
+            }
+            r.tasks[i].word = next;
+            #[cfg(tempo_shuttle)]
+            r.tasks[i].past.push(next);
+            (act, Abs::from_word(prev), Abs::from_word(next))
+        }
+    };
+    debug_assert_eq!(before, abs, "the word chain and the abstract state agree");
+    let (want, push) = port::step(act, abs).map_err(|e| format!("t{idx}: {e}"))?;
+    if after != want {
+        // Not a reordering: the code computed the wrong successor. Fatal everywhere.
+        fail(
+            r,
+            format!("t{idx}: {act:?} from {abs:?} must give {want:?}, the code wrote {after:?}"),
+        );
+    }
+    let t = &mut r.tasks[i];
+    t.abs = want;
+    if push {
+        t.owed_push += 1;
+    }
+    if act == Act::ShutdownClaim && abs.status != Status::Running && abs.status != Status::Complete
+    {
+        t.claimed = true;
+    }
+    if !t.accepted {
+        return Ok(());
+    }
+    // The TLA+ action this step is (None: a step the spec does not have:
+    // a no-op, or the first half of ShutdownSweep).
+    let env = |r: &mut Recorder, name| {
+        r.env_events += 1;
+        Some(name)
+    };
+    let name = match act {
+        Act::Wake | Act::Wakeup | Act::Signal | Act::Abort if abs.status == Status::Complete => {
+            None
+        }
+        Act::Wake => env(r, "Wake"),
+        Act::Wakeup => env(r, "Wakeup"),
+        Act::Signal => env(r, "Signal"),
+        Act::Abort => env(r, "Abort"),
+        Act::StartPoll if abs.status == Status::Complete => None,
+        Act::StartPoll => Some("StartPoll"),
+        Act::ReceiveSignal if abs.signaled => Some("ReceiveSignal"),
+        Act::ConsumeWoken if abs.woken => Some("ConsumeWoken"),
+        Act::ReceiveSignal | Act::ConsumeWoken => None,
+        Act::PollPending { .. } => Some("PollPending"),
+        Act::Complete if r.tasks[i].claimed => Some("ShutdownSweep"),
+        Act::Complete => Some("Complete"),
+        Act::Dispatch => Some("SchedDispatch"),
+        Act::Expire => Some("SchedExpire"),
+        Act::ShutdownClaim | Act::Join => None,
+    };
+    if let Some(action) = name {
+        r.log.push(Entry {
+            action,
+            task: idx,
+            after: Some(want),
+        });
+    }
+    Ok(())
 }
 
 /// `Shared::begin_shutdown`.
@@ -311,7 +405,20 @@ pub(crate) fn runtime_end() {
     let Some(r) = REC.with(|r| r.borrow_mut().take()) else {
         return;
     };
+    #[cfg(tempo_shuttle)]
+    let mut r = r;
+    #[cfg(tempo_shuttle)]
+    for i in 0..r.tasks.len() {
+        while splice_cycle(&mut r, i) {}
+    }
     for t in &r.tasks {
+        #[cfg(tempo_shuttle)]
+        if !t.parked.is_empty() {
+            fail(
+                &r,
+                format!("t{}: events that never fit the spec (a lost update, or a push with none owed): {:?}", t.idx, t.parked),
+            );
+        }
         if t.abs.status != Status::Complete {
             fail(
                 &r,
@@ -337,11 +444,69 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// shuttle (invariant 3): parked events that form a closed cycle from a
+/// word the task had back to the same word (a whole wake/run/park round
+/// recorded after the task moved on) happened while the task had that word.
+/// Each step of the cycle is checked against the spec from its own state;
+/// the cycle is then removed. The trace is no longer in TLA+ order, so it is
+/// not written for TLC. Returns whether a cycle was spliced.
+#[cfg(tempo_shuttle)]
+fn splice_cycle(r: &mut Recorder, i: usize) -> bool {
+    let parked = r.tasks[i].parked.clone();
+    for (k, start) in parked.iter().enumerate() {
+        let Ev::Step { prev: origin, .. } = *start else {
+            continue;
+        };
+        if !r.tasks[i].past.contains(&origin) {
+            continue;
+        }
+        let mut used = vec![false; parked.len()];
+        let (mut word, mut owed) = (origin, 0u32);
+        let mut next_k = Some(k);
+        while let Some(j) = next_k {
+            used[j] = true;
+            match parked[j] {
+                Ev::Push => owed -= 1,
+                Ev::Step { act, prev, next } => {
+                    let a = Abs::from_word(prev);
+                    match port::step(act, a) {
+                        Ok((n, push)) if n == Abs::from_word(next) => owed += u32::from(push),
+                        _ => break,
+                    }
+                    word = next;
+                }
+            }
+            if word == origin && owed == 0 {
+                let keep = parked
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| !used[*j])
+                    .map(|(_, ev)| *ev)
+                    .collect();
+                r.tasks[i].parked = keep;
+                r.reordered = true;
+                return true;
+            }
+            next_k = parked.iter().enumerate().position(|(j, ev)| {
+                !used[j]
+                    && match ev {
+                        Ev::Push => owed > 0,
+                        Ev::Step { prev, .. } => *prev == word,
+                    }
+            });
+        }
+    }
+    false
+}
+
 /// Writes the trace as a TLA+ module extending `TraceScheduler` (module docs).
 fn write_tla(r: &Recorder) {
     let Some(dir) = std::env::var_os("TEMPO_TRACE_DIR") else {
         return;
     };
+    if r.reordered {
+        return;
+    }
     if r.log.is_empty() || r.log.len() > env_usize("TEMPO_TRACE_EVENTS", 80) {
         return;
     }

@@ -236,12 +236,14 @@ impl ScheduledIo {
         }
     }
 
-    /// [`poll_io`](Self::poll_io) for a byte-stream operation asked for
-    /// `want` bytes: a short transfer (`0 < n < want`) means the socket's
-    /// buffer was drained (read) or filled (write) at that moment, so the
-    /// direction is cleared right away, with the same tick guard as after a
+    /// [`poll_io`](Self::poll_io) for a byte-stream *write* asked to send
+    /// `want` bytes: a short write (`0 < n < want`) means the socket's send
+    /// buffer was full at that moment, so the direction is cleared right away, with the same tick guard as after a
     /// `WouldBlock`. That saves the syscall that would only return
-    /// `WouldBlock` (tokio does the same). It is safe for the reason the tick
+    /// `WouldBlock` (tokio does the same). Reads do not use it: a short read
+    /// does not always mean drained (TCP urgent mark, Unix `SCM_RIGHTS`
+    /// boundaries; `tla/Readiness.tla`'s `readiness_short_not_drained` shows
+    /// the hang that assumption would cause). It is safe for the reason the tick
     /// guard is: bytes arriving after the operation raise a new edge, and a
     /// report in between makes the clear stale (spec: the short transfer is
     /// `TryOp` followed by a `TryOp` that would block, then `ClearReadiness`,

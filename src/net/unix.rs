@@ -409,9 +409,11 @@ impl UnixStream {
     }
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let want = buf.len();
-        self.io
-            .poll_stream_io(Direction::Read, cx, want, |mut s| s.read(buf))
+        // Not `poll_stream_io`: a short read does not always mean the socket
+        // is drained (TCP stops at the urgent mark, Unix streams at a message
+        // carrying descriptors; tokio-rs/tokio#7051), and clearing readiness
+        // then would wait for an edge that never comes.
+        self.io.poll_io(Direction::Read, cx, |mut s| s.read(buf))
     }
 
     /// Invariant 2: `send(2)` with `MSG_NOSIGNAL`, never `write(2)`.

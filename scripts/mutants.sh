@@ -20,6 +20,8 @@ mutants=${*:-$all_mutants}
 layers=${LAYERS:-plain loom shuttle proptest}
 out=target/mutants
 mkdir -p "$out"
+# Its own build directory: mutant builds never disturb the normal ones.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/mutants-build}
 
 # The TLA+ twin of each seeded bug (a config in tla/mutants/), if it has one.
 twin() {
@@ -70,6 +72,15 @@ for m in $mutants; do
     result[$m.$l]=$r
     echo "$m / $l: $r   (log: $log)"
   done
+  # The trace oracle runs inside loom and shuttle: it caught the bug if one
+  # of their failures is its panic.
+  if grep -qs 'trace validation: the code left the spec' "$out/$m.loom.log" "$out/$m.shuttle.log"; then
+    result[$m.trace]="**caught**"
+  elif [[ " $layers " == *" loom "* || " $layers " == *" shuttle "* ]]; then
+    result[$m.trace]="missed"
+  else
+    result[$m.trace]="not run"
+  fi
   t=$(twin "$m")
   if [ -n "$t" ] && [ -f "tla/mutants/$t" ]; then
     result[$m.tlc]="**caught** by TLC (\`tla/mutants/$t\`)"
@@ -88,10 +99,10 @@ else
 fi
 
 {
-  echo "| seeded bug (\`TEMPO_MUTANT=\`) | TLA+ twin | $(for l in $layers; do printf '%s | ' "$l"; done)"
-  echo "|---|---|$(for l in $layers; do printf -- '---|'; done)"
+  echo "| seeded bug (\`TEMPO_MUTANT=\`) | TLA+ twin | trace oracle | $(for l in $layers; do printf '%s | ' "$l"; done)"
+  echo "|---|---|---|$(for l in $layers; do printf -- '---|'; done)"
   for m in $mutants; do
-    printf '| `%s` | %s | ' "$m" "${result[$m.tlc]}"
+    printf '| `%s` | %s | %s | ' "$m" "${result[$m.tlc]}" "${result[$m.trace]}"
     for l in $layers; do printf '%s | ' "${result[$m.$l]}"; done
     echo
   done
@@ -118,6 +129,7 @@ for m in $mutants; do
     case ${result[$m.$l]} in *caught*) caught=1 ;; esac
   done
   case ${result[$m.tlc]} in *caught*) caught=1 ;; esac
+  case ${result[$m.trace]} in *caught*) caught=1 ;; esac
   if [ $caught -eq 0 ]; then
     echo "NOT CAUGHT: $m" >&2
     missed=1

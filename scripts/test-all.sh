@@ -5,10 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$SECONDS
-echo "== cargo test (unit, integration, doc)"
+# Prints the time the previous section took, then the next header.
+last=$SECONDS
+section() {
+  if [ -n "${cur:-}" ]; then echo "== [$cur: $((SECONDS - last)) s]"; fi
+  cur=$1
+  last=$SECONDS
+  echo "== $1"
+}
+section "cargo test (unit, integration, doc)"
 cargo test --all-targets
 cargo test --doc
-echo "== examples"
+section "examples"
 cargo run --quiet --example hello
 cargo run --quiet --release --example echo
 cargo run --quiet --example http_hello -- --self-test
@@ -18,14 +26,15 @@ cargo run --quiet --example http_hello -- --self-test
 # the spec (src/trace); a sample of the traces is written for TLC below.
 traces=$PWD/target/traces
 rm -rf "$traces"
-echo "== loom models (release), trace-validated"
+section "loom models (release), trace-validated"
 TEMPO_TRACE_DIR=$traces cargo test --release --features loom -- --nocapture
-echo "== shuttle scenarios (release), trace-validated"
+section "shuttle scenarios (release), trace-validated"
 TEMPO_TRACE_DIR=$traces cargo test --release --features shuttle -- --nocapture
-echo "== recorded traces against the TLA+ text (TLC)"
+section "recorded traces against the TLA+ text (TLC)"
 bash tla/check_traces.sh "$traces"
-echo "== trace validation costs nothing in normal builds"
+section "trace validation costs nothing in normal builds"
 bash scripts/trace-zero-cost.sh
-echo "== TLC"
+section "TLC"
 bash tla/check.sh --all
+section done
 echo "== all green in $((SECONDS - t0)) s"

@@ -220,7 +220,7 @@ pub(crate) enum Dispatch {
 }
 
 /// The word of a new task (`State::new`).
-pub(crate) const INITIAL: usize = SCHEDULED | JOIN_INTEREST | 3 * REF_ONE;
+pub(crate) const INITIAL: usize = SCHEDULED | JOIN_INTEREST | (3 * REF_ONE);
 /// The bits of the word that are not the reference count (trace validation
 /// chains transitions on these: reference counting commutes with them).
 #[cfg(any(tempo_loom, tempo_shuttle))]

@@ -88,14 +88,25 @@ impl FrontQueue {
     ///
     /// TLA+: `SchedTakeFront`
     pub(crate) fn take_all(&self, out: &mut VecDeque<Notified>) {
-        if self.head.load(Relaxed).is_null() {
-            return;
-        }
-        // SeqCst (≥ Acquire): pairs with the push CAS, so every `queue_next` is visible.
-        let mut p = self.head.swap(std::ptr::null_mut(), SeqCst);
-        if p == CLOSED {
-            self.head.store(CLOSED, SeqCst);
-            return;
+        // A CAS loop that never takes `CLOSED` out: the first version swapped
+        // the head with null and stored `CLOSED` back when it found it, and a
+        // push in between (from a straggler left by `shutdown_timeout`)
+        // succeeded and was overwritten, leaking its task
+        // (`tla/FrontQueue.tla`, `mutants/front_straggler_take_after_close.cfg`).
+        let mut p = self.head.load(Relaxed);
+        loop {
+            if p.is_null() || p == CLOSED {
+                return;
+            }
+            // SeqCst (≥ Acquire): pairs with the push CAS, so every
+            // `queue_next` of the chain is visible.
+            match self
+                .head
+                .compare_exchange_weak(p, std::ptr::null_mut(), SeqCst, Relaxed)
+            {
+                Ok(_) => break,
+                Err(h) => p = h,
+            }
         }
         let start = out.len();
         while let Some(nn) = NonNull::new(p) {

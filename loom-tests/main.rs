@@ -18,6 +18,7 @@
 //! | `last_waker_drop_vs_completion` | the last foreign waker dropped as the task completes |
 //! | `role_handoff_vs_park` | two workers handing the sched role over while parking |
 //! | `block_on_caller_driven` | worker_threads(0): the caller is the only worker |
+//! | `handle_drop_vs_completion` | abort + drop of the `JoinHandle` racing the task's completion: output dropped once |
 //! | `readiness::*` (`readiness.rs`) | I/O readiness vs. interest on a `MockIo`: an edge racing the reader's check/clear/register (once, twice), a close racing a pending read, a close racing an edge |
 
 #![cfg(feature = "loom")]
@@ -103,6 +104,27 @@ fn wake_vs_abort() {
         assert!(r.unwrap_err().is_cancelled());
         th.join().unwrap();
         assert_eq!(drops.load(SeqCst), 1, "future dropped exactly once");
+    });
+}
+
+/// The `JoinHandle` is aborted and dropped on another thread while the task
+/// completes: its output is dropped exactly once, by whichever side sees
+/// the other's RMW (the completer if the handle is gone, the handle if the
+/// task is complete).
+#[test]
+fn handle_drop_vs_completion() {
+    model(|| {
+        let rt = rt(1);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let d = DropCount(drops.clone());
+        let h = rt.spawn(async move { d });
+        let th = loom::thread::spawn(move || {
+            h.abort();
+            drop(h);
+        });
+        th.join().unwrap();
+        drop(rt); // shutdown: the task completed or is dropped now
+        assert_eq!(drops.load(SeqCst), 1, "output (or future) dropped exactly once");
     });
 }
 

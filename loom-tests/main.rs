@@ -48,7 +48,9 @@ fn model_with_bound(bound: usize, f: impl Fn() + Sync + Send + 'static) {
     let t0 = std::time::Instant::now();
     b.check(move || {
         n2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        f()
+        f();
+        // Every thread is joined: the trace oracle's final checks.
+        tempo::__model::end_execution();
     });
     eprintln!(
         "loom: {} executions (preemption bound {:?}) in {:.1?}",
@@ -124,7 +126,11 @@ fn handle_drop_vs_completion() {
         });
         th.join().unwrap();
         drop(rt); // shutdown: the task completed or is dropped now
-        assert_eq!(drops.load(SeqCst), 1, "output (or future) dropped exactly once");
+        assert_eq!(
+            drops.load(SeqCst),
+            1,
+            "output (or future) dropped exactly once"
+        );
     });
 }
 

@@ -8,6 +8,8 @@
 #   scripts/mutants.sh wake_load_store ...  only these mutants
 #   LAYERS="plain loom" scripts/mutants.sh  only these layers
 #                                           (plain loom shuttle proptest)
+#   REUSE=1 scripts/mutants.sh              reuse results an earlier run recorded
+#                                           in target/mutants/*.result
 #
 # Writes the table to target/mutants/table.md and, when every mutant and layer
 # ran, between the <!-- mutants-table --> markers of VERIFICATION.md.
@@ -56,6 +58,13 @@ declare -A result
 for m in $mutants; do
   for l in $layers; do
     log="$out/$m.$l.log"
+    res="$out/$m.$l.result"
+    # REUSE=1: take a result recorded by an earlier run (and say so).
+    if [ "${REUSE:-0}" = 1 ] && [ -f "$res" ]; then
+      result[$m.$l]=$(cat "$res")
+      echo "$m / $l: ${result[$m.$l]} (reused)"
+      continue
+    fi
     # Build first (not timed against the limit).
     TEMPO_MUTANT=$m $(layer_cmd "$l") --no-run >"$log" 2>&1
     start=$SECONDS
@@ -70,6 +79,7 @@ for m in $mutants; do
       r="**caught** (${secs} s)"
     fi
     result[$m.$l]=$r
+    echo "$r" >"$res"
     echo "$m / $l: $r   (log: $log)"
   done
   # The trace oracle runs inside loom and shuttle: it caught the bug if one

@@ -100,6 +100,16 @@ pub use runtime::{Builder, Handle, Runtime};
 #[doc(hidden)]
 pub mod __model {
     pub use crate::io::mock::MockIo;
+
+    /// Ends the trace recording of this model execution: runs the trace
+    /// oracle's final checks (call after every thread of the execution was
+    /// joined; the loom and shuttle harnesses do).
+    ///
+    /// # Panics
+    /// If the recorded execution left the spec (see `src/trace`).
+    pub fn end_execution() {
+        crate::trace::end_execution()
+    }
 }
 pub use task::{JoinError, JoinHandle};
 

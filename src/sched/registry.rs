@@ -42,6 +42,9 @@ impl Registry {
     /// TLA+: `SpawnRegister`
     pub(crate) fn insert(&self, t: RawTask) -> bool {
         let mut s = self.shard(t).lock();
+        // Under the shard lock: recorded before the shutdown sweep can find
+        // (and claim) the task here.
+        trace!(spawn(t.state() as *const _ as usize, !s.closed));
         if s.closed {
             return false;
         }

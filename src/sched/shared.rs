@@ -112,9 +112,7 @@ impl Shared {
     {
         let id = self.next_id();
         let t = RawTask::from_ptr(harness::allocate(future, id, self.clone()));
-        let accepted = self.registry.insert(t);
-        trace!(spawn(t.state() as *const _ as usize, accepted));
-        if accepted {
+        if self.registry.insert(t) {
             self.push_front(Notified(t));
         } else {
             // Rejected: we own the run permission (SCHEDULED, in no queue).

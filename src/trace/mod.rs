@@ -25,8 +25,9 @@
 //! 1. The recorder is per OS thread: loom and shuttle run all threads of one
 //!    execution on the thread that runs the test, and libtest runs each test
 //!    on its own thread.
-//! 2. A runtime's creation starts a fresh recording; its shutdown ends it
-//!    with the final checks (every accepted task complete, no push owed).
+//! 2. A runtime's creation starts a fresh recording; its shutdown marks it
+//!    ended, and the end of the model execution (or the next recording) runs
+//!    the final checks (every task complete, no event left unplaced).
 //! 3. Every change of a task's word other than reference counting is traced
 //!    (transitions, signal/woken consumption, join bookkeeping), so the
 //!    events of one task form a chain on the word without its reference
@@ -114,6 +115,8 @@ struct Recorder {
     history: Vec<Hist>,
     /// shuttle spliced a late cycle (the log is not in TLA+ order).
     reordered: bool,
+    /// The runtime shut down; the final checks wait for the execution's end.
+    ended: bool,
 }
 
 #[derive(Debug)]
@@ -169,6 +172,7 @@ fn fail(r: &Recorder, msg: String) -> ! {
 
 /// A runtime with `workers` worker threads starts (invariant 2).
 pub(crate) fn runtime_start(workers: usize) {
+    end_execution();
     REC.with(|r| {
         *r.borrow_mut() = Some(Recorder {
             workers: workers.max(1),
@@ -178,6 +182,7 @@ pub(crate) fn runtime_start(workers: usize) {
             env_events: 0,
             history: Vec::new(),
             reordered: false,
+            ended: false,
         })
     });
 }
@@ -399,12 +404,25 @@ pub(crate) fn shutdown_begin() {
     });
 }
 
-/// The runtime finished shutting down: final checks, then maybe write the
-/// trace for TLC (invariant 2).
+/// The runtime finished shutting down (invariant 2). The final checks wait
+/// for the end of the model execution ([`end_execution`]): a thread outside
+/// the runtime (a late spawner, a waker) may still be between its RMW and
+/// its event, or finishing a rejected spawn.
 pub(crate) fn runtime_end() {
+    with(|r| r.ended = true);
+}
+
+/// The end of a model execution (all its threads joined): the final checks
+/// of an ended recording, then maybe the trace for TLC. The harnesses call it
+/// through `tempo::__model::end_execution` after each execution; the next
+/// `runtime_start` on the thread calls it too.
+pub(crate) fn end_execution() {
     let Some(r) = REC.with(|r| r.borrow_mut().take()) else {
         return;
     };
+    if !r.ended {
+        return; // the runtime was never shut down: nothing to conclude
+    }
     #[cfg(tempo_shuttle)]
     let mut r = r;
     #[cfg(tempo_shuttle)]

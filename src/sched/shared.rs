@@ -167,9 +167,13 @@ impl Shared {
     ///
     /// TLA+: `ShutdownBegin`
     pub(crate) fn begin_shutdown(&self) {
-        trace!(shutdown_begin());
         self.shutdown.store(true, SeqCst);
         self.registry.close();
+        // Traced here, not at the flag: the spec's one `ShutdownBegin` step
+        // also closes the registry, and a spawn may still be accepted between
+        // the flag and the close (trace validation found the first placement
+        // out of order).
+        trace!(shutdown_begin());
         self.idle.notify_all();
         self.driver.unpark();
     }

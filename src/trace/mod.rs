@@ -91,6 +91,8 @@ struct Task {
     owed_push: u32,
     accepted: bool,
     claimed: bool,
+    /// `cancelled` before the shutdown claim (the spec's sweep keeps it).
+    cancelled_before_claim: bool,
     /// Events that arrived before the ones they follow (shuttle only).
     #[cfg(tempo_shuttle)]
     parked: Vec<Ev>,
@@ -199,6 +201,7 @@ pub(crate) fn spawn(key: usize, accepted: bool) {
             owed_push: u32::from(accepted),
             accepted,
             claimed: false,
+            cancelled_before_claim: false,
             #[cfg(tempo_shuttle)]
             parked: Vec::new(),
             #[cfg(tempo_shuttle)]
@@ -315,6 +318,8 @@ fn apply(r: &mut Recorder, i: usize, ev: Ev) -> Result<(), String> {
             #[cfg(tempo_shuttle)]
             if prev != r.tasks[i].word && prev == next && r.tasks[i].past.contains(&prev) {
                 let a = Abs::from_word(prev);
+                // Not in the TLA+ log (and so the log is not in TLA+ order).
+                r.reordered = true;
                 return match port::step(act, a) {
                     Ok((n, false)) if n == a => Ok(()),
                     _ => Err(format!(
@@ -352,6 +357,7 @@ fn apply(r: &mut Recorder, i: usize, ev: Ev) -> Result<(), String> {
     if act == Act::ShutdownClaim && abs.status != Status::Running && abs.status != Status::Complete
     {
         t.claimed = true;
+        t.cancelled_before_claim = abs.cancelled;
     }
     if !t.accepted {
         return Ok(());
@@ -382,11 +388,21 @@ fn apply(r: &mut Recorder, i: usize, ev: Ev) -> Result<(), String> {
         Act::Expire => Some("SchedExpire"),
         Act::ShutdownClaim | Act::Join => None,
     };
+    // The spec's ShutdownSweep is one step (claim and complete) that leaves
+    // `cancelled` as it was; the code's claim sets it on the way.
+    let logged = if name == Some("ShutdownSweep") {
+        Abs {
+            cancelled: r.tasks[i].cancelled_before_claim,
+            ..want
+        }
+    } else {
+        want
+    };
     if let Some(action) = name {
         r.log.push(Entry {
             action,
             task: idx,
-            after: Some(want),
+            after: Some(logged),
         });
     }
     Ok(())

@@ -216,7 +216,20 @@ impl ScheduledIo {
         &self,
         d: Direction,
         cx: &mut Context<'_>,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_until(d, cx, op, |_| false)
+    }
+
+    /// The loop of [`poll_io`](Self::poll_io); `exhausted(&r)` says that a
+    /// successful result also proves the direction not ready any more (the
+    /// readiness is then cleared as after a `WouldBlock`).
+    fn poll_io_until<R>(
+        &self,
+        d: Direction,
+        cx: &mut Context<'_>,
         mut op: impl FnMut() -> io::Result<R>,
+        exhausted: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         loop {
             let seen = match self.poll_ready(d, cx) {
@@ -231,15 +244,21 @@ impl ScheduledIo {
                     // Stale: a report arrived during the operation; retry now.
                     let _ = self.clear(d, seen);
                 }
-                r => return Poll::Ready(r),
+                Ok(r) => {
+                    if exhausted(&r) {
+                        let _ = self.clear(d, seen);
+                    }
+                    return Poll::Ready(Ok(r));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }
 
     /// [`poll_io`](Self::poll_io) for a byte-stream *write* asked to send
     /// `want` bytes: a short write (`0 < n < want`) means the socket's send
-    /// buffer was full at that moment, so the direction is cleared right away, with the same tick guard as after a
-    /// `WouldBlock`. That saves the syscall that would only return
+    /// buffer was full at that moment, so the direction is cleared right away,
+    /// with the same tick guard as after a `WouldBlock`. That saves the syscall that would only return
     /// `WouldBlock` (tokio does the same). Reads do not use it: a short read
     /// does not always mean drained (TCP urgent mark, Unix `SCM_RIGHTS`
     /// boundaries; `tla/Readiness.tla`'s `readiness_short_not_drained` shows
@@ -254,27 +273,9 @@ impl ScheduledIo {
         d: Direction,
         cx: &mut Context<'_>,
         want: usize,
-        mut op: impl FnMut() -> io::Result<usize>,
+        op: impl FnMut() -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        loop {
-            let seen = match self.poll_ready(d, cx) {
-                Poll::Ready(s) => s,
-                Poll::Pending => return Poll::Pending,
-            };
-            if seen.has(SHUTDOWN) {
-                return Poll::Ready(Err(gone()));
-            }
-            match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let _ = self.clear(d, seen);
-                }
-                Ok(n) if n > 0 && n < want => {
-                    let _ = self.clear(d, seen);
-                    return Poll::Ready(Ok(n));
-                }
-                r => return Poll::Ready(r),
-            }
-        }
+        self.poll_io_until(d, cx, op, |&n| n > 0 && n < want)
     }
 }
 

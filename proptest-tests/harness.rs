@@ -749,9 +749,11 @@ pub fn check_order_insensitive(real: &Real) -> Result<(), String> {
                 ) {
                     match deadline {
                         Some(d) if now >= d => {}
-                        _ => return Err(format!(
+                        _ => {
+                            return Err(format!(
                             "t{t} step {step}: {outcome:?} EARLY at {now:?}, deadline {deadline:?}"
-                        )),
+                        ))
+                        }
                     }
                 }
                 if *outcome == Outcome::Woken {

@@ -31,7 +31,7 @@
 
 use super::scheduled_io::{EventBits, ScheduledIo};
 use crate::sched::driver::Driver;
-use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use crate::sync::atomic::{AtomicUsize, Ordering::*};
 use crate::sync::{Arc, Mutex};
 use mio::{Events, Interest, Poll, Token};
 use std::io;
@@ -77,7 +77,6 @@ pub(crate) struct Reactor {
     sources: Mutex<Slab>,
     /// Registered sources; `poll_events` skips the syscall when zero.
     count: AtomicUsize,
-    shut: AtomicBool,
 }
 
 impl Reactor {
@@ -107,7 +106,6 @@ impl Reactor {
             state: AtomicUsize::new(EMPTY),
             sources: Mutex::new(Slab::default()),
             count: AtomicUsize::new(0),
-            shut: AtomicBool::new(false),
         })
     }
 
@@ -222,7 +220,6 @@ impl Reactor {
 
     /// Shuts down every registration, present and future (invariant 5).
     pub(crate) fn shutdown(&self) {
-        self.shut.store(true, SeqCst);
         let ios: Vec<Arc<ScheduledIo>> = {
             let mut slab = self.sources.lock();
             slab.shut = true;

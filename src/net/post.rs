@@ -67,9 +67,9 @@ struct Inner {
 ///     let (mut server, _) = l.accept().await.unwrap();
 ///     let (_read, write) = c.into_split();
 ///     let poster = PostSend::new(write, 1 << 20).unwrap();
-///     // From any thread, without awaiting:
+///     // From any thread or task, without awaiting:
 ///     let p = poster.clone();
-///     std::thread::spawn(move || p.post(b"hello ".to_vec()).unwrap()).join().unwrap();
+///     tempo::spawn(async move { p.post(b"hello ".to_vec()).unwrap() }).await.unwrap();
 ///     poster.post("world").unwrap();
 ///     poster.close().await.unwrap(); // drains, then shuts the write side down
 ///     let mut got = String::new();
@@ -407,11 +407,14 @@ async fn write_batch<W: AsyncWrite + Unpin>(
     let mut off = 0; // bytes of the front buffer already written
     while !batch.is_empty() {
         let n = poll_fn(|cx| {
-            let mut iov = Vec::with_capacity(batch.len().min(MAX_IOV));
+            // On the stack: no allocation per write.
+            let mut iov = [IoSlice::new(&[]); MAX_IOV];
+            let mut n = 0;
             for (i, b) in batch.iter().take(MAX_IOV).enumerate() {
-                iov.push(IoSlice::new(if i == 0 { &b[off..] } else { b }));
+                iov[i] = IoSlice::new(if i == 0 { &b[off..] } else { b });
+                n = i + 1;
             }
-            Pin::new(&mut *w).poll_write_vectored(cx, &iov)
+            Pin::new(&mut *w).poll_write_vectored(cx, &iov[..n])
         })
         .await?;
         if n == 0 {

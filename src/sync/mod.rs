@@ -47,3 +47,12 @@ pub(crate) fn available_parallelism() -> usize {
         .map(|n| n.get())
         .unwrap_or(1)
 }
+
+/// The name of the OS thread running this code (libtest names it after the
+/// test), whatever the flavour: loom and shuttle run every model thread on
+/// that one OS thread. Not a synchronisation primitive; trace validation
+/// names its trace files with it.
+#[cfg(any(tempo_loom, tempo_shuttle))]
+pub(crate) fn os_thread_name() -> Option<String> {
+    std::thread::current().name().map(str::to_owned)
+}

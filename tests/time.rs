@@ -865,3 +865,33 @@ impl Rng {
         x.wrapping_mul(0x2545F4914F6CDD1D)
     }
 }
+
+/// `timeout`'s duration counts from the first poll that finds the inner
+/// future pending (the timer is armed lazily; `timeout_at` keeps its instant).
+#[test]
+fn timeout_counts_from_first_pending_poll() {
+    within(Duration::from_secs(20), || {
+        let clock = ManualClock::new();
+        let rt = Runtime::builder()
+            .worker_threads(0)
+            .manual_clock(&clock)
+            .build()
+            .unwrap();
+        let c = clock.clone();
+        rt.block_on(async move {
+            let t0 = c.now();
+            let lazy = timeout(Duration::from_secs(10), std::future::pending::<()>());
+            let fixed = timeout_at(t0 + Duration::from_secs(10), std::future::pending::<()>());
+            c.advance(Duration::from_secs(20)); // before either is polled
+            let mut lazy = pin!(lazy);
+            let mut fixed = pin!(fixed);
+            // `timeout_at`'s instant has passed; `timeout` only starts now.
+            assert!(matches!(futures::poll!(fixed.as_mut()), Poll::Ready(Err(_))));
+            assert_eq!(futures::poll!(lazy.as_mut()), Poll::Pending);
+            c.advance(Duration::from_secs(9));
+            assert_eq!(futures::poll!(lazy.as_mut()), Poll::Pending);
+            c.advance(Duration::from_secs(1));
+            assert!(matches!(futures::poll!(lazy.as_mut()), Poll::Ready(Err(_))));
+        });
+    })
+}

@@ -5,6 +5,10 @@
 //!    that is ready in the same poll as the deadline wins (no result is lost
 //!    in the race window).
 //! 2. When `Elapsed` is returned the inner future has already been dropped.
+//! 3. The clock is read and the timer built only when the inner future is
+//!    first `Pending` ([`Limit`]): a timeout whose future is ready at once
+//!    (the common "created and cancelled" case) costs one poll of the inner
+//!    future and nothing else: no clock read, no context lookup.
 
 use super::sleep::{sleep, sleep_until, Sleep};
 use std::fmt;
@@ -15,9 +19,13 @@ use std::time::{Duration, Instant};
 
 /// Runs `fut` for at most `dur`. `Duration::MAX` means no limit.
 ///
-/// Creating and dropping a timeout touches no shared lock: the deadline lives
-/// in the task's own timer list, and if `fut` completes on its first poll the
-/// deadline is never even registered.
+/// The duration counts from the first poll that finds `fut` not ready. For
+/// the usual `timeout(d, fut).await` that is the moment of the call; a
+/// `Timeout` built now and awaited later starts counting then (use
+/// [`timeout_at`] for a fixed instant). This is what makes a timeout whose
+/// future is ready at once free: it reads no clock and builds no timer.
+/// Otherwise the deadline lives in the task's own timer list: creating and
+/// dropping a timeout touches no shared lock.
 ///
 /// # Errors
 /// [`Elapsed`] if the deadline passes before `fut` completes; `fut` is dropped.
@@ -40,7 +48,7 @@ use std::time::{Duration, Instant};
 pub fn timeout<F: Future>(dur: Duration, fut: F) -> Timeout<F> {
     Timeout {
         inner: Some(fut),
-        sleep: sleep(dur),
+        limit: Limit::After(dur),
     }
 }
 
@@ -54,15 +62,26 @@ pub fn timeout<F: Future>(dur: Duration, fut: F) -> Timeout<F> {
 pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
     Timeout {
         inner: Some(fut),
-        sleep: sleep_until(deadline),
+        limit: Limit::At(deadline),
     }
+}
+
+/// The limit of a [`Timeout`]: not armed until the inner future is first
+/// `Pending` (invariant 3).
+enum Limit {
+    /// `timeout(dur, _)`, not polled pending yet.
+    After(Duration),
+    /// `timeout_at(deadline, _)`, not polled pending yet.
+    At(Instant),
+    /// Armed: a timer in the polling task's timer list.
+    Armed(Sleep),
 }
 
 /// Future returned by [`timeout`] and [`timeout_at`].
 #[must_use = "futures do nothing unless awaited"]
 pub struct Timeout<F> {
     inner: Option<F>,
-    sleep: Sleep,
+    limit: Limit,
 }
 
 impl<F: Future> Future for Timeout<F> {
@@ -82,7 +101,22 @@ impl<F: Future> Future for Timeout<F> {
             }
             None => panic!("Timeout polled after it completed"),
         }
-        match this.sleep.poll_at(cx) {
+        let sleep = match &mut this.limit {
+            Limit::Armed(s) => s,
+            lazy => {
+                let s = match *lazy {
+                    Limit::After(d) => sleep(d),
+                    Limit::At(at) => sleep_until(at),
+                    Limit::Armed(_) => unreachable!(),
+                };
+                *lazy = Limit::Armed(s);
+                match lazy {
+                    Limit::Armed(s) => s,
+                    _ => unreachable!(),
+                }
+            }
+        };
+        match sleep.poll_at(cx) {
             Poll::Ready(()) => {
                 inner.set(None);
                 Poll::Ready(Err(Elapsed(())))
@@ -94,9 +128,13 @@ impl<F: Future> Future for Timeout<F> {
 
 impl<F> fmt::Debug for Timeout<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timeout")
-            .field("deadline", &self.sleep.deadline())
-            .finish()
+        let mut d = f.debug_struct("Timeout");
+        match &self.limit {
+            Limit::After(dur) => d.field("after", dur),
+            Limit::At(at) => d.field("deadline", at),
+            Limit::Armed(s) => d.field("deadline", &s.deadline()),
+        };
+        d.finish()
     }
 }
 

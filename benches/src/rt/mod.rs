@@ -71,6 +71,9 @@ pub trait Rt: Sync + Sized + 'static {
     /// The runtime's own `timeout` around an already-ready future: `true` if
     /// the inner future won (only called when [`Rt::TIMERS`]).
     fn timeout_ready(d: Duration) -> impl Future<Output = bool> + Send + 'static;
+    /// The runtime's own `timeout` around its `yield_now`: the timer is
+    /// armed (the inner future is pending once) and then cancelled.
+    fn timeout_yield(d: Duration) -> impl Future<Output = bool> + Send + 'static;
     /// An accept loop on `l` that spawns one task per connection; each task
     /// calls `started.done()` and then reads until EOF (only called when
     /// [`Rt::NET`]; the memory workload's idle connections).

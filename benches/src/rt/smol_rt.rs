@@ -54,6 +54,14 @@ fn smol_serve_idle<R: Rt>(
     }
 }
 
+fn smol_timeout_yield(d: Duration) -> impl Future<Output = bool> + Send {
+    let timer = async_io::Timer::after(d);
+    futures_lite::future::or(async { futures_lite::future::yield_now().await; true }, async move {
+        timer.await;
+        false
+    })
+}
+
 fn smol_timeout_ready(d: Duration) -> impl Future<Output = bool> + Send {
     // `or` polls the first future first, like tokio's and tempo's `timeout`.
     // The timer is created eagerly (it reads the clock, as tokio's and
@@ -134,6 +142,9 @@ impl Rt for SmolMt {
     fn timeout_ready(d: Duration) -> impl Future<Output = bool> + Send {
         smol_timeout_ready(d)
     }
+    fn timeout_yield(d: Duration) -> impl Future<Output = bool> + Send {
+        smol_timeout_yield(d)
+    }
     fn serve_idle(
         l: std::net::TcpListener,
         started: Arc<crate::workloads::Latch>,
@@ -199,6 +210,9 @@ impl Rt for SmolLocal {
     }
     fn timeout_ready(d: Duration) -> impl Future<Output = bool> + Send {
         smol_timeout_ready(d)
+    }
+    fn timeout_yield(d: Duration) -> impl Future<Output = bool> + Send {
+        smol_timeout_yield(d)
     }
     fn serve_idle(
         l: std::net::TcpListener,

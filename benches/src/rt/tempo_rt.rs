@@ -60,6 +60,9 @@ macro_rules! tempo_rt {
             fn timeout_ready(d: Duration) -> impl Future<Output = bool> + Send {
                 async move { tempo::time::timeout(d, std::future::ready(())).await.is_ok() }
             }
+            fn timeout_yield(d: Duration) -> impl Future<Output = bool> + Send {
+                async move { tempo::time::timeout(d, tempo::task::yield_now()).await.is_ok() }
+            }
             fn serve_idle(
                 l: std::net::TcpListener,
                 started: std::sync::Arc<crate::workloads::Latch>,

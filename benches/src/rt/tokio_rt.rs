@@ -57,6 +57,9 @@ macro_rules! tokio_rt {
             fn timeout_ready(d: Duration) -> impl Future<Output = bool> + Send {
                 async move { tokio::time::timeout(d, std::future::ready(())).await.is_ok() }
             }
+            fn timeout_yield(d: Duration) -> impl Future<Output = bool> + Send {
+                async move { tokio::time::timeout(d, tokio::task::yield_now()).await.is_ok() }
+            }
             fn serve_idle(
                 l: std::net::TcpListener,
                 started: std::sync::Arc<crate::workloads::Latch>,

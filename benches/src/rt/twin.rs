@@ -130,6 +130,9 @@ impl Rt for Twin {
     fn timeout_ready(_d: Duration) -> impl Future<Output = bool> + Send {
         async { unreachable!("twin has no timers (TIMERS = false)") }
     }
+    fn timeout_yield(_d: Duration) -> impl Future<Output = bool> + Send {
+        async { unreachable!("twin has no timers (TIMERS = false)") }
+    }
     fn serve_idle(
         _l: std::net::TcpListener,
         _started: Arc<crate::workloads::Latch>,

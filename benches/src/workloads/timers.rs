@@ -7,7 +7,11 @@
 //!   overshoot beyond the 100 µs;
 //! * `timeout-1w`, `timeout-2w`: 1,000,000 `timeout(1 s, ready)` created,
 //!   awaited (the inner future wins at once) and dropped, in one task, on a
-//!   runtime with 1 and with 2 workers; million per second.
+//!   runtime with 1 and with 2 workers; million per second;
+//! * `timeout-armed`: 100,000 `timeout(1 s, yield_now())` in one task: the
+//!   inner future is pending once, so the timer is armed, then cancelled
+//!   when the task is polled again (includes the reschedule of the yield);
+//!   million per second.
 
 use super::Case;
 use crate::record::{Better, Metric};
@@ -34,6 +38,7 @@ pub fn cases() -> Vec<Case> {
         Case { workload: "5-timers", case: "sleep-100us", metrics: SHORT, run: crate::dispatch!(short) },
         Case { workload: "5-timers", case: "timeout-1w", metrics: RATE, run: crate::dispatch!(timeouts1) },
         Case { workload: "5-timers", case: "timeout-2w", metrics: RATE, run: crate::dispatch!(timeouts2) },
+        Case { workload: "5-timers", case: "timeout-armed", metrics: RATE, run: crate::dispatch!(timeouts_armed) },
     ]
 }
 
@@ -135,4 +140,26 @@ fn timeouts1<R: Rt>(_w: usize, quick: bool) -> Option<Vec<f64>> {
 
 fn timeouts2<R: Rt>(_w: usize, quick: bool) -> Option<Vec<f64>> {
     timeouts::<R>(2, quick)
+}
+
+fn timeouts_armed<R: Rt>(w: usize, quick: bool) -> Option<Vec<f64>> {
+    if !R::TIMERS {
+        return None;
+    }
+    let n = if quick { 10_000 } else { 100_000 };
+    let rt = R::build(w);
+    let once = |n: usize| {
+        rt.run_task(async move {
+            let t = Instant::now();
+            let mut won = 0usize;
+            for _ in 0..n {
+                won += R::timeout_yield(Duration::from_secs(1)).await as usize;
+            }
+            assert_eq!(won, n, "a yield lost to its 1 s timeout");
+            t.elapsed()
+        })
+    };
+    once(n / 10);
+    let d = once(n);
+    Some(vec![n as f64 / d.as_secs_f64() / 1e6])
 }

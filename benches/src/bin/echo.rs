@@ -1,5 +1,5 @@
-//! TCP echo benchmark: tempo vs tokio (vs a hand-written mio loop), measured
-//! in one process run with one fixed load generator.
+//! TCP echo benchmark: tempo vs tokio and async-executor (vs a hand-written
+//! mio loop), measured in one process run with one fixed load generator.
 //!
 //! ```sh
 //! cargo run --release -p tempo-benches --bin echo -- [--quick] [--reps N]
@@ -11,8 +11,11 @@
 //!   `write_all`s what it read back, until EOF. The servers are:
 //!   `tempo-mt` (tempo, `worker_threads = --workers`), `tokio-mt` (tokio
 //!   multi-thread, same worker count), `tokio-ct` (tokio current-thread on a
-//!   dedicated thread), `mio` (a single-threaded, edge-triggered epoll loop
-//!   written by hand: the floor for the syscall cost of an echo).
+//!   dedicated thread), `smol-mt` (the smol stack: an `async_executor::Executor`
+//!   run by `--workers` std threads, each `futures_lite::future::block_on(ex.run(..))`,
+//!   with `async_io::Async` sockets, so async-io's own reactor thread polls
+//!   epoll), `mio` (a single-threaded, edge-triggered epoll loop written by
+//!   hand: the floor for the syscall cost of an echo).
 //! * The **client** is the same for every server and is none of the runtimes
 //!   under test: `--client-threads` (default 1) plain std threads, each running
 //!   its own mio (epoll, edge-triggered) loop over its share of the
@@ -28,6 +31,11 @@
 //!   idle main thread).
 //! * Each (config, server) is measured `--reps` times (servers interleaved,
 //!   their order rotated each rep); the table shows the median of each metric.
+//! * Output: the Markdown table is printed and written to `results/echo.md`;
+//!   the same runs go to `results/echo.tsv` (next to the `.md`, in the format
+//!   of `tempo_benches::record`: workload `7-echo`, case `{conns}x{size}`,
+//!   metrics `rate`, `p50`, `p99`, `p999`, `cpu`, every rep's value) for
+//!   `bin/report`. `--no-write` writes neither.
 //!
 //! Linux only (epoll, `/proc`, `RUSAGE_THREAD`).
 
@@ -39,6 +47,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
+use tempo_benches::record::{machine_meta, Better, Row};
 
 /// Per-connection read buffer of every server.
 const SERVER_BUF: usize = 4096;
@@ -58,14 +67,16 @@ enum ServerKind {
     TempoMt,
     TokioMt,
     TokioCt,
+    SmolMt,
     Mio,
 }
 
 impl ServerKind {
-    const ALL: [ServerKind; 4] = [
+    const ALL: [ServerKind; 5] = [
         ServerKind::TempoMt,
         ServerKind::TokioMt,
         ServerKind::TokioCt,
+        ServerKind::SmolMt,
         ServerKind::Mio,
     ];
 
@@ -74,6 +85,7 @@ impl ServerKind {
             ServerKind::TempoMt => "tempo-mt",
             ServerKind::TokioMt => "tokio-mt",
             ServerKind::TokioCt => "tokio-ct",
+            ServerKind::SmolMt => "smol-mt",
             ServerKind::Mio => "mio",
         }
     }
@@ -114,18 +126,19 @@ struct Opts {
 
 const USAGE: &str = "\
 usage: echo [--quick] [--reps N] [--workers N] [--client-threads N] [--round-trips N]
-            [--servers tempo-mt,tokio-mt,tokio-ct,mio] [--configs 1,2,3,4]
+            [--servers tempo-mt,tokio-mt,tokio-ct,smol-mt,mio] [--configs 1,2,3,4]
             [--out PATH | --no-write]
 
   --quick            1000-connection configs: 100 round trips per connection instead of 1000
   --reps N           measurements per (config, server); the median is reported (default 3)
-  --workers N        worker threads of tempo-mt and tokio-mt (default: available cores)
+  --workers N        worker threads of tempo-mt, tokio-mt and smol-mt (default: available cores)
   --client-threads N threads of the load generator (default 1)
   --round-trips N    round trips per connection for every config (overrides --quick)
-  --servers LIST     which servers to run (default: all four)
+  --servers LIST     which servers to run (default: all five)
   --configs LIST     which configs to run, 1-based (default: all four)
-  --out PATH         where to write the Markdown report (default: benches/results/echo.md)
-  --no-write         print only";
+  --out PATH         where to write the Markdown report (default: benches/results/echo.md);
+                     the TSV rows go next to it, with the extension .tsv
+  --no-write         print only (write neither file)";
 
 fn parse_opts() -> Result<Opts, String> {
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
@@ -280,6 +293,48 @@ fn start_server(kind: ServerKind, workers: usize) -> io::Result<Server> {
                 let _ = th.join();
             })
         }
+        ServerKind::SmolMt => {
+            let ex = Arc::new(async_executor::Executor::<'static>::new());
+            let l = async_io::Async::new(l)?;
+            // The accept loop holds only a `Weak`: the executor (and with it
+            // the accept task, its listener and every connection task) is
+            // dropped by `stop` once the worker threads are joined.
+            ex.spawn(smol_serve(l, Arc::downgrade(&ex))).detach();
+            // Dropping `tx` resolves every worker's `rx`, ending its `run`.
+            let (tx, rx) = futures::channel::oneshot::channel::<()>();
+            let rx = futures::future::FutureExt::shared(rx);
+            let mut threads = Vec::with_capacity(workers);
+            for i in 0..workers {
+                let ex = ex.clone();
+                let rx = rx.clone();
+                let th = thread::Builder::new()
+                    .name(format!("smol-srv-{i}"))
+                    .spawn(move || {
+                        let _ = futures_lite::future::block_on(ex.run(rx));
+                    });
+                match th {
+                    Ok(th) => threads.push(th),
+                    Err(e) => {
+                        drop(tx);
+                        for th in threads {
+                            let _ = th.join();
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            Box::new(move || {
+                drop(tx);
+                for th in threads {
+                    if th.join().is_err() {
+                        eprintln!("smol server thread panicked");
+                    }
+                }
+                // The last strong reference: dropping the executor drops the
+                // accept task (closing the listener) and the connection tasks.
+                drop(ex);
+            })
+        }
         ServerKind::Mio => {
             let poll = mio::Poll::new()?;
             let waker = Arc::new(mio::Waker::new(poll.registry(), MIO_WAKE)?);
@@ -352,6 +407,40 @@ async fn tokio_serve(l: StdListener) {
 
 async fn tokio_conn(mut s: tokio::net::TcpStream) -> io::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; SERVER_BUF];
+    loop {
+        let n = s.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        s.write_all(&buf[..n]).await?;
+    }
+}
+
+async fn smol_serve(
+    l: async_io::Async<StdListener>,
+    ex: std::sync::Weak<async_executor::Executor<'static>>,
+) {
+    loop {
+        match l.accept().await {
+            Ok((s, _)) => {
+                let _ = s.get_ref().set_nodelay(true);
+                let Some(ex) = ex.upgrade() else { return };
+                ex.spawn(async move {
+                    let _ = smol_conn(s).await;
+                })
+                .detach();
+            }
+            Err(e) => {
+                eprintln!("smol accept: {e}");
+                async_io::Timer::after(Duration::from_millis(1)).await;
+            }
+        }
+    }
+}
+
+async fn smol_conn(mut s: async_io::Async<std::net::TcpStream>) -> io::Result<()> {
+    use futures::io::{AsyncReadExt, AsyncWriteExt};
     let mut buf = vec![0u8; SERVER_BUF];
     loop {
         let n = s.read(&mut buf).await?;
@@ -869,12 +958,19 @@ fn header(o: &Opts, argv: &str) -> String {
         .unwrap_or_else(|| "unknown".into());
     let dirty = command_output("git", &["-C", root, "status", "--porcelain", "--", "src"])
         .is_some_and(|s| !s.is_empty());
-    let versions = lock_versions(&["tempo", "tokio", "mio", "futures"])
-        .into_iter()
-        .map(|(n, v)| format!("{n} {v}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let _ = writeln!(h, "# TCP echo: tempo vs tokio\n");
+    let versions = lock_versions(&[
+        "tempo",
+        "tokio",
+        "async-executor",
+        "async-io",
+        "mio",
+        "futures",
+    ])
+    .into_iter()
+    .map(|(n, v)| format!("{n} {v}"))
+    .collect::<Vec<_>>()
+    .join(", ");
+    let _ = writeln!(h, "# TCP echo: tempo vs tokio and async-executor\n");
     let _ = writeln!(
         h,
         "Command: `cargo run --release -p tempo-benches --bin echo --{argv}`\n"
@@ -901,7 +997,9 @@ fn header(o: &Opts, argv: &str) -> String {
     );
     let _ = writeln!(
         h,
-        "* servers: tempo-mt / tokio-mt with {} worker threads; tokio-ct and mio on one thread each",
+        "* servers: tempo-mt / tokio-mt / smol-mt with {} worker threads (smol-mt: async-executor \
+         `Executor` on std threads, async-io sockets polled by async-io's reactor thread); \
+         tokio-ct and mio on one thread each",
         o.workers
     );
     let _ = writeln!(
@@ -934,6 +1032,73 @@ fn header(o: &Opts, argv: &str) -> String {
 
 /// Every run of every server, per config.
 type Results = Vec<(Config, Vec<(ServerKind, Vec<Result<Sample, String>>)>)>;
+
+/// The workload id of the echo rows in the TSV (workload 7 of the suite).
+const TSV_WORKLOAD: &str = "7-echo";
+
+/// The TSV case of a config: `64x64B`, `1000x1KiB`.
+fn tsv_case(cfg: &Config) -> String {
+    let size = if cfg.size >= 1024 && cfg.size & 1023 == 0 {
+        format!("{}KiB", cfg.size / 1024)
+    } else {
+        format!("{}B", cfg.size)
+    };
+    format!("{}x{}", cfg.conns, size)
+}
+
+/// One [`Row`] per (config, server, metric), in that order; the samples are
+/// the values of the successful reps (a server whose reps all failed has no
+/// rows).
+fn tsv_rows(results: &Results) -> Vec<Row> {
+    /// Name, unit, good direction, and the value of one rep.
+    type Metric = (&'static str, &'static str, Better, fn(&Sample) -> f64);
+    const METRICS: [Metric; 5] = [
+        ("rate", "rt/s", Better::Higher, |s| s.rt_per_s),
+        ("p50", "µs", Better::Lower, |s| s.p50_us),
+        ("p99", "µs", Better::Lower, |s| s.p99_us),
+        ("p999", "µs", Better::Lower, |s| s.p999_us),
+        ("cpu", "µs", Better::Lower, |s| s.server_cpu_us),
+    ];
+    let mut rows = Vec::new();
+    for (cfg, per_server) in results {
+        for (k, runs) in per_server {
+            let ok: Vec<&Sample> = runs.iter().filter_map(|r| r.as_ref().ok()).collect();
+            if ok.is_empty() {
+                continue;
+            }
+            for (metric, unit, better, f) in METRICS {
+                rows.push(Row {
+                    workload: TSV_WORKLOAD.into(),
+                    case: tsv_case(cfg),
+                    metric: metric.into(),
+                    unit: unit.into(),
+                    better,
+                    rt: k.name().into(),
+                    samples: ok.iter().map(|s| f(s)).collect(),
+                });
+            }
+        }
+    }
+    rows
+}
+
+/// The whole TSV file: `# key: value` metadata, then one line per row.
+fn tsv(o: &Opts, argv: &str, results: &Results) -> String {
+    let mut text = machine_meta(&format!(
+        "cargo run --release -p tempo-benches --bin echo --{argv}"
+    ))
+    .join("\n");
+    let _ = write!(
+        text,
+        "\n# workers: {}\n# reps: {}\n# quick: {}\n# client-threads: {}\n",
+        o.workers, o.reps, o.quick, o.client_threads
+    );
+    for r in tsv_rows(results) {
+        text.push_str(&r.to_line());
+        text.push('\n');
+    }
+    text
+}
 
 fn table(results: &Results) -> String {
     let mut t = String::new();
@@ -1060,13 +1225,160 @@ fn main() {
     println!("{tab}{foot}");
     if let Some(path) = &o.out {
         let doc = format!("{head}\n{tab}{foot}");
-        let write = path
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(path, doc));
-        match write {
-            Ok(()) => eprintln!("wrote {}", path.display()),
-            Err(e) => eprintln!("could not write {}: {e}", path.display()),
+        let mut tsv_path = path.with_extension("tsv");
+        if tsv_path == *path {
+            tsv_path = PathBuf::from(format!("{}.tsv", path.display()));
+        }
+        let files = [(path.clone(), doc), (tsv_path, tsv(&o, &argv, &results))];
+        for (path, text) in files {
+            let write = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(&path, text));
+            match write {
+                Ok(()) => eprintln!("wrote {}", path.display()),
+                Err(e) => eprintln!("could not write {}: {e}", path.display()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(x: f64) -> Sample {
+        Sample {
+            rt_per_s: 100_000.0 + x,
+            p50_us: 10.0 + x,
+            p99_us: 200.5 + x,
+            p999_us: 1234.0 + x,
+            server_cpu_us: 3.25 + x,
+            client_cpu_us: 2.0,
+        }
+    }
+
+    fn opts() -> Opts {
+        Opts {
+            quick: true,
+            reps: 3,
+            workers: 2,
+            client_threads: 1,
+            round_trips: None,
+            servers: ServerKind::ALL.to_vec(),
+            configs: None,
+            out: None,
+        }
+    }
+
+    #[test]
+    fn tsv_rows_round_trip() {
+        let o = opts();
+        let cfgs = configs(&o);
+        assert_eq!(
+            cfgs.iter().map(tsv_case).collect::<Vec<_>>(),
+            ["64x64B", "64x1KiB", "1000x64B", "1000x1KiB"]
+        );
+        let results: Results = vec![
+            (
+                cfgs[0],
+                vec![
+                    (
+                        ServerKind::TempoMt,
+                        vec![Ok(sample(0.0)), Ok(sample(1.0)), Ok(sample(2.0))],
+                    ),
+                    // A failed rep is left out of the samples.
+                    (
+                        ServerKind::SmolMt,
+                        vec![Ok(sample(5.0)), Err("stalled".into()), Ok(sample(7.0))],
+                    ),
+                    // A server whose reps all failed has no rows.
+                    (ServerKind::Mio, vec![Err("x".into()); 3]),
+                ],
+            ),
+            (
+                cfgs[3],
+                vec![(ServerKind::TokioMt, vec![Ok(sample(0.5)); 3])],
+            ),
+        ];
+        let text = tsv(&o, " --quick", &results);
+        let meta: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
+        for key in ["# command:", "# workers: 2", "# reps: 3", "# quick: true"] {
+            assert!(meta.iter().any(|l| l.starts_with(key)), "{key} in {meta:?}");
+        }
+        // The metadata comes first.
+        assert!(text
+            .lines()
+            .skip_while(|l| l.starts_with('#'))
+            .all(|l| !l.starts_with('#')));
+        let parsed: Vec<Row> = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| Row::parse(l).unwrap())
+            .collect();
+        let want = tsv_rows(&results);
+        assert_eq!(parsed.len(), 3 * 5);
+        assert_eq!(parsed.len(), want.len());
+        let key = |r: &Row| {
+            format!(
+                "{} {} {} {} {} {}",
+                r.workload,
+                r.case,
+                r.rt,
+                r.metric,
+                r.unit,
+                r.better.as_str()
+            )
+        };
+        let keys: Vec<String> = parsed.iter().map(key).collect();
+        assert_eq!(keys, want.iter().map(key).collect::<Vec<_>>());
+        assert_eq!(
+            keys[..5],
+            [
+                "7-echo 64x64B tempo-mt rate rt/s higher",
+                "7-echo 64x64B tempo-mt p50 µs lower",
+                "7-echo 64x64B tempo-mt p99 µs lower",
+                "7-echo 64x64B tempo-mt p999 µs lower",
+                "7-echo 64x64B tempo-mt cpu µs lower",
+            ]
+        );
+        assert_eq!(keys[5], "7-echo 64x64B smol-mt rate rt/s higher");
+        assert_eq!(keys[10], "7-echo 1000x1KiB tokio-mt rate rt/s higher");
+        for (p, w) in parsed.iter().zip(&want) {
+            assert_eq!(p.samples.len(), w.samples.len(), "{}", key(w));
+            for (a, b) in p.samples.iter().zip(&w.samples) {
+                assert!((a - b).abs() <= 1e-3 * b.abs(), "{}: {a} vs {b}", key(w));
+            }
+        }
+        assert_eq!(want[0].samples, [100_000.0, 100_001.0, 100_002.0]);
+        assert_eq!(want[5].samples, [100_005.0, 100_007.0]);
+        assert_eq!(want[9].samples, [8.25, 10.25]);
+        assert_eq!(parsed[1].median(), 11.0);
+    }
+
+    /// Every server echoes, and stopping it closes its listener (a new
+    /// connection is refused) and returns.
+    #[test]
+    fn servers_echo_and_stop() {
+        for kind in ServerKind::ALL {
+            let server = start_server(kind, 2).unwrap();
+            let mut c = std::net::TcpStream::connect(server.addr).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let req: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+            c.write_all(&req).unwrap();
+            let mut back = vec![0u8; req.len()];
+            c.read_exact(&mut back).unwrap();
+            assert_eq!(back, req, "{}", kind.name());
+            drop(c);
+            let addr = server.addr;
+            (server.stop)();
+            let e = std::net::TcpStream::connect(addr).err();
+            assert_eq!(
+                e.map(|e| e.kind()),
+                Some(io::ErrorKind::ConnectionRefused),
+                "{}: listener still open after stop",
+                kind.name()
+            );
         }
     }
 }

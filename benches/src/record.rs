@@ -87,7 +87,11 @@ impl Row {
     /// The TSV line (no newline).
     pub fn to_line(&self) -> String {
         let min = self.samples.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = self.samples.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let max = self
+            .samples
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
         let mut s = String::new();
         let _ = write!(
             s,
@@ -117,7 +121,10 @@ impl Row {
         let samples = f[9]
             .split(',')
             .filter(|s| !s.is_empty())
-            .map(|s| s.parse::<f64>().map_err(|e| format!("bad sample {s:?}: {e}")))
+            .map(|s| {
+                s.parse::<f64>()
+                    .map_err(|e| format!("bad sample {s:?}: {e}"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Row {
             workload: f[0].into(),
@@ -160,7 +167,9 @@ pub fn machine_meta(command: &str) -> Vec<String> {
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|| "unknown".into());
     let kernel = read("/proc/sys/kernel/osrelease").trim().to_string();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let load = read("/proc/loadavg");
     let rustc = std::process::Command::new("rustc")
         .arg("--version")
@@ -173,7 +182,13 @@ pub fn machine_meta(command: &str) -> Vec<String> {
         format!("# cpu: {cpu} ({cores} cores available)"),
         format!("# kernel: Linux {kernel}"),
         format!("# rustc: {rustc}"),
-        format!("# loadavg-at-start: {}", load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")),
+        format!(
+            "# loadavg-at-start: {}",
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
     ]
 }
 

@@ -6,6 +6,7 @@
 //!   waiting [`heap`] and moves tasks to the [`ready`] queue;
 //! - [`idle`] and [`driver`]: parking without lost wakeups;
 //! - [`registry`]: every live task, for shutdown;
+//! - [`running`]: which runtime this thread runs a task of (wakes from a run skip an `Arc` clone);
 //! - [`worker`]: the loop every worker (and a caller-driven `block_on`) runs;
 //! - [`shared`]: the protocols that cut across them.
 //!
@@ -19,6 +20,7 @@ pub(crate) mod idle;
 pub(crate) mod ready;
 pub(crate) mod registry;
 pub(crate) mod role;
+pub(crate) mod running;
 pub(crate) mod shared;
 pub(crate) mod worker;
 

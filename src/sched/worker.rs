@@ -61,6 +61,8 @@ fn local_of(t: RawTask) -> *mut TaskLocal {
 
 /// Runs one task whose notification the worker popped.
 pub(crate) fn run_task(shared: &Shared, n: Notified) {
+    // Wakes from this run need no `Arc<Shared>` clone (`running.rs`).
+    let _run = super::running::enter(shared);
     let t = n.raw();
     let lp = local_of(t);
     // Fire expired task-local timers while the task is SCHEDULED: their wakes

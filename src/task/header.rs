@@ -122,8 +122,21 @@ impl RawTask {
     /// the notification's reference).
     pub(crate) fn act_on(self, n: Notify) {
         if n == Notify::Push {
-            let shared = self.header().shared.clone();
-            shared.push_front(Notified(self));
+            let p = Arc::as_ptr(&self.header().shared);
+            if crate::sched::running::is_running_for(p) {
+                // No reference-count traffic on the runtime (a line every
+                // worker shares) for a wake from one of its own workers.
+                // SAFETY: `running.rs` invariant 1: this thread runs a task of
+                // this runtime and holds a handle to it, so `*p` outlives the
+                // push even if the task is freed by another worker right after.
+                unsafe { (*p).push_front(Notified(self)) }
+            } else {
+                // The clone keeps the runtime alive through the push: once the
+                // task is in the front queue it may be run, completed and freed
+                // (and with it this header's reference) by another thread.
+                let shared = self.header().shared.clone();
+                shared.push_front(Notified(self));
+            }
         }
     }
 

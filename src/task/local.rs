@@ -55,9 +55,16 @@ struct Slot {
     waker: Option<Waker>,
 }
 
-/// A small slab of `(deadline, waker)` entries owned by one task.
+/// A small slab of `(deadline, waker)` entries owned by one task, allocated
+/// on the task's first timer: a task that never sleeps or times out carries
+/// one null pointer (8 bytes) instead of an empty slab (56 bytes).
 #[derive(Default)]
 pub(crate) struct TimerList {
+    slab: Option<Box<Slab>>,
+}
+
+#[derive(Default)]
+struct Slab {
     slots: Vec<Slot>,
     free: Vec<usize>,
     live: usize,
@@ -71,8 +78,8 @@ pub(crate) struct TimerKey {
     generation: u32,
 }
 
-impl TimerList {
-    pub(crate) fn insert(&mut self, owner: u64, deadline: Instant, waker: Waker) -> TimerKey {
+impl Slab {
+    fn insert(&mut self, owner: u64, deadline: Instant, waker: Waker) -> TimerKey {
         self.live += 1;
         if let Some(slot) = self.free.pop() {
             let s = &mut self.slots[slot];
@@ -104,12 +111,12 @@ impl TimerList {
     }
 
     /// Whether `key` is still registered (it has not fired).
-    pub(crate) fn contains(&mut self, key: TimerKey) -> bool {
+    fn contains(&mut self, key: TimerKey) -> bool {
         self.get(key).is_some()
     }
 
     /// Replaces the stored waker unless it would wake the same task.
-    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) {
+    fn update_waker(&mut self, key: TimerKey, waker: &Waker) {
         if let Some(s) = self.get(key) {
             if !s.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
                 s.waker = Some(waker.clone());
@@ -119,7 +126,7 @@ impl TimerList {
 
     /// Removes `key` if still registered; returns its waker (to be dropped by
     /// the caller outside any borrow).
-    pub(crate) fn remove(&mut self, key: TimerKey) -> Option<Waker> {
+    fn remove(&mut self, key: TimerKey) -> Option<Waker> {
         let s = self.get(key)?;
         s.deadline = None;
         s.generation = s.generation.wrapping_add(1);
@@ -130,7 +137,7 @@ impl TimerList {
     }
 
     /// The earliest registered deadline.
-    pub(crate) fn earliest(&self) -> Option<Instant> {
+    fn earliest(&self) -> Option<Instant> {
         if self.live == 0 {
             return None;
         }
@@ -139,7 +146,7 @@ impl TimerList {
 
     /// Removes every entry whose deadline is `<= now` and returns their
     /// wakers, in deadline order (FIFO among equal deadlines by slot order).
-    pub(crate) fn take_expired(&mut self, now: Instant) -> Vec<Waker> {
+    fn take_expired(&mut self, now: Instant) -> Vec<Waker> {
         if self.live == 0 {
             return Vec::new();
         }
@@ -157,6 +164,46 @@ impl TimerList {
         }
         fired.sort_by_key(|(d, i, _)| (*d, *i));
         fired.into_iter().map(|(_, _, w)| w).collect()
+    }
+}
+
+impl TimerList {
+    /// Registers `deadline` with `waker` for `owner`.
+    pub(crate) fn insert(&mut self, owner: u64, deadline: Instant, waker: Waker) -> TimerKey {
+        self.slab
+            .get_or_insert_with(Default::default)
+            .insert(owner, deadline, waker)
+    }
+
+    /// Whether `key` names a live entry.
+    pub(crate) fn contains(&mut self, key: TimerKey) -> bool {
+        self.slab.as_deref_mut().is_some_and(|s| s.contains(key))
+    }
+
+    /// Replaces the waker of `key` unless it would wake the same task.
+    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) {
+        if let Some(s) = self.slab.as_deref_mut() {
+            s.update_waker(key, waker);
+        }
+    }
+
+    /// Removes `key`, returning its waker.
+    pub(crate) fn remove(&mut self, key: TimerKey) -> Option<Waker> {
+        self.slab.as_deref_mut()?.remove(key)
+    }
+
+    /// The earliest registered deadline.
+    pub(crate) fn earliest(&self) -> Option<Instant> {
+        self.slab.as_deref()?.earliest()
+    }
+
+    /// Removes every entry whose deadline is `<= now` and returns their
+    /// wakers, in deadline order (FIFO among equal deadlines by slot order).
+    pub(crate) fn take_expired(&mut self, now: Instant) -> Vec<Waker> {
+        match self.slab.as_deref_mut() {
+            Some(s) => s.take_expired(now),
+            None => Vec::new(),
+        }
     }
 }
 

@@ -46,7 +46,9 @@ fn parse() -> Opts {
     let mut o = Opts {
         quick: false,
         reps: 5,
-        workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        workers: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
         only: Vec::new(),
         rts: ALL.iter().map(|s| s.to_string()).collect(),
         out: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/results/suite.tsv").to_string()),
@@ -95,7 +97,11 @@ fn main() {
         std::thread::sleep(Duration::from_secs(1));
         let s = CASE_START.load(Relaxed);
         if s != u64::MAX && started.elapsed().as_secs() > s + HANG.as_secs() {
-            eprintln!("suite: {} ran longer than {:?}: hung; aborting", CASE_NAME.lock().unwrap(), HANG);
+            eprintln!(
+                "suite: {} ran longer than {:?}: hung; aborting",
+                CASE_NAME.lock().unwrap(),
+                HANG
+            );
             std::process::exit(3);
         }
     });
@@ -109,7 +115,8 @@ fn main() {
         .collect();
     let mut rows: Vec<Row> = Vec::new();
     for c in &cases {
-        let mut per_rt: Vec<(String, Vec<Vec<f64>>)> = o.rts.iter().map(|r| (r.clone(), Vec::new())).collect();
+        let mut per_rt: Vec<(String, Vec<Vec<f64>>)> =
+            o.rts.iter().map(|r| (r.clone(), Vec::new())).collect();
         for rep in 0..o.reps {
             let k = per_rt.len();
             for i in 0..k {
@@ -121,7 +128,13 @@ fn main() {
                 let v = (c.run)(&name, o.workers, o.quick);
                 CASE_START.store(u64::MAX, Relaxed);
                 if let Some(v) = v {
-                    assert_eq!(v.len(), c.metrics.len(), "{}/{}: one value per metric", c.workload, c.case);
+                    assert_eq!(
+                        v.len(),
+                        c.metrics.len(),
+                        "{}/{}: one value per metric",
+                        c.workload,
+                        c.case
+                    );
                     eprintln!(
                         "{}/{} rep {} {:<10} {} = {:.3} {}  ({:.2}s)",
                         c.workload,
@@ -154,9 +167,15 @@ fn main() {
             }
         }
     }
-    let mut text = machine_meta(&format!("cargo run --release -p tempo-benches --bin suite -- {}", argv[1..].join(" ")))
-        .join("\n");
-    text.push_str(&format!("\n# workers: {}\n# reps: {}\n# quick: {}\n", o.workers, o.reps, o.quick));
+    let mut text = machine_meta(&format!(
+        "cargo run --release -p tempo-benches --bin suite -- {}",
+        argv[1..].join(" ")
+    ))
+    .join("\n");
+    text.push_str(&format!(
+        "\n# workers: {}\n# reps: {}\n# quick: {}\n",
+        o.workers, o.reps, o.quick
+    ));
     for r in &rows {
         text.push_str(&r.to_line());
         text.push('\n');
@@ -166,8 +185,12 @@ fn main() {
         if let Some(dir) = std::path::Path::new(path).parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let mut f = std::fs::File::create(path).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
+        let mut f =
+            std::fs::File::create(path).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
         f.write_all(text.as_bytes()).expect("write results");
-        eprintln!("suite: wrote {path} in {:.0}s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "suite: wrote {path} in {:.0}s",
+            started.elapsed().as_secs_f64()
+        );
     }
 }

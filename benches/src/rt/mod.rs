@@ -89,13 +89,34 @@ macro_rules! for_each_rt {
     ($name:expr, |$R:ident| $body:expr) => {{
         use $crate::rt::*;
         match $name {
-            "tempo-mt" => { type $R = tempo_rt::TempoMt; Some($body) }
-            "tempo-ct" => { type $R = tempo_rt::TempoCt; Some($body) }
-            "tokio-mt" => { type $R = tokio_rt::TokioMt; Some($body) }
-            "tokio-ct" => { type $R = tokio_rt::TokioCt; Some($body) }
-            "smol-mt" => { type $R = smol_rt::SmolMt; Some($body) }
-            "smol-local" => { type $R = smol_rt::SmolLocal; Some($body) }
-            "twin" => { type $R = twin::Twin; Some($body) }
+            "tempo-mt" => {
+                type $R = tempo_rt::TempoMt;
+                Some($body)
+            }
+            "tempo-ct" => {
+                type $R = tempo_rt::TempoCt;
+                Some($body)
+            }
+            "tokio-mt" => {
+                type $R = tokio_rt::TokioMt;
+                Some($body)
+            }
+            "tokio-ct" => {
+                type $R = tokio_rt::TokioCt;
+                Some($body)
+            }
+            "smol-mt" => {
+                type $R = smol_rt::SmolMt;
+                Some($body)
+            }
+            "smol-local" => {
+                type $R = smol_rt::SmolLocal;
+                Some($body)
+            }
+            "twin" => {
+                type $R = twin::Twin;
+                Some($body)
+            }
             _ => None,
         }
     }};
@@ -103,5 +124,11 @@ macro_rules! for_each_rt {
 
 /// Every runtime name, tempo first.
 pub const ALL: [&str; 7] = [
-    "tempo-mt", "tempo-ct", "tokio-mt", "tokio-ct", "smol-mt", "smol-local", "twin",
+    "tempo-mt",
+    "tempo-ct",
+    "tokio-mt",
+    "tokio-ct",
+    "smol-mt",
+    "smol-local",
+    "twin",
 ];

@@ -56,10 +56,16 @@ fn smol_serve_idle<R: Rt>(
 
 fn smol_timeout_yield(d: Duration) -> impl Future<Output = bool> + Send {
     let timer = async_io::Timer::after(d);
-    futures_lite::future::or(async { futures_lite::future::yield_now().await; true }, async move {
-        timer.await;
-        false
-    })
+    futures_lite::future::or(
+        async {
+            futures_lite::future::yield_now().await;
+            true
+        },
+        async move {
+            timer.await;
+            false
+        },
+    )
 }
 
 fn smol_timeout_ready(d: Duration) -> impl Future<Output = bool> + Send {
@@ -67,10 +73,16 @@ fn smol_timeout_ready(d: Duration) -> impl Future<Output = bool> + Send {
     // The timer is created eagerly (it reads the clock, as tokio's and
     // tempo's `timeout` do at creation); `or` polls the first future first.
     let timer = async_io::Timer::after(d);
-    futures_lite::future::or(async { std::future::ready(()).await; true }, async move {
-        timer.await;
-        false
-    })
+    futures_lite::future::or(
+        async {
+            std::future::ready(()).await;
+            true
+        },
+        async move {
+            timer.await;
+            false
+        },
+    )
 }
 
 /// `smol-mt`

@@ -58,10 +58,18 @@ macro_rules! tempo_rt {
                 tempo::time::sleep(d)
             }
             fn timeout_ready(d: Duration) -> impl Future<Output = bool> + Send {
-                async move { tempo::time::timeout(d, std::future::ready(())).await.is_ok() }
+                async move {
+                    tempo::time::timeout(d, std::future::ready(()))
+                        .await
+                        .is_ok()
+                }
             }
             fn timeout_yield(d: Duration) -> impl Future<Output = bool> + Send {
-                async move { tempo::time::timeout(d, tempo::task::yield_now()).await.is_ok() }
+                async move {
+                    tempo::time::timeout(d, tempo::task::yield_now())
+                        .await
+                        .is_ok()
+                }
             }
             fn serve_idle(
                 l: std::net::TcpListener,

@@ -55,10 +55,18 @@ macro_rules! tokio_rt {
                 tokio::time::sleep(d)
             }
             fn timeout_ready(d: Duration) -> impl Future<Output = bool> + Send {
-                async move { tokio::time::timeout(d, std::future::ready(())).await.is_ok() }
+                async move {
+                    tokio::time::timeout(d, std::future::ready(()))
+                        .await
+                        .is_ok()
+                }
             }
             fn timeout_yield(d: Duration) -> impl Future<Output = bool> + Send {
-                async move { tokio::time::timeout(d, tokio::task::yield_now()).await.is_ok() }
+                async move {
+                    tokio::time::timeout(d, tokio::task::yield_now())
+                        .await
+                        .is_ok()
+                }
             }
             fn serve_idle(
                 l: std::net::TcpListener,
@@ -87,12 +95,16 @@ macro_rules! tokio_rt {
     };
 }
 
-tokio_rt!(TokioMt, "tokio-mt", |w| tokio::runtime::Builder::new_multi_thread()
-    .worker_threads(w)
-    .enable_all()
-    .build()
-    .expect("tokio runtime"));
-tokio_rt!(TokioCt, "tokio-ct", |_| tokio::runtime::Builder::new_current_thread()
-    .enable_all()
-    .build()
-    .expect("tokio runtime"));
+tokio_rt!(TokioMt, "tokio-mt", |w| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(w)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+});
+tokio_rt!(TokioCt, "tokio-ct", |_| {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+});

@@ -17,15 +17,36 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const METRICS: &[Metric] = &[
-    Metric { name: "p99", unit: "µs", better: Better::Lower },
-    Metric { name: "p50", unit: "µs", better: Better::Lower },
-    Metric { name: "max", unit: "µs", better: Better::Lower },
-    Metric { name: "pingpong", unit: "rt/s", better: Better::Higher },
+    Metric {
+        name: "p99",
+        unit: "µs",
+        better: Better::Lower,
+    },
+    Metric {
+        name: "p50",
+        unit: "µs",
+        better: Better::Lower,
+    },
+    Metric {
+        name: "max",
+        unit: "µs",
+        better: Better::Lower,
+    },
+    Metric {
+        name: "pingpong",
+        unit: "rt/s",
+        better: Better::Higher,
+    },
 ];
 
 /// The cases of this module.
 pub fn cases() -> Vec<Case> {
-    vec![Case { workload: "4-fairness", case: "probe-1ms", metrics: METRICS, run: crate::dispatch!(probe) }]
+    vec![Case {
+        workload: "4-fairness",
+        case: "probe-1ms",
+        metrics: METRICS,
+        run: crate::dispatch!(probe),
+    }]
 }
 
 fn run_once<R: Rt>(rt: &R, probes: usize) -> Vec<f64> {

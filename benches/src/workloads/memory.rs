@@ -15,13 +15,27 @@ use crate::record::{Better, Metric};
 use crate::rt::Rt;
 use std::time::Duration;
 
-const BYTES: &[Metric] = &[Metric { name: "bytes", unit: "B", better: Better::Lower }];
+const BYTES: &[Metric] = &[Metric {
+    name: "bytes",
+    unit: "B",
+    better: Better::Lower,
+}];
 
 /// The cases of this module.
 pub fn cases() -> Vec<Case> {
     vec![
-        Case { workload: "8-memory", case: "idle-task", metrics: BYTES, run: crate::dispatch!(idle_tasks) },
-        Case { workload: "8-memory", case: "idle-conn", metrics: BYTES, run: crate::dispatch!(idle_conns) },
+        Case {
+            workload: "8-memory",
+            case: "idle-task",
+            metrics: BYTES,
+            run: crate::dispatch!(idle_tasks),
+        },
+        Case {
+            workload: "8-memory",
+            case: "idle-conn",
+            metrics: BYTES,
+            run: crate::dispatch!(idle_conns),
+        },
     ]
 }
 
@@ -59,7 +73,8 @@ fn idle_conns<R: Rt>(w: usize, quick: bool) -> Option<Vec<f64>> {
     let n = if quick { 500 } else { 5_000 };
     let rt = R::build(w);
     let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).ok()?;
-    sock.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into()).ok()?;
+    sock.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .ok()?;
     sock.listen(1024).ok()?;
     let l: std::net::TcpListener = sock.into();
     let addr = l.local_addr().ok()?;

@@ -32,12 +32,18 @@ pub struct Case {
 #[macro_export]
 macro_rules! dispatch {
     ($f:ident) => {
-        |rt: &str, w: usize, q: bool| -> Option<Vec<f64>> { $crate::for_each_rt!(rt, |R| $f::<R>(w, q)).flatten() }
+        |rt: &str, w: usize, q: bool| -> Option<Vec<f64>> {
+            $crate::for_each_rt!(rt, |R| $f::<R>(w, q)).flatten()
+        }
     };
 }
 
 /// Total time in milliseconds (lower is better).
-pub const TIME_MS: Metric = Metric { name: "time", unit: "ms", better: Better::Lower };
+pub const TIME_MS: Metric = Metric {
+    name: "time",
+    unit: "ms",
+    better: Better::Lower,
+};
 
 /// Every case, in issue order.
 pub fn all() -> Vec<Case> {
@@ -59,9 +65,17 @@ pub struct Latch {
 
 impl Latch {
     /// A latch for `n` count-downs and the receiver that resolves at zero.
-    pub fn new(n: usize) -> (std::sync::Arc<Latch>, futures::channel::oneshot::Receiver<()>) {
+    pub fn new(
+        n: usize,
+    ) -> (
+        std::sync::Arc<Latch>,
+        futures::channel::oneshot::Receiver<()>,
+    ) {
         let (tx, rx) = futures::channel::oneshot::channel();
-        let l = Latch { left: n.into(), tx: std::sync::Mutex::new(Some(tx)) };
+        let l = Latch {
+            left: n.into(),
+            tx: std::sync::Mutex::new(Some(tx)),
+        };
         (std::sync::Arc::new(l), rx)
     }
 

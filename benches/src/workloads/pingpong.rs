@@ -16,9 +16,24 @@ use std::time::Instant;
 /// The cases of this module.
 pub fn cases() -> Vec<Case> {
     vec![
-        Case { workload: "3-pingpong", case: "1-pair", metrics: &[TIME_MS], run: crate::dispatch!(pairs1) },
-        Case { workload: "3-pingpong", case: "16-pairs", metrics: &[TIME_MS], run: crate::dispatch!(pairs16) },
-        Case { workload: "3-pingpong", case: "chain-1000", metrics: &[TIME_MS], run: crate::dispatch!(chain) },
+        Case {
+            workload: "3-pingpong",
+            case: "1-pair",
+            metrics: &[TIME_MS],
+            run: crate::dispatch!(pairs1),
+        },
+        Case {
+            workload: "3-pingpong",
+            case: "16-pairs",
+            metrics: &[TIME_MS],
+            run: crate::dispatch!(pairs16),
+        },
+        Case {
+            workload: "3-pingpong",
+            case: "chain-1000",
+            metrics: &[TIME_MS],
+            run: crate::dispatch!(chain),
+        },
     ]
 }
 

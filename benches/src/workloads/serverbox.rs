@@ -11,15 +11,29 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
-const RATE: &[Metric] = &[Metric { name: "rate", unit: "Mexec/s", better: Better::Higher }];
+const RATE: &[Metric] = &[Metric {
+    name: "rate",
+    unit: "Mexec/s",
+    better: Better::Higher,
+}];
 const TASKS: usize = 1_000;
 const REPOSTS: usize = 100;
 
 /// The cases of this module.
 pub fn cases() -> Vec<Case> {
     vec![
-        Case { workload: "6-serverbox", case: "nano", metrics: RATE, run: crate::dispatch!(nano) },
-        Case { workload: "6-serverbox", case: "micro", metrics: RATE, run: crate::dispatch!(micro) },
+        Case {
+            workload: "6-serverbox",
+            case: "nano",
+            metrics: RATE,
+            run: crate::dispatch!(nano),
+        },
+        Case {
+            workload: "6-serverbox",
+            case: "micro",
+            metrics: RATE,
+            run: crate::dispatch!(micro),
+        },
     ]
 }
 

@@ -19,10 +19,30 @@ const SPAWNS: usize = 10_000;
 /// The cases of this module.
 pub fn cases() -> Vec<Case> {
     vec![
-        Case { workload: "1-spawn", case: "inside", metrics: &[TIME_MS], run: crate::dispatch!(inside) },
-        Case { workload: "1-spawn", case: "outside-idle", metrics: &[TIME_MS], run: crate::dispatch!(outside_idle) },
-        Case { workload: "1-spawn", case: "outside-busy", metrics: &[TIME_MS], run: crate::dispatch!(outside_busy) },
-        Case { workload: "2-yield", case: "200x1000", metrics: &[TIME_MS], run: crate::dispatch!(yield_many) },
+        Case {
+            workload: "1-spawn",
+            case: "inside",
+            metrics: &[TIME_MS],
+            run: crate::dispatch!(inside),
+        },
+        Case {
+            workload: "1-spawn",
+            case: "outside-idle",
+            metrics: &[TIME_MS],
+            run: crate::dispatch!(outside_idle),
+        },
+        Case {
+            workload: "1-spawn",
+            case: "outside-busy",
+            metrics: &[TIME_MS],
+            run: crate::dispatch!(outside_busy),
+        },
+        Case {
+            workload: "2-yield",
+            case: "200x1000",
+            metrics: &[TIME_MS],
+            run: crate::dispatch!(yield_many),
+        },
     ]
 }
 

@@ -26,6 +26,9 @@ cargo run --quiet --example http_hello -- --self-test
 # the spec (src/trace); a sample of the traces is written for TLC below.
 traces=$PWD/target/traces
 rm -rf "$traces"
+section "benchmark crate: builds, unit tests, every server echoes (no timing)"
+cargo test --release -p tempo-benches
+cargo run --quiet --release -p tempo-benches --bin suite -- --quick --reps 1 --no-write > /dev/null
 section "loom models (release), trace-validated"
 TEMPO_TRACE_DIR=$traces cargo test --release --features loom -- --nocapture
 section "shuttle scenarios (release), trace-validated"

@@ -886,7 +886,10 @@ fn timeout_counts_from_first_pending_poll() {
             let mut lazy = pin!(lazy);
             let mut fixed = pin!(fixed);
             // `timeout_at`'s instant has passed; `timeout` only starts now.
-            assert!(matches!(futures::poll!(fixed.as_mut()), Poll::Ready(Err(_))));
+            assert!(matches!(
+                futures::poll!(fixed.as_mut()),
+                Poll::Ready(Err(_))
+            ));
             assert_eq!(futures::poll!(lazy.as_mut()), Poll::Pending);
             c.advance(Duration::from_secs(9));
             assert_eq!(futures::poll!(lazy.as_mut()), Poll::Pending);

@@ -18,6 +18,8 @@
 //! | `last_waker_drop_vs_completion` | the last foreign waker dropped as the task completes |
 //! | `role_handoff_vs_park` | two workers handing the sched role over while parking |
 //! | `block_on_caller_driven` | worker_threads(0): the caller is the only worker |
+//! | `slot_wake_vs_abort` | a task woken into its waker's next-run slot, aborted from another thread meanwhile |
+//! | `slot_vs_shutdown` | a task in a worker's next-run slot while the runtime shuts down: its future is dropped once |
 //! | `handle_drop_vs_completion` | abort + drop of the `JoinHandle` racing the task's completion: output dropped once |
 //! | `readiness::*` (`readiness.rs`) | I/O readiness vs. interest on a `MockIo`: an edge racing the reader's check/clear/register (once, twice), a close racing a pending read, a close racing an edge |
 
@@ -270,5 +272,63 @@ fn block_on_caller_driven() {
         let th = loom::thread::spawn(move || t.wakeup());
         assert_eq!(rt.block_on(h).unwrap(), WaitOutcome::Woken);
         th.join().unwrap();
+    });
+}
+
+/// Task `b`, running on the only worker, wakes the idle task `a`: `a` goes
+/// to the worker's next-run slot (`sched/running.rs`) instead of the front
+/// queue, while another thread aborts `a`. The abort's RMW finds `a`
+/// SCHEDULED (in the slot) or IDLE (before the wake), and either way the
+/// future is dropped exactly once and the handle reports the cancellation.
+///
+/// Three threads (the worker, the caller, the aborter) and two tasks: the
+/// preemption bound is 1 (override with `LOOM_MAX_PREEMPTIONS`).
+#[test]
+fn slot_wake_vs_abort() {
+    model_with_bound(1, || {
+        let rt = rt(1);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let d = DropCount(drops.clone());
+        let a = rt.spawn(async move {
+            let _d = d;
+            loop {
+                task::wait().await;
+            }
+        });
+        let ta = a.task_ref();
+        let b = rt.spawn(async move { ta.wakeup() });
+        let th = loom::thread::spawn(move || {
+            a.abort();
+            a
+        });
+        rt.block_on(b).unwrap();
+        let a = th.join().unwrap();
+        assert!(rt.block_on(a).unwrap_err().is_cancelled());
+        assert_eq!(drops.load(SeqCst), 1, "future dropped exactly once");
+    });
+}
+
+/// Task `b` wakes the idle task `a` into the worker's next-run slot, and
+/// the runtime is dropped as soon as `b` is joined: `a` is then in the slot,
+/// running, pushed to the front queue or idle again. Shutdown must find it
+/// wherever it is and drop its future exactly once (no hang, no leak).
+#[test]
+fn slot_vs_shutdown() {
+    model(|| {
+        let rt = rt(1);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let d = DropCount(drops.clone());
+        let a = rt.spawn(async move {
+            let _d = d;
+            loop {
+                task::wait().await;
+            }
+        });
+        let ta = a.task_ref();
+        let b = rt.spawn(async move { ta.wakeup() });
+        rt.block_on(b).unwrap();
+        drop(rt);
+        assert_eq!(drops.load(SeqCst), 1, "future dropped exactly once");
+        drop(a);
     });
 }

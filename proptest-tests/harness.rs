@@ -169,6 +169,9 @@ struct Parking<'a, F: Future> {
     obs: &'a TaskObs,
     deadline_hi: Option<Duration>,
     last_park: Option<u64>,
+    /// A timer of this length armed by the first `Pending` poll (`timeout`
+    /// reads the clock only then): `deadline_hi` is fixed at that moment.
+    armed_on_pending: Option<Duration>,
 }
 
 impl<F: Future> Future for Parking<'_, F> {
@@ -181,6 +184,10 @@ impl<F: Future> Future for Parking<'_, F> {
                 Poll::Ready((v, this.last_park))
             }
             Poll::Pending => {
+                if let Some(r) = this.armed_on_pending.take() {
+                    // The timer read the clock during this poll, no later than now.
+                    this.deadline_hi = Some(this.env.now() + r);
+                }
                 let seq = this.env.next_seq();
                 this.last_park = Some(seq);
                 this.obs.set_park(Park::Parked {
@@ -205,6 +212,7 @@ fn parking<'a, F: Future>(
         obs,
         deadline_hi,
         last_park: None,
+        armed_on_pending: None,
     }
 }
 
@@ -253,9 +261,13 @@ async fn script(t: usize, steps: Vec<Step>, env: Arc<Env>, obs: Arc<TaskObs>) ->
                 (outcome(o), Some(start + ms(r)), p)
             }
             StepKind::TimeoutWait(r) => {
+                // The deadline is `now + r` at the first poll that finds
+                // `wait()` pending, not at the call: the test thread may
+                // advance the clock in between (`hi` is set then).
                 let f = timeout(ms(r), wait());
-                let hi = env.now() + ms(r);
-                let (o, p) = parking(env, obs, Some(hi), f).await;
+                let mut pk = parking(env, obs, None, f);
+                pk.armed_on_pending = Some(ms(r));
+                let (o, p) = pk.await;
                 let o = match o {
                     Ok(o) => outcome(o),
                     Err(_) => Outcome::Elapsed,

@@ -327,3 +327,83 @@ fn many_ready_tasks_all_make_progress() {
         );
     });
 }
+
+/// Two tasks that wake each other forever: each wake from a run puts the
+/// other task in the worker's next-run slot (`sched/running.rs`), so the
+/// pair would keep a worker to itself if the slot were not bounded by the
+/// batch (`worker.rs` invariant 1).
+struct PingPongPair {
+    stop: Arc<AtomicBool>,
+    rounds: Arc<AtomicU64>,
+    refs: Vec<task::TaskRef>,
+}
+
+impl PingPongPair {
+    fn start(rt: &Runtime) -> PingPongPair {
+        let stop = Arc::new(AtomicBool::new(false));
+        let rounds = Arc::new(AtomicU64::new(0));
+        let peers: Arc<Mutex<Vec<task::TaskRef>>> = Arc::new(Mutex::new(Vec::new()));
+        let mut refs = Vec::new();
+        for me in 0..2 {
+            let (stop, rounds, peers) = (stop.clone(), rounds.clone(), peers.clone());
+            let h = rt.spawn(async move {
+                while !stop.load(SeqCst) {
+                    let other = peers.lock().unwrap().get(1 - me).cloned();
+                    if let Some(o) = other {
+                        rounds.fetch_add(1, SeqCst);
+                        o.wakeup();
+                    }
+                    task::wait().await;
+                }
+            });
+            refs.push(h.task_ref());
+        }
+        *peers.lock().unwrap() = refs.clone();
+        refs[0].wakeup();
+        let t0 = Instant::now();
+        while rounds.load(SeqCst) < 100 {
+            assert!(t0.elapsed() < STARVED, "the ping-pong pair did not start");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        PingPongPair { stop, rounds, refs }
+    }
+}
+
+impl Drop for PingPongPair {
+    fn drop(&mut self) {
+        self.stop.store(true, SeqCst);
+        for r in &self.refs {
+            r.wakeup();
+        }
+    }
+}
+
+#[test]
+fn pingpong_pair_on_the_next_run_slot_does_not_starve_others() {
+    let _s = serial();
+    within(LIMIT, || {
+        let rt = Runtime::builder().worker_threads(1).build().unwrap();
+        let pair = PingPongPair::start(&rt);
+        bounded("spawn-to-first-poll, 1 worker, a ping-pong pair", || {
+            let mut lat = Vec::with_capacity(100);
+            for i in 0..100 {
+                let (tx, rx) = mpsc::channel();
+                let t0 = Instant::now();
+                drop(rt.spawn(async move {
+                    let _ = tx.send(t0.elapsed());
+                }));
+                let l = rx
+                    .recv_timeout(STARVED)
+                    .unwrap_or_else(|_| panic!("probe #{i} never ran: starved by the pair"));
+                lat.push(l);
+            }
+            lat
+        });
+        let before = pair.rounds.load(SeqCst);
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(
+            pair.rounds.load(SeqCst) > before,
+            "the pair itself kept running"
+        );
+    });
+}

@@ -796,10 +796,18 @@ fn wait_until_reports_expired_with_manual_clock() {
         clock.advance(Duration::from_secs(1));
         assert_eq!(rt.block_on(h).unwrap(), WaitOutcome::Expired);
 
-        // wait_timeout too.
+        // wait_timeout too. Its deadline is read from the clock when the task
+        // first polls it, which on a loaded machine may come after an
+        // advance made from here: advance until it fires (a lost deadline
+        // would still hang, caught by `within`).
         let h = rt.spawn(async { task::wait_timeout(Duration::from_secs(60)).await });
         std::thread::sleep(Duration::from_millis(5));
-        clock.advance(Duration::from_secs(60));
+        let mut advances = 0;
+        while !h.is_finished() && advances < 100 {
+            clock.advance(Duration::from_secs(60));
+            advances += 1;
+            std::thread::sleep(Duration::from_millis(5));
+        }
         assert_eq!(rt.block_on(h).unwrap(), WaitOutcome::Expired);
     });
 }

@@ -33,7 +33,9 @@ Mutants == {"none",
             "ParkWithoutHolder",        \* WorkerPark guard as first proposed (timers orphaned)
             "ParkIgnoresFront",         \* has_work forgets front (role free): the
                                         \* release-vs-push race loses the task
-            "NoWorkerWakeups"}          \* notify_one never wakes anybody
+            "NoWorkerWakeups",          \* notify_one never wakes anybody
+            "SlotTakesWaiting"}         \* a worker's wake of a Waiting task goes
+                                        \* to its next-run slot (heap entry kept)
 
 ASSUME /\ NoWorker \notin W
        /\ None \notin T
@@ -67,6 +69,8 @@ VARIABLES
     due,            \* SUBSET heap: entries whose deadline has passed (time)
     local,          \* Seq(T): batch the sched-role holder took from front
     pending,        \* SUBSET T: an RMW decided to push t to front; push not done yet
+    slot,           \* [W -> T \cup {None}]: the worker's next-run slot (sched/running.rs):
+                    \*   a task its run moved Idle -> Scheduled, run next by that worker
     notifying,      \* SUBSET T: the pusher of t found front empty and owes a notify
     schedHolder,    \* W \cup {NoWorker}: the sched role (a try-lock)
     driverToken,    \* BOOLEAN: unpark token of the I/O driver (eventfd / mio Waker)
@@ -86,7 +90,7 @@ VARIABLES
     budget          \* Nat: environment events left
 
 taskVars  == <<status, notified, cancelled, woken, signaled, wakeOwed>>
-queueVars == <<front, frontClosed, ready, heap, due, local, pending, notifying>>
+queueVars == <<front, frontClosed, ready, heap, due, local, pending, notifying, slot>>
 schedVars == <<schedHolder, driverToken, phase, lateRound>>
 workVars  == <<hand, dropping, wstate>>
 rtVars    == <<registryClosed, shutdown, budget>>
@@ -98,9 +102,11 @@ vars == <<taskVars, queueVars, schedVars, workVars, rtVars>>
 Occ(s, t)     == Len(SelectSeq(s, LAMBDA x : x = t))  \* occurrences of t in s
 InSeq(s, t)   == Occ(s, t) > 0
 Holders(t)    == {w \in W : hand[w] = t}
+SlotHolders(t) == {w \in W : slot[w] = t}
 (* Number of "places" holding a reference that owes t a run / a trip to the heap. *)
 Places(t)     == Occ(front, t) + Occ(local, t) + Occ(ready, t)
                  + (IF t \in pending THEN 1 ELSE 0) + Cardinality(Holders(t))
+                 + Cardinality(SlotHolders(t))
 OnWayToSched(t) == t \in pending \/ InSeq(front, t) \/ InSeq(local, t)
 AllExited     == \A w \in W : wstate[w] = "Exited"
 ParkedWorkers == {w \in W : wstate[w] = "Parked"}
@@ -122,6 +128,7 @@ Init ==
     /\ front = <<>>  /\ frontClosed = FALSE
     /\ ready = <<>>  /\ heap = {}  /\ due = {}  /\ local = <<>>
     /\ pending = {}  /\ notifying = {}
+    /\ slot = [w \in W |-> None]
     /\ schedHolder = NoWorker  /\ driverToken = FALSE  /\ phase = "Round"
     /\ lateRound = {}
     /\ hand = [w \in W |-> None]  /\ dropping = {}
@@ -130,30 +137,56 @@ Init ==
 
 -----------------------------------------------------------------------------
 (***************************************************************************)
+(* Who performs an event: NoWorker (another thread, the I/O driver, a     *)
+(* worker outside a run) or a worker w inside a run (worker::run_task:     *)
+(* polling, dropping or completing its task, or firing its task-local      *)
+(* timers), with an empty next-run slot (sched/running.rs).  The code      *)
+(* keeps a task woken Idle -> Scheduled by such a wake in the slot; a wake *)
+(* from a worker whose slot is full pushes to front, which is the NoWorker *)
+(* case.  Allowing any Active non-holder worker (also between two runs) is *)
+(* a superset of the code's behaviours.                                    *)
+(***************************************************************************)
+(* (An IF: TLC explores both disjuncts of an action's disjunction.)         *)
+Actor(w) == IF w = NoWorker THEN TRUE
+            ELSE wstate[w] = "Active" /\ schedHolder # w /\ slot[w] = None
+
+(***************************************************************************)
 (* The "Wake effect" of State::transition_to_notified: part of the same    *)
 (* RMW as the flag updates of Wake/Wakeup/Signal/Abort.  Touches only      *)
-(* status, pending and notified.                                           *)
+(* status, pending, slot and notified.  w: who wakes (Actor).  Only an     *)
+(* Idle task may go to a slot (Notify::PushIdle): a Waiting task still has *)
+(* a heap entry that only SchedDispatch removes (Notify::Push).            *)
 (***************************************************************************)
-WakeEffect(t) ==
+ToSlotOrPending(t, w) ==
+    IF w # NoWorker
+      THEN /\ slot' = [slot EXCEPT ![w] = t]
+           /\ UNCHANGED pending
+      ELSE /\ pending' = pending \cup {t}
+           /\ UNCHANGED slot
+
+WakeEffect(t, w) ==
     CASE status[t] = "Idle" ->
             /\ status'  = [status EXCEPT ![t] = "Scheduled"]
-            /\ pending' = pending \cup {t}
+            /\ ToSlotOrPending(t, w)
             /\ UNCHANGED notified
       [] status[t] = "Waiting" ->          \* stays in the heap; sched removes it later
             /\ status'  = [status EXCEPT ![t] = "Scheduled"]
-            /\ pending' = pending \cup {t}
+            /\ IF Mutant = "SlotTakesWaiting"
+                 THEN ToSlotOrPending(t, w)
+                 ELSE /\ pending' = pending \cup {t}
+                      /\ UNCHANGED slot
             /\ UNCHANGED notified
       [] status[t] = "WaitingPosted" ->    \* already travelling through front: no push
             /\ status'  = [status EXCEPT ![t] = "Scheduled"]
             /\ IF Mutant = "WakePushesWaitingPosted"
                  THEN pending' = pending \cup {t}
                  ELSE UNCHANGED pending
-            /\ UNCHANGED notified
+            /\ UNCHANGED <<notified, slot>>
       [] status[t] = "Running" ->
             /\ notified' = [notified EXCEPT ![t] = TRUE]
-            /\ UNCHANGED <<status, pending>>
+            /\ UNCHANGED <<status, pending, slot>>
       [] OTHER ->                          \* Scheduled: already owes a run
-            UNCHANGED <<status, pending, notified>>
+            UNCHANGED <<status, pending, notified, slot>>
 
 (* The environment holds a JoinHandle/Waker only for spawned tasks, and    *)
 (* every event on a Complete task is a no-op in the code (not modelled).    *)
@@ -161,11 +194,12 @@ EnvOK(t) == budget > 0 /\ status[t] \notin {"Unborn", "Complete"}
 
 (* Shared::spawn.  A spawn after begin_shutdown is rejected: t stays Unborn *)
 (* (a stuttering step, hence not written).                                 *)
-SpawnRegister(t) ==
+SpawnRegister(t, w) ==
     /\ status[t] = "Unborn"
     /\ ~registryClosed
+    /\ Actor(w)
     /\ status'  = [status EXCEPT ![t] = "Scheduled"]
-    /\ pending' = pending \cup {t}
+    /\ ToSlotOrPending(t, w)
     /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
     /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
@@ -176,44 +210,48 @@ SpawnRegister(t) ==
 (* wakes a task's waker from inside Driver::park or the non-blocking       *)
 (* Driver::poll_events of every round, i.e. at any time, from the role     *)
 (* holder's thread; tla/Readiness.tla refines what happens before it.      *)
-Wake(t) ==
+Wake(t, w) ==
     /\ EnvOK(t)
+    /\ Actor(w)
     /\ budget' = budget - 1
-    /\ WakeEffect(t)
+    /\ WakeEffect(t, w)
     /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
     /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 (* State::transition_to_woken: absorbed (no change at all) if a signal is   *)
 (* pending; otherwise woken := TRUE plus the Wake effect, in one RMW.        *)
-Wakeup(t) ==
+Wakeup(t, w) ==
     /\ EnvOK(t)
+    /\ Actor(w)
     /\ budget' = budget - 1
     /\ wakeOwed' = [wakeOwed EXCEPT ![t] = TRUE]          \* ghost
     /\ IF signaled[t]
-         THEN UNCHANGED <<status, pending, notified, woken>>
+         THEN UNCHANGED <<status, pending, notified, woken, slot>>
          ELSE /\ woken' = [woken EXCEPT ![t] = TRUE]
-              /\ WakeEffect(t)
+              /\ WakeEffect(t, w)
     /\ UNCHANGED <<cancelled, signaled>>
     /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 (* State::transition_to_signaled: signals do not stack (a boolean). *)
-Signal(t) ==
+Signal(t, w) ==
     /\ EnvOK(t)
+    /\ Actor(w)
     /\ budget' = budget - 1
     /\ signaled' = [signaled EXCEPT ![t] = TRUE]
-    /\ WakeEffect(t)
+    /\ WakeEffect(t, w)
     /\ UNCHANGED <<cancelled, woken, wakeOwed>>
     /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 (* State::transition_to_cancelled (JoinHandle::abort) *)
-Abort(t) ==
+Abort(t, w) ==
     /\ EnvOK(t)
+    /\ Actor(w)
     /\ budget' = budget - 1
     /\ cancelled' = [cancelled EXCEPT ![t] = TRUE]
-    /\ WakeEffect(t)
+    /\ WakeEffect(t, w)
     /\ UNCHANGED <<woken, signaled, wakeOwed>>
     /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
@@ -233,7 +271,7 @@ PushFront(t) ==
          ELSE /\ front' = Append(front, t)
               /\ notifying' = IF front = <<>> /\ Mutant # "NoPushNotify"
                                 THEN notifying \cup {t} ELSE notifying
-    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, local>>
+    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, local, slot>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* The second half of the pusher's SeqCst Dekker pair (after the push):    *)
@@ -252,7 +290,7 @@ NotifySched(t) ==
                      /\ UNCHANGED driverToken
                 ELSE /\ driverToken' = (Mutant # "NoDriverToken" \/ driverToken)
                      /\ UNCHANGED wstate
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, slot>>
     /\ UNCHANGED <<schedHolder, phase, lateRound, hand, dropping, rtVars>>
 
 -----------------------------------------------------------------------------
@@ -272,6 +310,7 @@ SchedAcquire(w) ==
     /\ schedHolder = NoWorker
     /\ wstate[w] = "Active"
     /\ hand[w] = None
+    /\ slot[w] = None
     /\ ready = <<>> \/ front # <<>>
     /\ ~shutdown \/ w \notin lateRound
     /\ schedHolder' = w
@@ -288,7 +327,7 @@ SchedTakeFront(w) ==
     /\ local' = front
     /\ front' = <<>>
     /\ phase' = "Drained"
-    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, pending, notifying>>
+    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, pending, notifying, slot>>
     /\ UNCHANGED <<schedHolder, driverToken, lateRound, workVars, rtVars>>
 
 (* Sched::dispatch (RoleGuard::round -> State::transition_to_dispatched):  *)
@@ -318,7 +357,7 @@ SchedDispatch(w) ==
             [] OTHER ->          \* Complete: swept by shutdown, drop the reference
                  UNCHANGED <<status, heap, due, ready, wstate>>
     /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, pending, notifying>>
+    /\ UNCHANGED <<front, frontClosed, pending, notifying, slot>>
     /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
 
 (* Sched::expire (RoleGuard::round -> WaitingHeap::pop_expired,             *)
@@ -337,7 +376,7 @@ SchedExpire(w, t) ==
               /\ NotifyOne
          ELSE UNCHANGED <<status, ready, wstate>>   \* Scheduled: a wake beat the deadline
     /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, local, pending, notifying>>
+    /\ UNCHANGED <<front, frontClosed, local, pending, notifying, slot>>
     /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
 
 (* SchedRole::release (RoleGuard::drop): after a full round (take_all,     *)
@@ -389,7 +428,7 @@ DriverTimeout(w) ==
 Tick(t) ==
     /\ t \in heap \ due
     /\ due' = due \cup {t}
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, local, pending, notifying>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, local, pending, notifying, slot>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 -----------------------------------------------------------------------------
@@ -403,12 +442,36 @@ Tick(t) ==
 WorkerPop(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
+    /\ slot[w] = None
     /\ schedHolder # w
     /\ ready # <<>>
     /\ hand'  = [hand EXCEPT ![w] = Head(ready)]
     /\ ready' = Tail(ready)
-    /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying, slot>>
     /\ UNCHANGED <<schedVars, dropping, wstate, rtVars>>
+
+(* worker::run_loop takes the task its last run put in the next-run slot  *)
+(* (run_task's return value) before it pops the ready queue.                *)
+WorkerTakeSlot(w) ==
+    /\ wstate[w] = "Active"
+    /\ hand[w] = None
+    /\ slot[w] # None
+    /\ hand' = [hand EXCEPT ![w] = slot[w]]
+    /\ slot' = [slot EXCEPT ![w] = None]
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying>>
+    /\ UNCHANGED <<schedVars, dropping, wstate, rtVars>>
+
+(* worker::run_loop after BATCH runs: the slot's task is pushed to front    *)
+(* (then PushFront), behind everything there.  Allowed whenever the worker  *)
+(* holds no task: an over-approximation of the batch bound.                 *)
+SlotFlush(w) ==
+    /\ wstate[w] = "Active"
+    /\ hand[w] = None
+    /\ slot[w] # None
+    /\ pending' = pending \cup {slot[w]}
+    /\ slot' = [slot EXCEPT ![w] = None]
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, notifying>>
+    /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* State::transition_to_running.  If cancelled, the worker drops the future *)
 (* instead of polling it (then FinishCancel).                                *)
@@ -468,7 +531,7 @@ PollPending(w) ==
                                ELSE /\ status'  = [status EXCEPT ![t] = "Idle"]
                                     /\ UNCHANGED pending
     /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, slot>>
     /\ UNCHANGED <<schedVars, wstate, rtVars>>
 
 (* State::transition_to_complete: the poll returned Ready (output stored). *)
@@ -504,6 +567,7 @@ FinishCancel(w) ==
 WorkerPark(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
+    /\ slot[w] = None
     /\ schedHolder # w
     /\ ~shutdown
     /\ ready = <<>>
@@ -534,6 +598,7 @@ WorkerExit(w) ==
     /\ shutdown
     /\ wstate[w] = "Active"
     /\ hand[w] = None
+    /\ slot[w] = None
     /\ schedHolder # w
     /\ wstate' = [wstate EXCEPT ![w] = "Exited"]
     /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, rtVars>>
@@ -561,7 +626,7 @@ FrontClose ==
     /\ frontClosed' = TRUE
     /\ front' = <<>>  /\ ready' = <<>>  /\ local' = <<>>
     /\ heap' = {}     /\ due' = {}
-    /\ UNCHANGED <<taskVars, pending, notifying, schedVars, workVars, rtVars>>
+    /\ UNCHANGED <<taskVars, pending, notifying, slot, schedVars, workVars, rtVars>>
 
 ShutdownDone ==
     /\ shutdown /\ AllExited /\ frontClosed
@@ -579,12 +644,13 @@ WorkerNext(w) ==
     \/ SchedAcquire(w) \/ SchedTakeFront(w) \/ SchedDispatch(w)
     \/ \E t \in T : SchedExpire(w, t)
     \/ SchedRelease(w) \/ SchedPark(w) \/ DriverBlock(w) \/ DriverTimeout(w)
-    \/ WorkerPop(w) \/ StartPoll(w) \/ ReceiveSignal(w) \/ ConsumeWoken(w)
+    \/ WorkerPop(w) \/ WorkerTakeSlot(w) \/ SlotFlush(w) \/ StartPoll(w) \/ ReceiveSignal(w) \/ ConsumeWoken(w)
     \/ PollPending(w) \/ PollReady(w) \/ FinishCancel(w)
     \/ WorkerPark(w) \/ WorkerExit(w)
 
 EnvNext ==
-    \/ \E t \in T : SpawnRegister(t) \/ Wake(t) \/ Wakeup(t) \/ Signal(t) \/ Abort(t)
+    \/ \E t \in T, w \in W \cup {NoWorker} :
+          SpawnRegister(t, w) \/ Wake(t, w) \/ Wakeup(t, w) \/ Signal(t, w) \/ Abort(t, w)
     \/ ShutdownBegin
 
 Next ==
@@ -612,6 +678,7 @@ Fairness ==
          /\ WF_vars(DriverBlock(w))
          /\ WF_vars(DriverTimeout(w))
          /\ WF_vars(WorkerPop(w))
+         /\ WF_vars(WorkerTakeSlot(w))
          /\ WF_vars(StartPoll(w))
          /\ WF_vars(PollPending(w) \/ PollReady(w) \/ FinishCancel(w))
          /\ WF_vars(WorkerPark(w))
@@ -642,6 +709,7 @@ TypeOK ==
     /\ frontClosed \in BOOLEAN
     /\ heap \subseteq T /\ due \subseteq heap
     /\ pending \subseteq T /\ notifying \subseteq T
+    /\ slot \in [W -> T \cup {None}]
     /\ schedHolder \in W \cup {NoWorker}
     /\ driverToken \in BOOLEAN /\ phase \in {"Round", "Drained", "Woke"}
     /\ lateRound \subseteq W
@@ -675,7 +743,8 @@ StatusMatchesPlace ==
               /\ Places(t) = 1 /\ OnWayToSched(t) /\ t \notin heap
         /\ status[t] = "Complete" /\ ~AllExited => Places(t) = 0 /\ t \notin heap
 
-(* A worker's hand holds a task it owes a run (or is running / dropping). *)
+(* A worker's hand holds a task it owes a run (or is running / dropping);  *)
+(* its slot holds a task it will run next.                                 *)
 HandOK ==
     \A w \in W :
         /\ hand[w] # None => status[hand[w]] \in {"Scheduled", "Running"}
@@ -683,6 +752,13 @@ HandOK ==
                              /\ cancelled[hand[w]]
         /\ wstate[w] \in {"Parked", "DriverParking", "DriverParked", "Exited"}
               => hand[w] = None
+        \* The next-run slot: a task woken Idle -> Scheduled by the worker's own
+        \* run, never in the heap; only an active worker that is not the sched
+        \* role holder has one.
+        /\ slot[w] # None => /\ status[slot[w]] = "Scheduled"
+                             /\ slot[w] \notin heap
+                             /\ wstate[w] = "Active"
+                             /\ schedHolder # w
 
 (* The sched role and the driver. *)
 SchedRoleOK ==

@@ -33,13 +33,14 @@ Match(e) ==
     ELSE TRUE
 
 (* The Scheduler action an observed entry names (the worker is not logged: *)
-(* any worker whose hand holds the task, or the sched-role holder).        *)
+(* any worker whose hand holds the task, or the sched-role holder; for an  *)
+(* event, any actor: a worker whose next-run slot takes the task, or none). *)
 Observed(e) ==
-    CASE e.a = "SpawnRegister" -> SpawnRegister(e.t)
-      [] e.a = "Wake"          -> Wake(e.t)
-      [] e.a = "Wakeup"        -> Wakeup(e.t)
-      [] e.a = "Signal"        -> Signal(e.t)
-      [] e.a = "Abort"         -> Abort(e.t)
+    CASE e.a = "SpawnRegister" -> \E w \in W \cup {NoWorker} : SpawnRegister(e.t, w)
+      [] e.a = "Wake"          -> \E w \in W \cup {NoWorker} : Wake(e.t, w)
+      [] e.a = "Wakeup"        -> \E w \in W \cup {NoWorker} : Wakeup(e.t, w)
+      [] e.a = "Signal"        -> \E w \in W \cup {NoWorker} : Signal(e.t, w)
+      [] e.a = "Abort"         -> \E w \in W \cup {NoWorker} : Abort(e.t, w)
       [] e.a = "PushFront"     -> PushFront(e.t)
       [] e.a = "StartPoll"     -> \E w \in W : hand[w] = e.t /\ StartPoll(w)
       [] e.a = "ReceiveSignal" -> \E w \in W : hand[w] = e.t /\ ReceiveSignal(w)
@@ -55,7 +56,8 @@ Observed(e) ==
 Hidden ==
     \/ \E w \in W : \/ SchedAcquire(w) \/ SchedTakeFront(w) \/ SchedRelease(w)
                     \/ SchedPark(w) \/ DriverBlock(w) \/ DriverTimeout(w)
-                    \/ WorkerPop(w) \/ WorkerPark(w) \/ WorkerExit(w)
+                    \/ WorkerPop(w) \/ WorkerTakeSlot(w) \/ SlotFlush(w)
+                    \/ WorkerPark(w) \/ WorkerExit(w)
     \/ \E t \in T : NotifySched(t) \/ Tick(t)
     \/ FrontClose
 

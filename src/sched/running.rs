@@ -1,40 +1,74 @@
-//! Which runtime this thread is running a task of: the proof, for a wake
-//! from inside a run, that the runtime outlives the wake's push.
+//! Which runtime this thread is running a task of, and the worker's
+//! next-run slot.
 //!
-//! A wake that pushes a task onto the front queue hands the task over: from
-//! then on another worker may run, complete and free it, and with it the
-//! task's own `Arc<Shared>`. A wake from an arbitrary thread therefore clones
-//! that `Arc` for the duration of the push (`RawTask::act_on`), which is an
-//! RMW on a reference count every worker shares. A wake from one of the
-//! runtime's own workers, in the middle of a run (a channel send, a join, a
-//! spawn, a yield), skips the clone: the worker holds a handle to the runtime
-//! for its whole run loop.
+//! **The runtime pointer.** A wake that pushes a task onto the front queue
+//! hands the task over: from then on another worker may run, complete and
+//! free it, and with it the task's own `Arc<Shared>`. A wake from an
+//! arbitrary thread therefore clones that `Arc` for the duration of the push
+//! (`RawTask::act_on`), which is an RMW on a reference count every worker
+//! shares. A wake from one of the runtime's own workers, in the middle of a
+//! run (a channel send, a join, a spawn, a yield), skips the clone: the
+//! worker holds a handle to the runtime for its whole run loop.
+//!
+//! **The next-run slot** (TLA+: `slot[w]`). A task that a worker's run moves
+//! `IDLE → SCHEDULED` (a channel send, a completed task waking its joiner, a
+//! spawn) is not pushed through the front queue, the sched role and the ready
+//! queue: the worker keeps its notification here and runs it right after the
+//! current task (`worker::run_loop`). A message passed between two tasks then
+//! costs no queue operation, no lock and no thread wake-up. Without the slot
+//! every such wake crossed two shared queues and, when the role holder slept
+//! in the driver, an `eventfd` write and a futex wake (16 ping-pong pairs:
+//! 1455 futex calls against tokio's 86, which keeps a woken task on its
+//! waker's worker the same way).
 //!
 //! # Invariants
 //! 1. `RUNNING` is non-null exactly while this thread is inside
 //!    `worker::run_task` for the runtime it points at; the thread holds a
 //!    `Handle` (an `Arc<Shared>`) for its whole run loop, so the pointee
 //!    outlives every step taken while it is set.
-//! 2. Only this thread reads or writes its `RUNNING` (a thread-local);
-//!    [`RunGuard`] restores the previous value on drop.
+//! 2. Only this thread reads or writes its `RUNNING` and `NEXT` (thread-locals);
+//!    [`RunGuard`] saves both on entry and restores them when it ends.
+//! 3. `NEXT` holds at most one notification, of a task of the `RUNNING`
+//!    runtime whose wake moved it `IDLE → SCHEDULED` (`Notify::PushIdle`):
+//!    the task is in no queue and in no waiting heap (never a `WAITING` task,
+//!    whose heap entry only the sched role removes). It is non-null only
+//!    while `RUNNING` is set; [`RunGuard::finish`] hands it to the worker
+//!    loop, which runs it next or, after `BATCH` runs, pushes it to the front
+//!    queue (TLA+: `WorkerTakeSlot`, `SlotFlush`).
+//! 4. A slot never outlives its run: a `RunGuard` dropped without `finish`
+//!    (unwinding) pushes the slot's task to the front queue, so no
+//!    notification is lost.
 
 use super::Shared;
 use crate::sync::tls;
+use crate::task::header::{Header, Notified, RawTask};
 use std::cell::Cell;
+use std::ptr::NonNull;
 
 tls! {
     static RUNNING: Cell<*const Shared> = Cell::new(std::ptr::null());
 }
-
-/// Marks this thread as running a task of one runtime until dropped.
-pub(crate) struct RunGuard {
-    prev: *const Shared,
+tls! {
+    static NEXT: Cell<*mut Header> = Cell::new(std::ptr::null_mut());
 }
 
-/// Enters `run_task` for `shared` (invariant 1).
+/// Marks this thread as running a task of one runtime until finished or
+/// dropped.
+pub(crate) struct RunGuard {
+    shared: *const Shared,
+    prev: *const Shared,
+    prev_next: *mut Header,
+}
+
+/// Enters `run_task` for `shared` (invariant 1), with an empty slot.
 pub(crate) fn enter(shared: &Shared) -> RunGuard {
     let prev = RUNNING.with(|r| r.replace(shared));
-    RunGuard { prev }
+    let prev_next = NEXT.with(|n| n.replace(std::ptr::null_mut()));
+    RunGuard {
+        shared,
+        prev,
+        prev_next,
+    }
 }
 
 /// Whether this thread is running a task of the runtime at `shared`: if so,
@@ -43,9 +77,66 @@ pub(crate) fn is_running_for(shared: *const Shared) -> bool {
     RUNNING.try_with(|r| r.get() == shared).unwrap_or(false)
 }
 
-impl Drop for RunGuard {
-    fn drop(&mut self) {
+/// Keeps `n` in this worker's next-run slot if this thread is running a task
+/// of the runtime at `shared` and the slot is empty; otherwise hands `n`
+/// back, to be pushed to the front queue.
+///
+/// The caller's transition returned `Notify::PushIdle` for `n`'s task
+/// (invariant 3); checked in debug builds.
+///
+/// TLA+: the slot branch of `WakeEffect` / `SpawnRegister` (part of the
+/// wake's RMW step: the slot is private to this thread).
+pub(crate) fn try_keep(shared: *const Shared, n: Notified) -> Result<(), Notified> {
+    if !is_running_for(shared) {
+        return Err(n);
+    }
+    debug_assert!(
+        n.raw().state().load().status() == crate::task::state::SCHEDULED,
+        "tempo bug: only a SCHEDULED task goes to the next-run slot"
+    );
+    let p = n.raw().ptr().as_ptr();
+    let kept = NEXT
+        .try_with(|slot| {
+            let empty = slot.get().is_null();
+            if empty {
+                slot.set(p);
+            }
+            empty
+        })
+        .unwrap_or(false);
+    if kept {
+        let _ = n.into_raw(); // the notification's reference lives in the slot
+        Ok(())
+    } else {
+        Err(n)
+    }
+}
+
+impl RunGuard {
+    /// Ends the run: restores the outer values and hands over the slot's
+    /// notification (invariant 3).
+    pub(crate) fn finish(self) -> Option<Notified> {
+        let next = self.restore();
+        std::mem::forget(self);
+        next
+    }
+
+    fn restore(&self) -> Option<Notified> {
         let prev = self.prev;
         let _ = RUNNING.try_with(|r| r.set(prev));
+        let prev_next = self.prev_next;
+        let p = NEXT
+            .try_with(|n| n.replace(prev_next))
+            .unwrap_or(std::ptr::null_mut());
+        NonNull::new(p).map(|p| Notified(RawTask::from_ptr(p)))
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        if let Some(n) = self.restore() {
+            // SAFETY: invariant 1: the guard's runtime outlives the guard.
+            unsafe { (*self.shared).push_front(n) }
+        }
     }
 }

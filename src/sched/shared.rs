@@ -104,7 +104,8 @@ impl Shared {
     /// Spawns a task. After shutdown began, the future is dropped at once and
     /// the handle resolves to a cancellation error.
     ///
-    /// TLA+: `SpawnRegister`, then `PushFront`
+    /// TLA+: `SpawnRegister`, then `PushFront` (or the next-run slot,
+    /// `sched/running.rs`, when spawned from one of this runtime's workers)
     pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -113,7 +114,10 @@ impl Shared {
         let id = self.next_id();
         let t = RawTask::from_ptr(harness::allocate(future, id, self.clone()));
         if self.registry.insert(t) {
-            self.push_front(Notified(t));
+            // From one of this runtime's workers: run it next on this worker.
+            if let Err(n) = super::running::try_keep(Arc::as_ptr(self), Notified(t)) {
+                self.push_front(n);
+            }
         } else {
             // Rejected: we own the run permission (SCHEDULED, in no queue).
             let _ = t.state().transition_to_shutdown();

@@ -5,9 +5,11 @@
 //! poll its own future in between.
 //!
 //! # Invariants
-//! 1. A worker runs at most [`BATCH`] ready tasks before it tries the sched
-//!    role again, so front-queue tasks and expired deadlines reach the ready
-//!    queue within a bounded delay (no pinning).
+//! 1. A worker runs at most [`BATCH`] tasks (from its next-run slot or the
+//!    ready queue) before it tries the sched role again, so front-queue tasks
+//!    and expired deadlines reach the ready queue within a bounded delay (no
+//!    pinning). A task still in the slot after the batch is pushed to the
+//!    front queue, behind everything already there.
 //! 2. A worker parks only after re-checking for work with the handshakes of
 //!    `shared.rs` invariant 1; the role holder blocks in the driver only with
 //!    an empty front queue and ready queue.
@@ -59,10 +61,17 @@ fn local_of(t: RawTask) -> *mut TaskLocal {
     t.header().local.with_mut(|p| p)
 }
 
-/// Runs one task whose notification the worker popped.
-pub(crate) fn run_task(shared: &Shared, n: Notified) {
-    // Wakes from this run need no `Arc<Shared>` clone (`running.rs`).
-    let _run = super::running::enter(shared);
+/// Runs one task whose notification the worker popped, and returns the
+/// task its run moved into the next-run slot, if any (`running.rs`).
+pub(crate) fn run_task(shared: &Shared, n: Notified) -> Option<Notified> {
+    // Wakes from this run need no `Arc<Shared>` clone, and may fill the
+    // next-run slot (`running.rs`).
+    let run = super::running::enter(shared);
+    run_one(shared, n);
+    run.finish()
+}
+
+fn run_one(shared: &Shared, n: Notified) {
     let t = n.raw();
     let lp = local_of(t);
     // Fire expired task-local timers while the task is SCHEDULED: their wakes
@@ -173,22 +182,38 @@ fn complete(shared: &Shared, t: RawTask) {
 
 /// The worker loop (see the module invariants).
 ///
-/// TLA+: the order of `WorkerPop`, `SchedAcquire`, the round, `SchedRelease`,
-/// `SchedPark`/`DriverBlock`, `WorkerPark` and `WorkerExit` for one worker.
+/// TLA+: the order of `WorkerTakeSlot`/`WorkerPop`, `SlotFlush`,
+/// `SchedAcquire`, the round, `SchedRelease`, `SchedPark`/`DriverBlock`,
+/// `WorkerPark` and `WorkerExit` for one worker.
 pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
     loop {
         if shared.is_shutdown() || hooks.done() {
             return;
         }
         let mut ran = 0;
+        let mut next: Option<Notified> = None;
         while ran < BATCH {
-            match shared.ready.pop() {
+            // TLA+: `WorkerTakeSlot` (the slot first), else `WorkerPop`.
+            let n = match next.take() {
                 Some(n) => {
-                    run_task(shared, n);
+                    trace!(slot_take(n.raw().state() as *const _ as usize));
+                    Some(n)
+                }
+                None => shared.ready.pop(),
+            };
+            match n {
+                Some(n) => {
+                    next = run_task(shared, n);
                     ran += 1;
                 }
                 None => break,
             }
+        }
+        // A slot task that would pass the batch bound goes behind the others
+        // (invariant 1: a ping-pong pair cannot pin its worker).
+        if let Some(n) = next {
+            // TLA+: `SlotFlush`, then `PushFront`
+            shared.push_front(n);
         }
         if let Some(mut role) = shared.role.try_acquire() {
             // Readiness first, so the tasks it wakes are taken by this round.

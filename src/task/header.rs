@@ -118,25 +118,37 @@ impl RawTask {
         self.header().id
     }
 
-    /// Pushes the task after a transition returned [`Notify::Push`] (which took
-    /// the notification's reference).
+    /// Carries out what a wake-style transition owes: after
+    /// [`Notify::PushIdle`] or [`Notify::Push`] (which took the
+    /// notification's reference) the task is pushed to the front queue, or,
+    /// for `PushIdle` on one of the runtime's own workers, kept in that
+    /// worker's next-run slot (`sched/running.rs`).
     pub(crate) fn act_on(self, n: Notify) {
-        if n == Notify::Push {
-            let p = Arc::as_ptr(&self.header().shared);
-            if crate::sched::running::is_running_for(p) {
-                // No reference-count traffic on the runtime (a line every
-                // worker shares) for a wake from one of its own workers.
-                // SAFETY: `running.rs` invariant 1: this thread runs a task of
-                // this runtime and holds a handle to it, so `*p` outlives the
-                // push even if the task is freed by another worker right after.
-                unsafe { (*p).push_front(Notified(self)) }
-            } else {
-                // The clone keeps the runtime alive through the push: once the
-                // task is in the front queue it may be run, completed and freed
-                // (and with it this header's reference) by another thread.
-                let shared = self.header().shared.clone();
-                shared.push_front(Notified(self));
+        if n == Notify::Nothing {
+            return;
+        }
+        let p = Arc::as_ptr(&self.header().shared);
+        let n = if n == Notify::PushIdle {
+            match crate::sched::running::try_keep(p, Notified(self)) {
+                Ok(()) => return,
+                Err(n) => n,
             }
+        } else {
+            Notified(self)
+        };
+        if crate::sched::running::is_running_for(p) {
+            // No reference-count traffic on the runtime (a line every
+            // worker shares) for a wake from one of its own workers.
+            // SAFETY: `running.rs` invariant 1: this thread runs a task of
+            // this runtime and holds a handle to it, so `*p` outlives the
+            // push even if the task is freed by another worker right after.
+            unsafe { (*p).push_front(n) }
+        } else {
+            // The clone keeps the runtime alive through the push: once the
+            // task is in the front queue it may be run, completed and freed
+            // (and with it this header's reference) by another thread.
+            let shared = self.header().shared.clone();
+            shared.push_front(n);
         }
     }
 

@@ -161,8 +161,15 @@ impl std::fmt::Debug for Snapshot {
 #[must_use]
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub(crate) enum Notify {
-    /// The caller moved the task to `SCHEDULED` and took a new reference for
-    /// the notification: it must push the task to the front queue.
+    /// The caller moved the task `IDLE → SCHEDULED` and took a new reference
+    /// for the notification. The task is in no queue and no heap: the caller
+    /// pushes it to the front queue, or, on a worker of the task's runtime,
+    /// may keep it in the worker's next-run slot (`sched/running.rs`).
+    PushIdle,
+    /// The caller moved the task `WAITING → SCHEDULED` and took a new
+    /// reference for the notification. Its stale waiting-heap entry is
+    /// removed only by the sched role's dispatch, so the caller must push the
+    /// task to the front queue (never to a next-run slot).
     Push,
     /// Nothing to do (already scheduled, running, complete, or no effect).
     Nothing,
@@ -290,7 +297,8 @@ impl State {
         let step = |s: Snapshot| {
             let s2 = s.set(flags);
             match s.status() {
-                IDLE | WAITING => (s2.with_status(SCHEDULED).add_ref(), Notify::Push),
+                IDLE => (s2.with_status(SCHEDULED).add_ref(), Notify::PushIdle),
+                WAITING => (s2.with_status(SCHEDULED).add_ref(), Notify::Push),
                 // Seeded bug (VERIFICATION.md; TLA+ twin `WakePushesWaitingPosted`):
                 // the task already travels through the front queue; pushing it
                 // again puts it in two places.
@@ -336,7 +344,8 @@ impl State {
             }
             let s2 = s.set(WOKEN);
             match s.status() {
-                IDLE | WAITING => (s2.with_status(SCHEDULED).add_ref(), Notify::Push),
+                IDLE => (s2.with_status(SCHEDULED).add_ref(), Notify::PushIdle),
+                WAITING => (s2.with_status(SCHEDULED).add_ref(), Notify::Push),
                 WAITING_POSTED => (s2.with_status(SCHEDULED), Notify::Nothing),
                 RUNNING => (s2.set(NOTIFIED), Notify::Nothing),
                 _ => (s2, Notify::Nothing),
@@ -573,7 +582,7 @@ mod tests {
         assert_eq!(s.transition_to_idle(false), AfterPoll::Repost);
         assert!(matches!(s.transition_to_running(), Start::Poll(_)));
         assert_eq!(s.transition_to_idle(false), AfterPoll::Idle);
-        assert_eq!(s.transition_to_notified(), Notify::Push);
+        assert_eq!(s.transition_to_notified(), Notify::PushIdle);
         assert_eq!(s.load().refs(), 4);
         assert_eq!(s.transition_to_notified(), Notify::Nothing, "idempotent");
     }

@@ -9,7 +9,8 @@
 //! operation, so no other model thread can run in between: loom and shuttle
 //! switch threads only at synchronisation operations; see invariant 3 for
 //! shuttle), the push to the front
-//! queue, spawn, and the start of shutdown.
+//! queue, the take of a task from a worker's next-run slot, spawn, and the
+//! start of shutdown.
 //!
 //! With `TEMPO_TRACE_DIR` set, a sample of each test's traces (the first
 //! execution and every `TEMPO_TRACE_EVERY`-th, default 997; at most
@@ -136,6 +137,9 @@ enum Hist {
     Push {
         t: usize,
     },
+    SlotTake {
+        t: usize,
+    },
     ShutdownBegin,
 }
 
@@ -150,6 +154,7 @@ impl std::fmt::Display for Hist {
                 after,
             } => write!(f, "t{t}: {act:?}: {before:?} -> {after:?}"),
             Hist::Push { t } => write!(f, "t{t}: push to the front queue"),
+            Hist::SlotTake { t } => write!(f, "t{t}: taken from a next-run slot"),
             Hist::ShutdownBegin => f.write_str("ShutdownBegin"),
         }
     }
@@ -224,6 +229,7 @@ pub(crate) fn spawn(key: usize, accepted: bool) {
 enum Ev {
     Step { act: Act, prev: usize, next: usize },
     Push,
+    SlotTake,
 }
 
 /// One successful RMW of the word at `key`: `prev` → `next` under `act`.
@@ -260,6 +266,20 @@ pub(crate) fn push(key: usize) {
         let t = r.tasks[i].idx;
         r.history.push(Hist::Push { t });
         offer(r, i, Ev::Push);
+    });
+}
+
+/// A worker takes the task at `key` from its next-run slot to run it
+/// (`WorkerTakeSlot`, hidden in the TLA+ log). The wake that put it there
+/// owed a push and traced none (the slot is part of the wake's step): the
+/// take settles that debt. A slot task pushed to the front queue instead
+/// (`SlotFlush`) settles it with an ordinary [`push`].
+pub(crate) fn slot_take(key: usize) {
+    with(|r| {
+        let Some(&i) = r.by_key.get(&key) else { return };
+        let t = r.tasks[i].idx;
+        r.history.push(Hist::SlotTake { t });
+        offer(r, i, Ev::SlotTake);
     });
 }
 
@@ -310,6 +330,15 @@ fn apply(r: &mut Recorder, i: usize, ev: Ev) -> Result<(), String> {
                     after: None,
                 });
             }
+            return Ok(());
+        }
+        Ev::SlotTake => {
+            if r.tasks[i].owed_push == 0 {
+                return Err(format!(
+                    "t{idx} taken from a next-run slot with no push owed (it would be in two places: AtMostOnePlace)"
+                ));
+            }
+            r.tasks[i].owed_push -= 1;
             return Ok(());
         }
         Ev::Step { act, prev, next } => {
@@ -500,7 +529,7 @@ fn splice_cycle(r: &mut Recorder, i: usize) -> bool {
         while let Some(j) = next_k {
             used[j] = true;
             match parked[j] {
-                Ev::Push => owed -= 1,
+                Ev::Push | Ev::SlotTake => owed -= 1,
                 Ev::Step { act, prev, next } => {
                     let a = Abs::from_word(prev);
                     match port::step(act, a) {
@@ -524,7 +553,7 @@ fn splice_cycle(r: &mut Recorder, i: usize) -> bool {
             next_k = parked.iter().enumerate().position(|(j, ev)| {
                 !used[j]
                     && match ev {
-                        Ev::Push => owed > 0,
+                        Ev::Push | Ev::SlotTake => owed > 0,
                         Ev::Step { prev, .. } => *prev == word,
                     }
             });

@@ -8,8 +8,9 @@
 (*    len, unlock), followed by the wake-ups of run_loop (read `sleepers`, *)
 (*    hand out tokens under the Idle mutex);                               *)
 (*  - |W| workers, each running the part of worker::run_loop that touches  *)
-(*    the queue: ReadyQueue::pop (Relaxed read of len -- the fast path --, *)
-(*    lock, pop_front, store len, unlock), and, when pop returns None, the *)
+(*    the queue: ReadyQueue::pop_batch (Relaxed read of len -- the fast    *)
+(*    path --, lock, take the 1..MaxPop oldest items, store len, unlock),  *)
+(*    and, when it takes nothing, the                                      *)
 (*    Idle::park handshake (register as sleeper under the Idle mutex, read *)
 (*    len with SeqCst in the `has_work` closure, wait for a token);        *)
 (*  - the shutdown thread's ReadyQueue::drain (lock, store 0, take,        *)
@@ -33,6 +34,7 @@ CONSTANTS
     W,           \* worker threads (model values)
     N,           \* number of items the sched role pushes, in order
     MaxBatch,    \* largest batch one push_batch appends
+    MaxPop,      \* largest batch one pop_batch takes (the worker's share)
     WithDrain,   \* BOOLEAN: the shutdown thread runs ReadyQueue::drain once
     Mutant       \* "none", or an injected bug (see Mutants)
 
@@ -43,7 +45,7 @@ Mutants == {"none",
 
 Free == "free"
 
-ASSUME /\ N \in Nat \ {0} /\ MaxBatch \in Nat \ {0}
+ASSUME /\ N \in Nat \ {0} /\ MaxBatch \in Nat \ {0} /\ MaxPop \in Nat \ {0}
        /\ WithDrain \in BOOLEAN
        /\ Mutant \in Mutants
        /\ Free \notin W /\ "sched" \notin W /\ "drain" \notin W
@@ -202,17 +204,25 @@ WLock(w) ==
                    nextItem, sbatch, sval, sview, hand, wval, dpc, dview, out,
                    published>>
 
-(* `let t = q.pop_front();` (PopBack: the newest item).                    *)
+(* `out.extend(q.drain(..k))` with 1 <= k <= max (ReadyQueue::pop_batch:   *)
+(* the worker's share; the first item is run at once, the rest after it,   *)
+(* outside the queue).  PopBack: one item, the newest.                     *)
 WFront(w) ==
     /\ wpc[w] = "front"
     /\ IF q = <<>>
          THEN /\ hand' = [hand EXCEPT ![w] = 0]
+              /\ wval' = [wval EXCEPT ![w] = 0]
               /\ UNCHANGED <<q, out>>
-         ELSE LET x == IF Mutant = "PopBack" THEN q[Len(q)] ELSE Head(q)
-              IN /\ hand' = [hand EXCEPT ![w] = x]
-                 /\ q' = IF Mutant = "PopBack" THEN SubSeq(q, 1, Len(q) - 1) ELSE Tail(q)
-                 /\ out' = Append(out, x)
-    /\ wval' = [wval EXCEPT ![w] = IF q = <<>> THEN 0 ELSE Len(q) - 1]
+         ELSE IF Mutant = "PopBack"
+           THEN /\ hand' = [hand EXCEPT ![w] = q[Len(q)]]
+                /\ q' = SubSeq(q, 1, Len(q) - 1)
+                /\ out' = Append(out, q[Len(q)])
+                /\ wval' = [wval EXCEPT ![w] = Len(q) - 1]
+           ELSE \E k \in 1..(IF MaxPop < Len(q) THEN MaxPop ELSE Len(q)) :
+                /\ hand' = [hand EXCEPT ![w] = Head(q)]
+                /\ q' = SubSeq(q, k + 1, Len(q))
+                /\ out' = out \o SubSeq(q, 1, k)
+                /\ wval' = [wval EXCEPT ![w] = Len(q) - k]
     /\ SetPc(w, IF Mutant = "LenAfterUnlock" THEN "unlock" ELSE "store")
     /\ UNCHANGED <<lock, hist, lockView, sleeping, tokens, inner, innerView,
                    spc, nextItem, sbatch, sval, sview, wview, dpc, dview,

@@ -34,8 +34,9 @@ Mutants == {"none",
             "ParkIgnoresFront",         \* has_work forgets front (role free): the
                                         \* release-vs-push race loses the task
             "NoWorkerWakeups",          \* notify_one never wakes anybody
-            "SlotTakesWaiting"}         \* a worker's wake of a Waiting task goes
+            "SlotTakesWaiting",         \* a worker's wake of a Waiting task goes
                                         \* to its next-run slot (heap entry kept)
+            "ParkWithShare"}            \* a worker parks with tasks left in its share
 
 ASSUME /\ NoWorker \notin W
        /\ None \notin T
@@ -69,6 +70,8 @@ VARIABLES
     due,            \* SUBSET heap: entries whose deadline has passed (time)
     local,          \* Seq(T): batch the sched-role holder took from front
     pending,        \* SUBSET T: an RMW decided to push t to front; push not done yet
+    share,          \* [W -> Seq(T)]: the rest of the worker's last batched pop of the
+                    \*   ready queue (worker.rs invariant 4), run in order by that worker
     slot,           \* [W -> T \cup {None}]: the worker's next-run slot (sched/running.rs):
                     \*   a task its run moved Idle -> Scheduled, run next by that worker
     notifying,      \* SUBSET T: the pusher of t found front empty and owes a notify
@@ -90,7 +93,7 @@ VARIABLES
     budget          \* Nat: environment events left
 
 taskVars  == <<status, notified, cancelled, woken, signaled, wakeOwed>>
-queueVars == <<front, frontClosed, ready, heap, due, local, pending, notifying, slot>>
+queueVars == <<front, frontClosed, ready, heap, due, local, pending, notifying, slot, share>>
 schedVars == <<schedHolder, driverToken, phase, lateRound>>
 workVars  == <<hand, dropping, wstate>>
 rtVars    == <<registryClosed, shutdown, budget>>
@@ -103,10 +106,16 @@ Occ(s, t)     == Len(SelectSeq(s, LAMBDA x : x = t))  \* occurrences of t in s
 InSeq(s, t)   == Occ(s, t) > 0
 Holders(t)    == {w \in W : hand[w] = t}
 SlotHolders(t) == {w \in W : slot[w] = t}
+RECURSIVE SumOcc(_, _)
+SumOcc(ws, t) == IF ws = {} THEN 0
+                 ELSE LET w == CHOOSE x \in ws : TRUE
+                      IN Occ(share[w], t) + SumOcc(ws \ {w}, t)
+ShareCount(t) == SumOcc(W, t)
 (* Number of "places" holding a reference that owes t a run / a trip to the heap. *)
 Places(t)     == Occ(front, t) + Occ(local, t) + Occ(ready, t)
                  + (IF t \in pending THEN 1 ELSE 0) + Cardinality(Holders(t))
                  + Cardinality(SlotHolders(t))
+                 + ShareCount(t)
 OnWayToSched(t) == t \in pending \/ InSeq(front, t) \/ InSeq(local, t)
 AllExited     == \A w \in W : wstate[w] = "Exited"
 ParkedWorkers == {w \in W : wstate[w] = "Parked"}
@@ -129,6 +138,7 @@ Init ==
     /\ ready = <<>>  /\ heap = {}  /\ due = {}  /\ local = <<>>
     /\ pending = {}  /\ notifying = {}
     /\ slot = [w \in W |-> None]
+    /\ share = [w \in W |-> <<>>]
     /\ schedHolder = NoWorker  /\ driverToken = FALSE  /\ phase = "Round"
     /\ lateRound = {}
     /\ hand = [w \in W |-> None]  /\ dropping = {}
@@ -194,14 +204,13 @@ EnvOK(t) == budget > 0 /\ status[t] \notin {"Unborn", "Complete"}
 
 (* Shared::spawn.  A spawn after begin_shutdown is rejected: t stays Unborn *)
 (* (a stuttering step, hence not written).                                 *)
-SpawnRegister(t, w) ==
+SpawnRegister(t) ==
     /\ status[t] = "Unborn"
     /\ ~registryClosed
-    /\ Actor(w)
     /\ status'  = [status EXCEPT ![t] = "Scheduled"]
-    /\ ToSlotOrPending(t, w)
+    /\ pending' = pending \cup {t}
     /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, slot, share>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* State::transition_to_notified (Waker::wake).  This is also the whole    *)
@@ -216,7 +225,7 @@ Wake(t, w) ==
     /\ budget' = budget - 1
     /\ WakeEffect(t, w)
     /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 (* State::transition_to_woken: absorbed (no change at all) if a signal is   *)
@@ -227,11 +236,11 @@ Wakeup(t, w) ==
     /\ budget' = budget - 1
     /\ wakeOwed' = [wakeOwed EXCEPT ![t] = TRUE]          \* ghost
     /\ IF signaled[t]
-         THEN UNCHANGED <<status, pending, notified, woken, slot>>
+         THEN UNCHANGED <<status, pending, notified, woken, slot, share>>
          ELSE /\ woken' = [woken EXCEPT ![t] = TRUE]
               /\ WakeEffect(t, w)
     /\ UNCHANGED <<cancelled, signaled>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 (* State::transition_to_signaled: signals do not stack (a boolean). *)
@@ -242,7 +251,7 @@ Signal(t, w) ==
     /\ signaled' = [signaled EXCEPT ![t] = TRUE]
     /\ WakeEffect(t, w)
     /\ UNCHANGED <<cancelled, woken, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 (* State::transition_to_cancelled (JoinHandle::abort) *)
@@ -253,7 +262,7 @@ Abort(t, w) ==
     /\ cancelled' = [cancelled EXCEPT ![t] = TRUE]
     /\ WakeEffect(t, w)
     /\ UNCHANGED <<woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 -----------------------------------------------------------------------------
@@ -271,7 +280,7 @@ PushFront(t) ==
          ELSE /\ front' = Append(front, t)
               /\ notifying' = IF front = <<>> /\ Mutant # "NoPushNotify"
                                 THEN notifying \cup {t} ELSE notifying
-    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, local, slot>>
+    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, local, slot, share>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* The second half of the pusher's SeqCst Dekker pair (after the push):    *)
@@ -290,7 +299,7 @@ NotifySched(t) ==
                      /\ UNCHANGED driverToken
                 ELSE /\ driverToken' = (Mutant # "NoDriverToken" \/ driverToken)
                      /\ UNCHANGED wstate
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, slot>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, slot, share>>
     /\ UNCHANGED <<schedHolder, phase, lateRound, hand, dropping, rtVars>>
 
 -----------------------------------------------------------------------------
@@ -311,6 +320,7 @@ SchedAcquire(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
     /\ slot[w] = None
+    /\ share[w] = <<>>
     /\ ready = <<>> \/ front # <<>>
     /\ ~shutdown \/ w \notin lateRound
     /\ schedHolder' = w
@@ -327,7 +337,7 @@ SchedTakeFront(w) ==
     /\ local' = front
     /\ front' = <<>>
     /\ phase' = "Drained"
-    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, pending, notifying, slot>>
+    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, pending, notifying, slot, share>>
     /\ UNCHANGED <<schedHolder, driverToken, lateRound, workVars, rtVars>>
 
 (* Sched::dispatch (RoleGuard::round -> State::transition_to_dispatched):  *)
@@ -357,7 +367,7 @@ SchedDispatch(w) ==
             [] OTHER ->          \* Complete: swept by shutdown, drop the reference
                  UNCHANGED <<status, heap, due, ready, wstate>>
     /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, pending, notifying, slot>>
+    /\ UNCHANGED <<front, frontClosed, pending, notifying, slot, share>>
     /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
 
 (* Sched::expire (RoleGuard::round -> WaitingHeap::pop_expired,             *)
@@ -376,7 +386,7 @@ SchedExpire(w, t) ==
               /\ NotifyOne
          ELSE UNCHANGED <<status, ready, wstate>>   \* Scheduled: a wake beat the deadline
     /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, local, pending, notifying, slot>>
+    /\ UNCHANGED <<front, frontClosed, local, pending, notifying, slot, share>>
     /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
 
 (* SchedRole::release (RoleGuard::drop): after a full round (take_all,     *)
@@ -428,7 +438,7 @@ DriverTimeout(w) ==
 Tick(t) ==
     /\ t \in heap \ due
     /\ due' = due \cup {t}
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, local, pending, notifying, slot>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, local, pending, notifying, slot, share>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 -----------------------------------------------------------------------------
@@ -436,18 +446,37 @@ Tick(t) ==
 (* Workers running tasks.                                                   *)
 (***************************************************************************)
 
-(* ReadyQueue::pop.  The holder releases the role before running tasks.    *)
-(* No shutdown check: run_loop checks the flag only at the top of an        *)
-(* iteration, and pops up to BATCH tasks in one.                            *)
+(* ReadyQueue::pop_batch.  The holder releases the role before running    *)
+(* tasks.  The worker takes a prefix of the ready queue under one lock: the *)
+(* first task to its hand, the rest to its share (worker.rs invariant 4),   *)
+(* which it runs before it pops again.  Any prefix length is allowed (the   *)
+(* code takes up to len / workers, at most what is left of its batch).  No  *)
+(* shutdown check: run_loop checks the flag only at the top of an          *)
+(* iteration, and runs up to BATCH tasks (and its share) in one.           *)
 WorkerPop(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
     /\ slot[w] = None
+    /\ share[w] = <<>>
     /\ schedHolder # w
     /\ ready # <<>>
-    /\ hand'  = [hand EXCEPT ![w] = Head(ready)]
-    /\ ready' = Tail(ready)
+    /\ \E k \in 1..Len(ready) :
+         /\ hand'  = [hand EXCEPT ![w] = Head(ready)]
+         /\ share' = [share EXCEPT ![w] = SubSeq(ready, 2, k)]
+         /\ ready' = SubSeq(ready, k + 1, Len(ready))
     /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying, slot>>
+    /\ UNCHANGED <<schedVars, dropping, wstate, rtVars>>
+
+(* run_loop runs the next task of its share (after its slot, within the    *)
+(* batch: a slot task that would pass BATCH is flushed first, SlotFlush).  *)
+WorkerTakeShare(w) ==
+    /\ wstate[w] = "Active"
+    /\ hand[w] = None
+    /\ slot[w] = None
+    /\ share[w] # <<>>
+    /\ hand'  = [hand EXCEPT ![w] = Head(share[w])]
+    /\ share' = [share EXCEPT ![w] = Tail(share[w])]
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, slot>>
     /\ UNCHANGED <<schedVars, dropping, wstate, rtVars>>
 
 (* worker::run_loop takes the task its last run put in the next-run slot  *)
@@ -458,7 +487,7 @@ WorkerTakeSlot(w) ==
     /\ slot[w] # None
     /\ hand' = [hand EXCEPT ![w] = slot[w]]
     /\ slot' = [slot EXCEPT ![w] = None]
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, share>>
     /\ UNCHANGED <<schedVars, dropping, wstate, rtVars>>
 
 (* worker::run_loop after BATCH runs: the slot's task is pushed to front    *)
@@ -470,7 +499,7 @@ SlotFlush(w) ==
     /\ slot[w] # None
     /\ pending' = pending \cup {slot[w]}
     /\ slot' = [slot EXCEPT ![w] = None]
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, notifying>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, notifying, share>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* State::transition_to_running.  If cancelled, the worker drops the future *)
@@ -531,7 +560,7 @@ PollPending(w) ==
                                ELSE /\ status'  = [status EXCEPT ![t] = "Idle"]
                                     /\ UNCHANGED pending
     /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, slot>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, slot, share>>
     /\ UNCHANGED <<schedVars, wstate, rtVars>>
 
 (* State::transition_to_complete: the poll returned Ready (output stored). *)
@@ -568,6 +597,7 @@ WorkerPark(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
     /\ slot[w] = None
+    /\ share[w] = <<>> \/ Mutant = "ParkWithShare"
     /\ schedHolder # w
     /\ ~shutdown
     /\ ready = <<>>
@@ -599,6 +629,7 @@ WorkerExit(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
     /\ slot[w] = None
+    /\ share[w] = <<>>
     /\ schedHolder # w
     /\ wstate' = [wstate EXCEPT ![w] = "Exited"]
     /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, rtVars>>
@@ -626,7 +657,7 @@ FrontClose ==
     /\ frontClosed' = TRUE
     /\ front' = <<>>  /\ ready' = <<>>  /\ local' = <<>>
     /\ heap' = {}     /\ due' = {}
-    /\ UNCHANGED <<taskVars, pending, notifying, slot, schedVars, workVars, rtVars>>
+    /\ UNCHANGED <<taskVars, pending, notifying, slot, share, schedVars, workVars, rtVars>>
 
 ShutdownDone ==
     /\ shutdown /\ AllExited /\ frontClosed
@@ -644,13 +675,15 @@ WorkerNext(w) ==
     \/ SchedAcquire(w) \/ SchedTakeFront(w) \/ SchedDispatch(w)
     \/ \E t \in T : SchedExpire(w, t)
     \/ SchedRelease(w) \/ SchedPark(w) \/ DriverBlock(w) \/ DriverTimeout(w)
-    \/ WorkerPop(w) \/ WorkerTakeSlot(w) \/ SlotFlush(w) \/ StartPoll(w) \/ ReceiveSignal(w) \/ ConsumeWoken(w)
+    \/ WorkerPop(w) \/ WorkerTakeShare(w) \/ WorkerTakeSlot(w) \/ SlotFlush(w)
+    \/ StartPoll(w) \/ ReceiveSignal(w) \/ ConsumeWoken(w)
     \/ PollPending(w) \/ PollReady(w) \/ FinishCancel(w)
     \/ WorkerPark(w) \/ WorkerExit(w)
 
 EnvNext ==
+    \/ \E t \in T : SpawnRegister(t)
     \/ \E t \in T, w \in W \cup {NoWorker} :
-          SpawnRegister(t, w) \/ Wake(t, w) \/ Wakeup(t, w) \/ Signal(t, w) \/ Abort(t, w)
+          Wake(t, w) \/ Wakeup(t, w) \/ Signal(t, w) \/ Abort(t, w)
     \/ ShutdownBegin
 
 Next ==
@@ -679,6 +712,7 @@ Fairness ==
          /\ WF_vars(DriverTimeout(w))
          /\ WF_vars(WorkerPop(w))
          /\ WF_vars(WorkerTakeSlot(w))
+         /\ WF_vars(WorkerTakeShare(w))
          /\ WF_vars(StartPoll(w))
          /\ WF_vars(PollPending(w) \/ PollReady(w) \/ FinishCancel(w))
          /\ WF_vars(WorkerPark(w))
@@ -710,6 +744,7 @@ TypeOK ==
     /\ heap \subseteq T /\ due \subseteq heap
     /\ pending \subseteq T /\ notifying \subseteq T
     /\ slot \in [W -> T \cup {None}]
+    /\ share \in [W -> Seq(T)]
     /\ schedHolder \in W \cup {NoWorker}
     /\ driverToken \in BOOLEAN /\ phase \in {"Round", "Drained", "Woke"}
     /\ lateRound \subseteq W
@@ -759,6 +794,12 @@ HandOK ==
                              /\ slot[w] \notin heap
                              /\ wstate[w] = "Active"
                              /\ schedHolder # w
+        \* The share: tasks the worker popped and owes a run, never in the heap.
+        /\ share[w] # <<>> => /\ wstate[w] = "Active"
+                              /\ schedHolder # w
+                              /\ \A i \in 1..Len(share[w]) :
+                                    /\ status[share[w][i]] = "Scheduled"
+                                    /\ share[w][i] \notin heap
 
 (* The sched role and the driver. *)
 SchedRoleOK ==

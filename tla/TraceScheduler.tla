@@ -36,7 +36,7 @@ Match(e) ==
 (* any worker whose hand holds the task, or the sched-role holder; for an  *)
 (* event, any actor: a worker whose next-run slot takes the task, or none). *)
 Observed(e) ==
-    CASE e.a = "SpawnRegister" -> \E w \in W \cup {NoWorker} : SpawnRegister(e.t, w)
+    CASE e.a = "SpawnRegister" -> SpawnRegister(e.t)
       [] e.a = "Wake"          -> \E w \in W \cup {NoWorker} : Wake(e.t, w)
       [] e.a = "Wakeup"        -> \E w \in W \cup {NoWorker} : Wakeup(e.t, w)
       [] e.a = "Signal"        -> \E w \in W \cup {NoWorker} : Signal(e.t, w)
@@ -56,7 +56,8 @@ Observed(e) ==
 Hidden ==
     \/ \E w \in W : \/ SchedAcquire(w) \/ SchedTakeFront(w) \/ SchedRelease(w)
                     \/ SchedPark(w) \/ DriverBlock(w) \/ DriverTimeout(w)
-                    \/ WorkerPop(w) \/ WorkerTakeSlot(w) \/ SlotFlush(w)
+                    \/ WorkerPop(w) \/ WorkerTakeShare(w)
+                    \/ WorkerTakeSlot(w) \/ SlotFlush(w)
                     \/ WorkerPark(w) \/ WorkerExit(w)
     \/ \E t \in T : NotifySched(t) \/ Tick(t)
     \/ FrontClose

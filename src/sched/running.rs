@@ -11,15 +11,16 @@
 //! worker holds a handle to the runtime for its whole run loop.
 //!
 //! **The next-run slot** (TLA+: `slot[w]`). A task that a worker's run moves
-//! `IDLE → SCHEDULED` (a channel send, a completed task waking its joiner, a
-//! spawn) is not pushed through the front queue, the sched role and the ready
-//! queue: the worker keeps its notification here and runs it right after the
+//! `IDLE → SCHEDULED` (a channel send, a completed task waking its joiner) is
+//! not pushed through the front queue, the sched role and the ready queue: the worker keeps its notification here and runs it right after the
 //! current task (`worker::run_loop`). A message passed between two tasks then
 //! costs no queue operation, no lock and no thread wake-up. Without the slot
 //! every such wake crossed two shared queues and, when the role holder slept
 //! in the driver, an `eventfd` write and a futex wake (16 ping-pong pairs:
 //! 1455 futex calls against tokio's 86, which keeps a woken task on its
-//! waker's worker the same way).
+//! waker's worker the same way). Spawns never use the slot: a new task
+//! starts in spawn order (FIFO start order, `Shared::spawn`), whereas a woken
+//! task is *re*-run, for which no order is promised beyond "without delay".
 //!
 //! # Invariants
 //! 1. `RUNNING` is non-null exactly while this thread is inside
@@ -84,8 +85,8 @@ pub(crate) fn is_running_for(shared: *const Shared) -> bool {
 /// The caller's transition returned `Notify::PushIdle` for `n`'s task
 /// (invariant 3); checked in debug builds.
 ///
-/// TLA+: the slot branch of `WakeEffect` / `SpawnRegister` (part of the
-/// wake's RMW step: the slot is private to this thread).
+/// TLA+: the slot branch of `WakeEffect` (part of the wake's RMW step:
+/// the slot is private to this thread).
 pub(crate) fn try_keep(shared: *const Shared, n: Notified) -> Result<(), Notified> {
     if !is_running_for(shared) {
         return Err(n);

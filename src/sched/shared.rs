@@ -104,8 +104,7 @@ impl Shared {
     /// Spawns a task. After shutdown began, the future is dropped at once and
     /// the handle resolves to a cancellation error.
     ///
-    /// TLA+: `SpawnRegister`, then `PushFront` (or the next-run slot,
-    /// `sched/running.rs`, when spawned from one of this runtime's workers)
+    /// TLA+: `SpawnRegister`, then `PushFront`
     pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -114,10 +113,9 @@ impl Shared {
         let id = self.next_id();
         let t = RawTask::from_ptr(harness::allocate(future, id, self.clone()));
         if self.registry.insert(t) {
-            // From one of this runtime's workers: run it next on this worker.
-            if let Err(n) = super::running::try_keep(Arc::as_ptr(self), Notified(t)) {
-                self.push_front(n);
-            }
+            // Always through the front queue, never a worker's next-run slot
+            // (`running.rs`): start order is spawn order (DESIGN: FIFO start).
+            self.push_front(Notified(t));
         } else {
             // Rejected: we own the run permission (SCHEDULED, in no queue).
             let _ = t.state().transition_to_shutdown();

@@ -6,7 +6,8 @@
 //!
 //! # Invariants
 //! 1. A worker runs at most [`BATCH`] tasks (from its next-run slot or the
-//!    ready queue) before it tries the sched role again, so front-queue tasks
+//!    ready queue; plus what is left of its share, invariant 4, which is at
+//!    most `BATCH` itself) before it tries the sched role again, so front-queue tasks
 //!    and expired deadlines reach the ready queue within a bounded delay (no
 //!    pinning). A task still in the slot after the batch is pushed to the
 //!    front queue, behind everything already there.
@@ -15,12 +16,22 @@
 //!    an empty front queue and ready queue.
 //! 3. Between `transition_to_running` and the end of the poll the worker has
 //!    the run permission: it alone touches the task's stage and task-local state.
+//! 4. A worker pops its *share* of the ready queue at once (`pop_batch`: up
+//!    to `len / workers`, never more than what is left of its batch) into a
+//!    buffer on its own stack, runs them in order, and pops again only when
+//!    the share is empty. The share is always empty when the worker leaves
+//!    its batch: it tries the role, parks and exits only with an empty share
+//!    (and an empty slot), so no other worker ever waits for a task that this
+//!    one holds while it sleeps (TLA+: `share[w]`, `WorkerPop`,
+//!    `WorkerTakeShare`). A slot task still runs before the share (a message
+//!    reply is hot in cache), but only within the batch bound.
 
 use super::Shared;
 use crate::task::header::{Notified, RawTask};
 use crate::task::local::{self, Current, TaskLocal};
 use crate::task::state::{AfterPoll, Start, JOIN_INTEREST, JOIN_WAKER, SIGNALED, WOKEN};
 use crate::task::waker::is_own_waker;
+use std::collections::VecDeque;
 use std::task::Waker;
 use std::time::Instant;
 
@@ -182,35 +193,47 @@ fn complete(shared: &Shared, t: RawTask) {
 
 /// The worker loop (see the module invariants).
 ///
-/// TLA+: the order of `WorkerTakeSlot`/`WorkerPop`, `SlotFlush`,
+/// TLA+: the order of `WorkerTakeSlot`/`WorkerTakeShare`/`WorkerPop`, `SlotFlush`,
 /// `SchedAcquire`, the round, `SchedRelease`, `SchedPark`/`DriverBlock`,
 /// `WorkerPark` and `WorkerExit` for one worker.
 pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
+    // This worker's share of the ready queue (invariant 4).
+    let mut share: VecDeque<Notified> = VecDeque::with_capacity(BATCH);
     loop {
+        debug_assert!(share.is_empty(), "tempo bug: a share outlived its batch");
         if shared.is_shutdown() || hooks.done() {
             return;
         }
         let mut ran = 0;
         let mut next: Option<Notified> = None;
-        while ran < BATCH {
-            // TLA+: `WorkerTakeSlot` (the slot first), else `WorkerPop`.
-            let n = match next.take() {
-                Some(n) => {
-                    trace!(slot_take(n.raw().state() as *const _ as usize));
-                    Some(n)
+        while ran < BATCH || !share.is_empty() {
+            if ran >= BATCH {
+                // A slot task that would pass the batch bound goes behind the
+                // others (invariant 1: a ping-pong pair cannot pin its worker).
+                if let Some(n) = next.take() {
+                    // TLA+: `SlotFlush`, then `PushFront`
+                    shared.push_front(n);
                 }
-                None => shared.ready.pop(),
-            };
-            match n {
-                Some(n) => {
-                    next = run_task(shared, n);
-                    ran += 1;
-                }
-                None => break,
             }
+            let n = if let Some(n) = next.take() {
+                // TLA+: `WorkerTakeSlot`
+                trace!(slot_take(n.raw().state() as *const _ as usize));
+                n
+            } else if let Some(n) = share.pop_front() {
+                // TLA+: `WorkerTakeShare`
+                n
+            } else {
+                // TLA+: `WorkerPop`
+                let max = (shared.ready.len() / shared.workers.max(1)).clamp(1, BATCH - ran);
+                shared.ready.pop_batch(max, &mut share);
+                match share.pop_front() {
+                    Some(n) => n,
+                    None => break,
+                }
+            };
+            next = run_task(shared, n);
+            ran += 1;
         }
-        // A slot task that would pass the batch bound goes behind the others
-        // (invariant 1: a ping-pong pair cannot pin its worker).
         if let Some(n) = next {
             // TLA+: `SlotFlush`, then `PushFront`
             shared.push_front(n);

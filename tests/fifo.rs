@@ -126,6 +126,45 @@ fn spawn_order_is_start_order_from_a_task_worker_threads_1() {
     });
 }
 
+/// The spawner is woken between its spawns by the completion of a task it
+/// joins: that wake keeps it in the worker's next-run slot, so its second
+/// run comes before the tasks it spawned in its first run have started.
+/// Spawns still start in spawn order: a spawn never takes the slot.
+#[test]
+fn spawn_order_is_start_order_across_runs_of_the_spawner_worker_threads_1() {
+    within(LIMIT, || {
+        let rt = Runtime::builder().worker_threads(1).build().unwrap();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let o = order.clone();
+        rt.block_on(rt.spawn(async move {
+            let mut hs = Vec::new();
+            for round in 0..10usize {
+                let first = {
+                    let o = o.clone();
+                    tempo::spawn(async move { o.lock().unwrap().push(round * 2) })
+                };
+                let o2 = o.clone();
+                hs.push(tempo::spawn(async move {
+                    o2.lock().unwrap().push(round * 2 + 1)
+                }));
+                // Woken by `first`'s completion: the next round's spawns
+                // happen while `round * 2 + 1` may not have started yet.
+                first.await.unwrap();
+            }
+            for h in hs {
+                h.await.unwrap();
+            }
+        }))
+        .unwrap();
+        let got = order.lock().unwrap().clone();
+        check_order(
+            "worker_threads(1), spawner re-run from the next-run slot between spawns",
+            &got,
+            &(0..20).collect::<Vec<_>>(),
+        );
+    });
+}
+
 /// Polls `inner`; after its first `Pending` (the deadline is registered),
 /// counts itself in `registered`.
 struct CountRegistered<F> {

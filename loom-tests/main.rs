@@ -77,6 +77,18 @@ impl Drop for DropCount {
     }
 }
 
+/// Spawns a task that waits for wakeups forever, holding a drop counter:
+/// only an abort or shutdown ends it, by dropping its future.
+fn spawn_waiter(rt: &tempo::Runtime, drops: &Arc<AtomicUsize>) -> tempo::JoinHandle<()> {
+    let d = DropCount(drops.clone());
+    rt.spawn(async move {
+        let _d = d;
+        loop {
+            task::wait().await;
+        }
+    })
+}
+
 #[test]
 fn wake_vs_completion() {
     model(|| {
@@ -94,13 +106,7 @@ fn wake_vs_abort() {
     model(|| {
         let rt = rt(1);
         let drops = Arc::new(AtomicUsize::new(0));
-        let d = DropCount(drops.clone());
-        let h = rt.spawn(async move {
-            let _d = d;
-            loop {
-                task::wait().await;
-            }
-        });
+        let h = spawn_waiter(&rt, &drops);
         let t = h.task_ref();
         let th = loom::thread::spawn(move || t.wakeup());
         h.abort();
@@ -288,13 +294,7 @@ fn slot_wake_vs_abort() {
     model_with_bound(1, || {
         let rt = rt(1);
         let drops = Arc::new(AtomicUsize::new(0));
-        let d = DropCount(drops.clone());
-        let a = rt.spawn(async move {
-            let _d = d;
-            loop {
-                task::wait().await;
-            }
-        });
+        let a = spawn_waiter(&rt, &drops);
         let ta = a.task_ref();
         let b = rt.spawn(async move { ta.wakeup() });
         let th = loom::thread::spawn(move || {
@@ -317,13 +317,7 @@ fn slot_vs_shutdown() {
     model(|| {
         let rt = rt(1);
         let drops = Arc::new(AtomicUsize::new(0));
-        let d = DropCount(drops.clone());
-        let a = rt.spawn(async move {
-            let _d = d;
-            loop {
-                task::wait().await;
-            }
-        });
+        let a = spawn_waiter(&rt, &drops);
         let ta = a.task_ref();
         let b = rt.spawn(async move { ta.wakeup() });
         rt.block_on(b).unwrap();

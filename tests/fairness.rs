@@ -94,26 +94,30 @@ fn bounded(what: &str, mut measure: impl FnMut() -> Vec<Duration>) {
     panic!("{what}: max latency >= {BOUND:?} in all {ATTEMPTS} attempts: {seen:?}");
 }
 
+/// Spawns 100 probes from outside, one at a time, and returns each one's
+/// spawn-to-first-poll delay; a probe that never runs is starvation.
+fn probe_spawns(rt: &Runtime, starver: &str) -> Vec<Duration> {
+    let mut lat = Vec::with_capacity(100);
+    for i in 0..100 {
+        let (tx, rx) = mpsc::channel();
+        let t0 = Instant::now();
+        drop(rt.spawn(async move {
+            let _ = tx.send(t0.elapsed());
+        }));
+        let l = rx
+            .recv_timeout(STARVED)
+            .unwrap_or_else(|_| panic!("probe #{i} never ran: starved by {starver}"));
+        lat.push(l);
+    }
+    lat
+}
+
 fn spawn_latency(workers: usize) {
     let rt = Runtime::builder().worker_threads(workers).build().unwrap();
     let spinners = Spinners::start(&rt);
     bounded(
         &format!("spawn-to-first-poll, {workers} worker(s), 4 spinners"),
-        || {
-            let mut lat = Vec::with_capacity(100);
-            for i in 0..100 {
-                let (tx, rx) = mpsc::channel();
-                let t0 = Instant::now();
-                drop(rt.spawn(async move {
-                    let _ = tx.send(t0.elapsed());
-                }));
-                let l = rx
-                    .recv_timeout(STARVED)
-                    .unwrap_or_else(|_| panic!("probe #{i} never ran: starved by spinners"));
-                lat.push(l);
-            }
-            lat
-        },
+        || probe_spawns(&rt, "spinners"),
     );
     let spins = spinners.spins.load(SeqCst);
     assert!(
@@ -385,19 +389,7 @@ fn pingpong_pair_on_the_next_run_slot_does_not_starve_others() {
         let rt = Runtime::builder().worker_threads(1).build().unwrap();
         let pair = PingPongPair::start(&rt);
         bounded("spawn-to-first-poll, 1 worker, a ping-pong pair", || {
-            let mut lat = Vec::with_capacity(100);
-            for i in 0..100 {
-                let (tx, rx) = mpsc::channel();
-                let t0 = Instant::now();
-                drop(rt.spawn(async move {
-                    let _ = tx.send(t0.elapsed());
-                }));
-                let l = rx
-                    .recv_timeout(STARVED)
-                    .unwrap_or_else(|_| panic!("probe #{i} never ran: starved by the pair"));
-                lat.push(l);
-            }
-            lat
+            probe_spawns(&rt, "the pair")
         });
         let before = pair.rounds.load(SeqCst);
         std::thread::sleep(Duration::from_millis(20));

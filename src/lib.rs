@@ -39,8 +39,12 @@
 //! ## How it is built
 //! A lock-free front queue receives every spawn and wakeup; a *sched role*,
 //! which any worker takes with a try-lock, moves tasks into a FIFO ready
-//! queue or a waiting heap ordered by deadline; workers run at most a bounded
-//! batch before revisiting the sched role (fairness, no pinning). Each task
+//! queue or a waiting heap ordered by deadline; each worker pops its share of
+//! the ready queue at once and runs at most a bounded batch before revisiting
+//! the sched role (fairness, no pinning). A task woken by a running task
+//! (a message, a join) skips the queues: it runs next on the waker's worker,
+//! within the same batch bound. Spawns always queue, so tasks start in spawn
+//! order. Each task
 //! has one atomic state word whose transitions are named, documented and
 //! mirrored one-to-one by the TLA+ actions (see `tla/README.md`).
 

@@ -131,7 +131,9 @@ impl Shared {
     /// TLA+: `PushFront` (+ `NotifySched`)
     pub(crate) fn push_front(&self, n: Notified) {
         trace!(push(n.raw().state() as *const _ as usize));
-        match self.front.push(n) {
+        let pushed = self.front.push(n);
+        trace!(push_done());
+        match pushed {
             Pushed::WasEmpty => self.notify_sched(),
             Pushed::Behind => {}
             Pushed::Closed(n) => drop(n),

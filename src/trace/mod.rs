@@ -116,8 +116,11 @@ struct Recorder {
     env_events: usize,
     /// Every event, printed on a mismatch (formatted only then).
     history: Vec<Hist>,
-    /// shuttle spliced a late cycle (the log is not in TLA+ order).
+    /// shuttle spliced a late cycle, or two pushes overlapped ([`push`]):
+    /// the log is not known to be in TLA+ order, so it is not written for TLC.
     reordered: bool,
+    /// Pushes recorded whose queue operation has not returned yet ([`push`]).
+    open_pushes: usize,
     /// The runtime shut down; the final checks wait for the execution's end.
     ended: bool,
 }
@@ -189,6 +192,7 @@ pub(crate) fn runtime_start(workers: usize) {
             env_events: 0,
             history: Vec::new(),
             reordered: false,
+            open_pushes: 0,
             ended: false,
         })
     });
@@ -260,13 +264,33 @@ pub(crate) fn step(act: Act, key: usize, prev: usize, next: usize) {
 
 /// The task at `key` is pushed to the front queue (`AtMostOnePlace`: a push
 /// must be owed).
+///
+/// Recorded *before* the push's CAS, so that the sched role cannot dispatch
+/// the task before its push is in the log; [`push_done`] marks the CAS done.
+/// Between the two, loom and shuttle may run another thread, whose push may
+/// then reach the queue first while being recorded second: the FIFO order of
+/// two overlapping pushes is not known. Such a recording is still checked
+/// step by step by the port, but not written for TLC (`reordered`). (A
+/// shuttle run's TLA+ trace of `readiness_many_readers` was rejected for
+/// this: two racing re-posts logged in the other order than the front queue
+/// had them.)
 pub(crate) fn push(key: usize) {
     with(|r| {
+        r.open_pushes += 1;
+        if r.open_pushes > 1 {
+            r.reordered = true;
+        }
         let Some(&i) = r.by_key.get(&key) else { return };
         let t = r.tasks[i].idx;
         r.history.push(Hist::Push { t });
         offer(r, i, Ev::Push);
     });
+}
+
+/// A push recorded by [`push`] has done its CAS (any model thread: the
+/// recorder is shared by every thread of the execution, invariant 1).
+pub(crate) fn push_done() {
+    with(|r| r.open_pushes = r.open_pushes.saturating_sub(1));
 }
 
 /// A worker takes the task at `key` from its next-run slot to run it

@@ -42,18 +42,25 @@ impl ReadyQueue {
         self.len.store(q.len(), SeqCst);
     }
 
-    /// Pops up to `max` (≥ 1) of the oldest tasks under one lock
-    /// acquisition, appending them to `out` in order; returns how many.
+    /// Pops a worker's share of the oldest tasks under one lock acquisition,
+    /// appending them to `out` in order: `len / workers` of them, at least
+    /// one and at most `limit` (≥ 1), from the exact length seen under the
+    /// lock. Returns how many.
     ///
     /// TLA+: `WorkerPop` (`Scheduler.tla`: the first task to the hand, the
     /// rest to the worker's `share`); `ReadyQueue.tla`: `WFast`, `WLock`,
     /// `WFront` (a prefix of up to `MaxPop` items), `WStore`, `WUnlock`.
-    pub(crate) fn pop_batch(&self, max: usize, out: &mut VecDeque<Notified>) -> usize {
+    pub(crate) fn pop_batch(
+        &self,
+        workers: usize,
+        limit: usize,
+        out: &mut VecDeque<Notified>,
+    ) -> usize {
         if self.len.load(Relaxed) == 0 {
             return 0;
         }
         let mut q = self.q.lock();
-        let k = max.min(q.len());
+        let k = (q.len() / workers.max(1)).clamp(1, limit).min(q.len());
         out.extend(q.drain(..k));
         self.len.store(q.len(), SeqCst);
         k

@@ -27,7 +27,8 @@
 //!    `worker::run_task` for the runtime it points at; the thread holds a
 //!    `Handle` (an `Arc<Shared>`) for its whole run loop, so the pointee
 //!    outlives every step taken while it is set.
-//! 2. Only this thread reads or writes its `RUNNING` and `NEXT` (thread-locals);
+//! 2. Only this thread reads or writes its `RUNNING` and `NEXT` (one
+//!    thread-local, so a run's entry and exit touch it once each);
 //!    [`RunGuard`] saves both on entry and restores them when it ends.
 //! 3. `NEXT` holds at most one notification, of a task of the `RUNNING`
 //!    runtime whose wake moved it `IDLE → SCHEDULED` (`Notify::PushIdle`):
@@ -46,11 +47,19 @@ use crate::task::header::{Header, Notified, RawTask};
 use std::cell::Cell;
 use std::ptr::NonNull;
 
-tls! {
-    static RUNNING: Cell<*const Shared> = Cell::new(std::ptr::null());
+/// This thread's run context (invariants 1–3).
+struct Ctx {
+    /// `RUNNING`: the runtime whose task this thread runs, or null.
+    running: Cell<*const Shared>,
+    /// `NEXT`: the next-run slot, or null.
+    next: Cell<*mut Header>,
 }
+
 tls! {
-    static NEXT: Cell<*mut Header> = Cell::new(std::ptr::null_mut());
+    static CTX: Ctx = Ctx {
+        running: Cell::new(std::ptr::null()),
+        next: Cell::new(std::ptr::null_mut()),
+    };
 }
 
 /// Marks this thread as running a task of one runtime until finished or
@@ -63,8 +72,12 @@ pub(crate) struct RunGuard {
 
 /// Enters `run_task` for `shared` (invariant 1), with an empty slot.
 pub(crate) fn enter(shared: &Shared) -> RunGuard {
-    let prev = RUNNING.with(|r| r.replace(shared));
-    let prev_next = NEXT.with(|n| n.replace(std::ptr::null_mut()));
+    let (prev, prev_next) = CTX.with(|c| {
+        (
+            c.running.replace(shared),
+            c.next.replace(std::ptr::null_mut()),
+        )
+    });
     RunGuard {
         shared,
         prev,
@@ -75,32 +88,29 @@ pub(crate) fn enter(shared: &Shared) -> RunGuard {
 /// Whether this thread is running a task of the runtime at `shared`: if so,
 /// `*shared` outlives the caller's current step (invariant 1).
 pub(crate) fn is_running_for(shared: *const Shared) -> bool {
-    RUNNING.try_with(|r| r.get() == shared).unwrap_or(false)
+    CTX.try_with(|c| c.running.get() == shared).unwrap_or(false)
 }
 
-/// Keeps `n` in this worker's next-run slot if this thread is running a task
-/// of the runtime at `shared` and the slot is empty; otherwise hands `n`
-/// back, to be pushed to the front queue.
+/// Keeps `n` in this worker's next-run slot if the slot is empty;
+/// otherwise hands `n` back, to be pushed to the front queue.
 ///
-/// The caller's transition returned `Notify::PushIdle` for `n`'s task
-/// (invariant 3); checked in debug builds.
+/// The caller checked [`is_running_for`] `n`'s runtime, and its transition
+/// returned `Notify::PushIdle` for `n`'s task (invariant 3; the status is
+/// checked in debug builds).
 ///
 /// TLA+: the slot branch of `WakeEffect` (part of the wake's RMW step:
 /// the slot is private to this thread).
-pub(crate) fn try_keep(shared: *const Shared, n: Notified) -> Result<(), Notified> {
-    if !is_running_for(shared) {
-        return Err(n);
-    }
+pub(crate) fn try_keep(n: Notified) -> Result<(), Notified> {
     debug_assert!(
         n.raw().state().load().status() == crate::task::state::SCHEDULED,
         "tempo bug: only a SCHEDULED task goes to the next-run slot"
     );
     let p = n.raw().ptr().as_ptr();
-    let kept = NEXT
-        .try_with(|slot| {
-            let empty = slot.get().is_null();
+    let kept = CTX
+        .try_with(|c| {
+            let empty = c.next.get().is_null();
             if empty {
-                slot.set(p);
+                c.next.set(p);
             }
             empty
         })
@@ -123,11 +133,12 @@ impl RunGuard {
     }
 
     fn restore(&self) -> Option<Notified> {
-        let prev = self.prev;
-        let _ = RUNNING.try_with(|r| r.set(prev));
-        let prev_next = self.prev_next;
-        let p = NEXT
-            .try_with(|n| n.replace(prev_next))
+        let (prev, prev_next) = (self.prev, self.prev_next);
+        let p = CTX
+            .try_with(|c| {
+                c.running.set(prev);
+                c.next.replace(prev_next)
+            })
             .unwrap_or(std::ptr::null_mut());
         NonNull::new(p).map(|p| Notified(RawTask::from_ptr(p)))
     }

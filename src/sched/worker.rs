@@ -224,8 +224,9 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 n
             } else {
                 // TLA+: `WorkerPop`
-                let max = (shared.ready.len() / shared.workers.max(1)).clamp(1, BATCH - ran);
-                shared.ready.pop_batch(max, &mut share);
+                shared
+                    .ready
+                    .pop_batch(shared.workers, BATCH - ran, &mut share);
                 match share.pop_front() {
                     Some(n) => n,
                     None => break,

@@ -128,15 +128,15 @@ impl RawTask {
             return;
         }
         let p = Arc::as_ptr(&self.header().shared);
-        let n = if n == Notify::PushIdle {
-            match crate::sched::running::try_keep(p, Notified(self)) {
-                Ok(()) => return,
-                Err(n) => n,
-            }
-        } else {
-            Notified(self)
-        };
         if crate::sched::running::is_running_for(p) {
+            let n = if n == Notify::PushIdle {
+                match crate::sched::running::try_keep(Notified(self)) {
+                    Ok(()) => return,
+                    Err(n) => n,
+                }
+            } else {
+                Notified(self)
+            };
             // No reference-count traffic on the runtime (a line every
             // worker shares) for a wake from one of its own workers.
             // SAFETY: `running.rs` invariant 1: this thread runs a task of
@@ -148,7 +148,7 @@ impl RawTask {
             // task is in the front queue it may be run, completed and freed
             // (and with it this header's reference) by another thread.
             let shared = self.header().shared.clone();
-            shared.push_front(n);
+            shared.push_front(Notified(self));
         }
     }
 

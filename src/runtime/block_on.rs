@@ -60,6 +60,8 @@ impl Wake for MainSignal {
 
 struct Frame<'a, F: Future> {
     fut: Pin<&'a mut F>,
+    /// The frame's owner id for its timers (`local.rs` invariant 2).
+    id: u64,
     local: TaskLocal,
     signal: Arc<MainSignal>,
     waker: Waker,
@@ -87,6 +89,7 @@ impl<F: Future> Frame<'_, F> {
             return false;
         }
         let guard = local::enter(Current {
+            id: self.id,
             local: &mut self.local,
             task: None,
         });
@@ -148,7 +151,8 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, fut: F) -> F::Output {
     let mut fut = std::pin::pin!(fut);
     let mut frame = Frame {
         fut: fut.as_mut(),
-        local: TaskLocal::new(shared.next_id()),
+        id: shared.next_id(),
+        local: TaskLocal::new(),
         waker: Waker::from(signal.clone()),
         signal,
         out: None,

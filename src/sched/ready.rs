@@ -19,6 +19,20 @@ use crate::sync::Mutex;
 use crate::task::header::Notified;
 use std::collections::VecDeque;
 
+/// Capacity an empty scheduler deque keeps (8 KiB of pointers).
+const KEEP: usize = 1024;
+
+/// Gives back what a burst grew an emptied deque to, beyond [`KEEP`]: after
+/// 100,000 tasks passed through at once, an idle runtime should not hold
+/// 100,000 slots in each of its deques (the `8-memory/idle-task` benchmark
+/// measured 28 bytes per task of such leftovers on `worker_threads(0)`).
+/// A later burst regrows it by doubling, amortised over its tasks.
+pub(crate) fn trim<T>(q: &mut VecDeque<T>) {
+    if q.is_empty() && q.capacity() > KEEP {
+        q.shrink_to(KEEP);
+    }
+}
+
 pub(crate) struct ReadyQueue {
     q: Mutex<VecDeque<Notified>>,
     len: AtomicUsize,
@@ -63,6 +77,7 @@ impl ReadyQueue {
         let k = (q.len() / workers.max(1)).clamp(1, limit).min(q.len());
         out.extend(q.drain(..k));
         self.len.store(q.len(), SeqCst);
+        trim(&mut q);
         k
     }
 

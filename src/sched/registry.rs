@@ -12,12 +12,12 @@
 //! 3. A task's `registry_key` is read and written only under its shard's lock.
 
 use crate::sync::Mutex;
-use crate::task::header::RawTask;
+use crate::task::header::{RawTask, NO_KEY};
 
 #[derive(Default)]
 struct Shard {
     slots: Vec<Option<RawTask>>,
-    free: Vec<usize>,
+    free: Vec<u32>,
     closed: bool,
 }
 
@@ -50,12 +50,16 @@ impl Registry {
         }
         let key = match s.free.pop() {
             Some(k) => {
-                s.slots[k] = Some(t);
+                s.slots[k as usize] = Some(t);
                 k
             }
             None => {
+                let k = u32::try_from(s.slots.len())
+                    .ok()
+                    .filter(|&k| k != NO_KEY)
+                    .expect("more than 2^32 - 1 live tasks in one registry shard");
                 s.slots.push(Some(t));
-                s.slots.len() - 1
+                k
             }
         };
         // SAFETY: invariant 3: we hold the shard lock.
@@ -69,15 +73,13 @@ impl Registry {
         let mut s = self.shard(t).lock();
         // SAFETY: invariant 3.
         let key = t.header().registry_key.with(|p| unsafe { *p });
-        if key == usize::MAX || s.slots.get(key).copied().flatten() != Some(t) {
+        if key == NO_KEY || s.slots.get(key as usize).copied().flatten() != Some(t) {
             return false;
         }
-        s.slots[key] = None;
+        s.slots[key as usize] = None;
         s.free.push(key);
         // SAFETY: invariant 3.
-        t.header()
-            .registry_key
-            .with_mut(|p| unsafe { *p = usize::MAX });
+        t.header().registry_key.with_mut(|p| unsafe { *p = NO_KEY });
         true
     }
 
@@ -95,9 +97,7 @@ impl Registry {
             let mut s = s.lock();
             for t in s.slots.drain(..).flatten() {
                 // SAFETY: invariant 3.
-                t.header()
-                    .registry_key
-                    .with_mut(|p| unsafe { *p = usize::MAX });
+                t.header().registry_key.with_mut(|p| unsafe { *p = NO_KEY });
                 out.push(t);
             }
             s.free.clear();

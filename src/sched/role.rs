@@ -9,7 +9,7 @@
 //! 3. `timed` mirrors the heap length (SeqCst), so an idle worker can see,
 //!    without the role, that deadlines need a timekeeper (`idle.rs` inv. 2).
 
-use super::heap::WaitingHeap;
+use super::heap::{Positioned, WaitingHeap};
 use super::Shared;
 use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use crate::sync::UnsafeCell;
@@ -105,22 +105,21 @@ impl RoleGuard<'_> {
         while let Some(n) = core.batch.pop_front() {
             match n.raw().state().transition_to_dispatched() {
                 Dispatch::ToHeap => {
-                    let d = n.raw().header().sched.with(|s| {
+                    let d = n.raw().header().deadline.with(|d| {
                         // SAFETY: header invariant 3: written by the poster before the push.
-                        unsafe { (*s).deadline }
+                        unsafe { *d }
                     });
-                    core.heap
-                        .insert(d.expect("tempo bug: WAITING_POSTED without a deadline"), n);
+                    core.heap.insert(d, n);
                 }
                 Dispatch::ToReady => {
-                    drop(core.heap.remove(n.raw()));
+                    drop(core.heap.remove_pos(n.pos()));
                     core.out.push_back(n);
                 }
-                Dispatch::Drop => drop(core.heap.remove(n.raw())),
+                Dispatch::Drop => drop(core.heap.remove_pos(n.pos())),
             }
         }
         if core.heap.len() > 0 {
-            let now = shared.clock.now();
+            let now = shared.epoch.ticks(shared.clock.now());
             while let Some(n) = core.heap.pop_expired(now) {
                 if n.raw().state().transition_expired() {
                     core.out.push_back(n);
@@ -128,7 +127,13 @@ impl RoleGuard<'_> {
             }
         }
         shared.ready.push_batch(&mut core.out);
-        let next_deadline = core.heap.next_deadline();
+        super::ready::trim(&mut core.batch);
+        super::ready::trim(&mut core.out);
+        // A deadline past `Instant`'s range is never reached.
+        let next_deadline = core
+            .heap
+            .next_deadline()
+            .and_then(|t| shared.epoch.instant(t));
         let len = core.heap.len();
         self.role.timed.store(len, SeqCst);
         Round { next_deadline }

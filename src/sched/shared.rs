@@ -28,7 +28,7 @@ use crate::task::harness;
 use crate::task::header::{Notified, RawTask};
 use crate::task::join::JoinHandle;
 use crate::task::state::Shutdown;
-use crate::time::clock::Clock;
+use crate::time::clock::{Clock, Epoch};
 use std::future::Future;
 use std::task::Waker;
 
@@ -44,6 +44,8 @@ pub(crate) struct Shared {
     pub(crate) reactor: Option<Arc<crate::io::reactor::Reactor>>,
     pub(crate) registry: Registry,
     pub(crate) clock: Clock,
+    /// Origin of the deadline ticks in task headers and the waiting heap.
+    pub(crate) epoch: Epoch,
     shutdown: AtomicBool,
     next_id: AtomicU64,
     /// Worker threads (0: the caller of `block_on`/`run` is the only worker).
@@ -81,6 +83,7 @@ impl Shared {
             idle: Idle::new(),
             driver,
             registry: Registry::new(4 * workers.max(1)),
+            epoch: clock.epoch(),
             clock,
             shutdown: AtomicBool::new(false),
             next_id: AtomicU64::new(1),

@@ -104,12 +104,13 @@ fn run_one(shared: &Shared, n: Notified) {
         Start::Cancel => cancel_and_complete(shared, t),
         Start::Poll(snap) => {
             let guard = local::enter(Current {
+                id: t.id(),
                 local: lp,
                 task: Some(t),
             });
             if snap.has(WOKEN) || snap.has(SIGNALED) {
                 // SAFETY: invariant 3.
-                if let Some(w) = unsafe { (*lp).wait_waker.take() } {
+                if let Some(w) = unsafe { (*lp).take_wait_waker() } {
                     wake_unless_own(w, t);
                 }
             }
@@ -121,11 +122,12 @@ fn run_one(shared: &Shared, n: Notified) {
             } else {
                 // SAFETY: invariant 3.
                 let deadline = unsafe { (*lp).timers.earliest() };
-                if deadline.is_some() {
-                    t.header().sched.with_mut(|s| {
+                if let Some(d) = deadline {
+                    let ticks = shared.epoch.ticks(d);
+                    t.header().deadline.with_mut(|p| {
                         // SAFETY: header invariant 3: we hold the notification and
                         // the task is in no heap while it runs.
-                        unsafe { (*s).deadline = deadline }
+                        unsafe { *p = ticks }
                     });
                 }
                 match t.state().transition_to_idle(deadline.is_some()) {
@@ -149,6 +151,7 @@ fn run_one(shared: &Shared, n: Notified) {
 pub(crate) fn cancel_and_complete(shared: &Shared, t: RawTask) {
     let lp = local_of(t);
     let guard = local::enter(Current {
+        id: t.id(),
         local: lp,
         task: Some(t),
     });

@@ -279,15 +279,7 @@ impl Future for Wait {
             }
             self.reg.register(d, cx.waker());
         }
-        local::with_local(|l| {
-            if !l
-                .wait_waker
-                .as_ref()
-                .is_some_and(|w| w.will_wake(cx.waker()))
-            {
-                l.wait_waker = Some(cx.waker().clone())
-            }
-        });
+        local::with_local(|_, l| l.set_wait_waker(cx.waker()));
         Poll::Pending
     }
 }

@@ -21,92 +21,137 @@
 
 use super::header::RawTask;
 use crate::sync::tls;
+use smallvec::SmallVec;
 use std::cell::Cell;
 use std::task::Waker;
 use std::time::Instant;
 
-/// The task's own timers and waiters.
+/// The task's own timers and waiters: one pointer, null until the task
+/// first registers a timer or waits (a task that never does carries 8 bytes).
 pub(crate) struct TaskLocal {
-    /// Unique id of the owner (task id or a `block_on` id).
-    pub(crate) id: u64,
     pub(crate) timers: TimerList,
-    /// Waker of a pending `wait`/`wait_until`, fired when the task is run
-    /// with `WOKEN` or `SIGNALED` set.
-    pub(crate) wait_waker: Option<Waker>,
 }
 
 impl TaskLocal {
-    pub(crate) fn new(id: u64) -> TaskLocal {
+    pub(crate) const fn new() -> TaskLocal {
         TaskLocal {
-            id,
-            timers: TimerList::default(),
-            wait_waker: None,
+            timers: TimerList { slab: None },
         }
     }
-    /// Drops every stored waker (invariant 3).
-    pub(crate) fn clear(&mut self) -> (TimerList, Option<Waker>) {
-        (std::mem::take(&mut self.timers), self.wait_waker.take())
+
+    /// Stores the waker of a pending `wait`/`wait_until` (fired when the task
+    /// is run with `WOKEN` or `SIGNALED` set), unless the stored one would
+    /// wake the same task.
+    pub(crate) fn set_wait_waker(&mut self, waker: &Waker) {
+        let slot = &mut self.timers.slab_mut().wait_waker;
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+
+    /// Takes the waker of a pending `wait`, if any.
+    pub(crate) fn take_wait_waker(&mut self) -> Option<Waker> {
+        self.timers.slab.as_deref_mut()?.wait_waker.take()
+    }
+
+    /// Takes every stored waker (invariant 3); the caller drops the result
+    /// outside any borrow of the task.
+    pub(crate) fn clear(&mut self) -> TimerList {
+        std::mem::take(&mut self.timers)
     }
 }
 
 struct Slot {
     generation: u32,
+    /// Next free slot (`NO_SLOT`: none) while this one is free.
+    next_free: u32,
     deadline: Option<Instant>,
     waker: Option<Waker>,
 }
 
+/// End of the free chain.
+const NO_SLOT: u32 = u32::MAX;
+
+/// Entries held without a second allocation: most tasks have one or two
+/// timers at a time (a `sleep`, a `timeout`, a `wait_until`).
+const INLINE: usize = 2;
+
 /// A small slab of `(deadline, waker)` entries owned by one task, allocated
 /// on the task's first timer: a task that never sleeps or times out carries
-/// one null pointer (8 bytes) instead of an empty slab (56 bytes).
+/// one null pointer (8 bytes) instead of an empty slab. The slab itself is one
+/// allocation while it holds at most `INLINE` entries, and its free slots form
+/// a chain through `Slot::next_free`, so registering, cancelling and firing a
+/// timer allocate nothing after the first.
 #[derive(Default)]
 pub(crate) struct TimerList {
     slab: Option<Box<Slab>>,
 }
 
-#[derive(Default)]
 struct Slab {
-    slots: Vec<Slot>,
-    free: Vec<usize>,
+    slots: SmallVec<[Slot; INLINE]>,
+    free_head: u32,
     live: usize,
+    /// Waker of a pending `wait`/`wait_until` ([`TaskLocal::set_wait_waker`]);
+    /// kept here so that a task that never waits does not pay 16 bytes for it.
+    wait_waker: Option<Waker>,
 }
+
+impl Default for Slab {
+    fn default() -> Self {
+        Slab {
+            slots: SmallVec::new(),
+            free_head: NO_SLOT,
+            live: 0,
+            wait_waker: None,
+        }
+    }
+}
+
+/// The wakers of the timers one `take_expired` fired, in deadline order.
+pub(crate) type Fired = SmallVec<[Waker; INLINE]>;
 
 /// Identifies one registration in a [`TimerList`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TimerKey {
     pub(crate) owner: u64,
-    slot: usize,
+    slot: u32,
     generation: u32,
 }
 
 impl Slab {
     fn insert(&mut self, owner: u64, deadline: Instant, waker: Waker) -> TimerKey {
         self.live += 1;
-        if let Some(slot) = self.free.pop() {
-            let s = &mut self.slots[slot];
+        let slot = if self.free_head != NO_SLOT {
+            let slot = self.free_head;
+            let s = &mut self.slots[slot as usize];
+            self.free_head = s.next_free;
+            s.next_free = NO_SLOT;
             s.deadline = Some(deadline);
             s.waker = Some(waker);
-            TimerKey {
-                owner,
-                slot,
-                generation: s.generation,
-            }
+            slot
         } else {
+            let slot = u32::try_from(self.slots.len())
+                .ok()
+                .filter(|&i| i != NO_SLOT)
+                .expect("more than 2^32 - 1 live timers in one task");
             self.slots.push(Slot {
                 generation: 0,
+                next_free: NO_SLOT,
                 deadline: Some(deadline),
                 waker: Some(waker),
             });
-            TimerKey {
-                owner,
-                slot: self.slots.len() - 1,
-                generation: 0,
-            }
+            slot
+        };
+        TimerKey {
+            owner,
+            slot,
+            generation: self.slots[slot as usize].generation,
         }
     }
 
     fn get(&mut self, key: TimerKey) -> Option<&mut Slot> {
         self.slots
-            .get_mut(key.slot)
+            .get_mut(key.slot as usize)
             .filter(|s| s.generation == key.generation && s.deadline.is_some())
     }
 
@@ -124,16 +169,24 @@ impl Slab {
         }
     }
 
+    /// Frees slot `i` (which is live): bumps its generation, so stale keys
+    /// miss it, and chains it into the free list. Returns its waker.
+    fn release(&mut self, i: u32) -> Option<Waker> {
+        let head = self.free_head;
+        let s = &mut self.slots[i as usize];
+        s.deadline = None;
+        s.generation = s.generation.wrapping_add(1);
+        s.next_free = head;
+        self.free_head = i;
+        self.live -= 1;
+        s.waker.take()
+    }
+
     /// Removes `key` if still registered; returns its waker (to be dropped by
     /// the caller outside any borrow).
     fn remove(&mut self, key: TimerKey) -> Option<Waker> {
-        let s = self.get(key)?;
-        s.deadline = None;
-        s.generation = s.generation.wrapping_add(1);
-        let w = s.waker.take();
-        self.free.push(key.slot);
-        self.live -= 1;
-        w
+        self.get(key)?;
+        self.release(key.slot)
     }
 
     /// The earliest registered deadline.
@@ -146,33 +199,34 @@ impl Slab {
 
     /// Removes every entry whose deadline is `<= now` and returns their
     /// wakers, in deadline order (FIFO among equal deadlines by slot order).
-    fn take_expired(&mut self, now: Instant) -> Vec<Waker> {
-        if self.live == 0 {
-            return Vec::new();
-        }
-        let mut fired: Vec<(Instant, usize, Waker)> = Vec::new();
-        for (i, s) in self.slots.iter_mut().enumerate() {
-            if let Some(d) = s.deadline.filter(|d| *d <= now) {
-                s.deadline = None;
-                s.generation = s.generation.wrapping_add(1);
-                self.free.push(i);
-                self.live -= 1;
-                if let Some(w) = s.waker.take() {
-                    fired.push((d, i, w));
+    fn take_expired(&mut self, now: Instant) -> Fired {
+        let mut fired: SmallVec<[(Instant, u32); INLINE]> = SmallVec::new();
+        if self.live > 0 {
+            for (i, s) in self.slots.iter().enumerate() {
+                if let Some(d) = s.deadline.filter(|d| *d <= now) {
+                    // `i` fits: `insert` never makes more than `NO_SLOT` slots.
+                    fired.push((d, i as u32));
                 }
             }
         }
-        fired.sort_by_key(|(d, i, _)| (*d, *i));
-        fired.into_iter().map(|(_, _, w)| w).collect()
+        if fired.len() > 1 {
+            fired.sort_unstable();
+        }
+        fired
+            .into_iter()
+            .filter_map(|(_, i)| self.release(i))
+            .collect()
     }
 }
 
 impl TimerList {
+    fn slab_mut(&mut self) -> &mut Slab {
+        self.slab.get_or_insert_with(Default::default)
+    }
+
     /// Registers `deadline` with `waker` for `owner`.
     pub(crate) fn insert(&mut self, owner: u64, deadline: Instant, waker: Waker) -> TimerKey {
-        self.slab
-            .get_or_insert_with(Default::default)
-            .insert(owner, deadline, waker)
+        self.slab_mut().insert(owner, deadline, waker)
     }
 
     /// Whether `key` names a live entry.
@@ -199,10 +253,10 @@ impl TimerList {
 
     /// Removes every entry whose deadline is `<= now` and returns their
     /// wakers, in deadline order (FIFO among equal deadlines by slot order).
-    pub(crate) fn take_expired(&mut self, now: Instant) -> Vec<Waker> {
+    pub(crate) fn take_expired(&mut self, now: Instant) -> Fired {
         match self.slab.as_deref_mut() {
             Some(s) => s.take_expired(now),
-            None => Vec::new(),
+            None => Fired::new(),
         }
     }
 }
@@ -210,6 +264,8 @@ impl TimerList {
 /// What the thread is currently running (invariant 1).
 #[derive(Clone, Copy)]
 pub(crate) struct Current {
+    /// Unique id of the owner (the task id, or a `block_on` frame's id).
+    pub(crate) id: u64,
     pub(crate) local: *mut TaskLocal,
     /// The task, when the owner is a spawned task (not `block_on`).
     pub(crate) task: Option<RawTask>,
@@ -239,12 +295,12 @@ pub(crate) fn current() -> Option<Current> {
     CURRENT.try_with(|c| c.get()).ok().flatten()
 }
 
-/// Runs `f` with exclusive access to the current owner's `TaskLocal`.
-/// `f` must not call user code (it may clone/drop wakers, as every
-/// timer implementation does).
-pub(crate) fn with_local<R>(f: impl FnOnce(&mut TaskLocal) -> R) -> Option<R> {
+/// Runs `f` with the current owner's id and exclusive access to its
+/// `TaskLocal`. `f` must not call user code (it may clone/drop wakers, as
+/// every timer implementation does).
+pub(crate) fn with_local<R>(f: impl FnOnce(u64, &mut TaskLocal) -> R) -> Option<R> {
     let cur = current()?;
     // SAFETY: invariant 1: while CURRENT is set, this thread has exclusive
     // access to the pointed-to TaskLocal; the borrow ends before `f` returns.
-    Some(f(unsafe { &mut *cur.local }))
+    Some(f(cur.id, unsafe { &mut *cur.local }))
 }

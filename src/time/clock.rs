@@ -5,6 +5,12 @@
 //! 1. `now()` is monotonic for both kinds.
 //! 2. Advancing a manual clock unparks every runtime built with it, so a
 //!    sched role blocked until the next deadline re-evaluates at once.
+//! 3. [`Epoch`] keeps order: `a <= b` implies `ticks(a) <= ticks(b)`. An
+//!    instant before the epoch maps to 0; since no reading of the clock is
+//!    earlier than the epoch, such a deadline has passed at every reading, as
+//!    the clamped one has. An instant beyond the range maps to `u64::MAX`.
+//! 4. `instant(ticks(d)) == d` for every `d` in the range, so the timed wait
+//!    for the next deadline ends exactly at it.
 
 use crate::sched::Shared;
 use crate::sync::atomic::{AtomicU64, Ordering::*};
@@ -28,10 +34,40 @@ impl Clock {
             Clock::Manual(m) => m.now(),
         }
     }
+    /// The origin of the runtime's deadline ticks ([`Epoch`]): no instant
+    /// this clock reads is earlier. A manual clock's base is its creation
+    /// instant; the real clock's is now (a deadline before it has passed).
+    pub(crate) fn epoch(&self) -> Epoch {
+        match self {
+            Clock::Real => Epoch(Instant::now()),
+            Clock::Manual(m) => Epoch(m.inner.base),
+        }
+    }
+
     /// Whether this is a manual clock (deadlines then fire on `advance`, not
     /// on a timed wait).
     pub(crate) fn is_manual(&self) -> bool {
         matches!(self, Clock::Manual(_))
+    }
+}
+
+/// Converts deadlines to and from ticks: nanoseconds since a fixed instant,
+/// in a `u64` (584 years), so a task header stores its deadline in 8 bytes
+/// and the waiting heap compares integers (module invariants 3 and 4).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Epoch(Instant);
+
+impl Epoch {
+    /// `d` in ticks (invariant 3).
+    #[inline]
+    pub(crate) fn ticks(self, d: Instant) -> u64 {
+        u64::try_from(d.saturating_duration_since(self.0).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// The instant of `t` ticks (invariant 4; `None` past `Instant`'s range).
+    #[inline]
+    pub(crate) fn instant(self, t: u64) -> Option<Instant> {
+        self.0.checked_add(Duration::from_nanos(t))
     }
 }
 

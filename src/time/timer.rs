@@ -29,12 +29,12 @@ impl TimerReg {
     /// Outside a tempo task or `block_on`.
     pub(crate) fn register(&mut self, deadline: Instant, waker: &Waker) {
         let key = self.key;
-        let new = local::with_local(|l| match key {
-            Some(k) if k.owner == l.id && l.timers.contains(k) => {
+        let new = local::with_local(|id, l| match key {
+            Some(k) if k.owner == id && l.timers.contains(k) => {
                 l.timers.update_waker(k, waker);
                 k
             }
-            _ => l.timers.insert(l.id, deadline, waker.clone()),
+            _ => l.timers.insert(id, deadline, waker.clone()),
         });
         match new {
             Some(k) => self.key = Some(k),
@@ -49,8 +49,8 @@ impl TimerReg {
     /// entry to fire once, harmlessly (invariant 2 of `local.rs`).
     pub(crate) fn deregister(&mut self) {
         if let Some(k) = self.key.take() {
-            let w = local::with_local(|l| {
-                if l.id == k.owner {
+            let w = local::with_local(|id, l| {
+                if id == k.owner {
                     l.timers.remove(k)
                 } else {
                     None

@@ -16,6 +16,9 @@ section() {
 section "cargo test (unit, integration, doc)"
 cargo test --all-targets
 cargo test --doc
+section "lints and docs: clippy clean, every intra-doc link resolves (public and private items)"
+cargo clippy --quiet --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --document-private-items
 section "examples"
 cargo run --quiet --example hello
 cargo run --quiet --release --example echo

@@ -44,7 +44,7 @@ fn posts_from_four_threads_arrive_in_posting_order() {
                         rec.extend_from_slice(&seq.to_le_bytes());
                         let tail = (seq % 7) as u8;
                         rec.push(tail);
-                        rec.extend(std::iter::repeat(t as u8).take(tail as usize));
+                        rec.extend(std::iter::repeat_n(t as u8, tail as usize));
                         p.post(rec).unwrap();
                     }
                 })

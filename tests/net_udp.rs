@@ -29,7 +29,10 @@ async fn bind_local() -> UdpSocket {
 
 fn msg(i: u32) -> Vec<u8> {
     let mut v = format!("datagram {i} ").into_bytes();
-    v.extend(std::iter::repeat(b'a' + (i % 26) as u8).take((i % 200) as usize));
+    v.extend(std::iter::repeat_n(
+        b'a' + (i % 26) as u8,
+        (i % 200) as usize,
+    ));
     v
 }
 

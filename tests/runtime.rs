@@ -419,7 +419,7 @@ fn tasks_pending_after_run_returns_continue_on_a_later_block_on() {
 #[test]
 fn spawn_outside_runtime_panics_with_helpful_message() {
     let p = catch_unwind(|| {
-        let _ = tempo::spawn(async {});
+        drop(tempo::spawn(async {}));
     })
     .expect_err("tempo::spawn outside a runtime must panic");
     let msg = panic_message(&*p);
@@ -475,6 +475,9 @@ fn sleep_outside_runtime_panics_with_helpful_message() {
 fn sleep_created_inside_but_polled_outside_panics_with_helpful_message() {
     within(LIMIT, || {
         let rt = rt(1);
+        // The block returns the (unawaited) sleep on purpose: it is created
+        // inside the runtime and polled outside it below.
+        #[allow(clippy::async_yields_async)]
         let s = rt.block_on(async { sleep(Duration::from_secs(3600)) });
         let p = catch_unwind(AssertUnwindSafe(move || futures::executor::block_on(s)))
             .expect_err("polling a tempo timer outside the runtime must panic");

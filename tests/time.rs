@@ -329,10 +329,10 @@ fn elapsed_display_and_io_error() {
         assert_eq!(e.to_string(), "deadline has elapsed");
         let io: std::io::Error = e.into();
         assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
-        let dbg = format!(
-            "{:?}",
-            rt.block_on(async { timeout(Duration::from_secs(1), async {}) })
-        );
+        // The block returns the (unawaited) timeout on purpose: its Debug form.
+        #[allow(clippy::async_yields_async)]
+        let t = rt.block_on(async { timeout(Duration::from_secs(1), async {}) });
+        let dbg = format!("{t:?}");
         assert!(dbg.contains("Timeout"), "{dbg}");
     });
 }
@@ -415,23 +415,21 @@ fn timers_in_futures_unordered_fire_in_deadline_order() {
 
 /// Pushes one sleep per entry of `ms` into a FuturesUnordered and collects
 /// `(ms, not_early)` in completion order.
-fn fu_sleeps(ms: Vec<u64>) -> impl Future<Output = Vec<(u64, bool)>> + Send {
-    async move {
-        let mut fu = FuturesUnordered::new();
-        for m in ms {
-            let d = Duration::from_millis(m);
-            let t0 = Instant::now();
-            fu.push(async move {
-                sleep(d).await;
-                (m, t0.elapsed() >= d)
-            });
-        }
-        let mut out = Vec::new();
-        while let Some(x) = fu.next().await {
-            out.push(x);
-        }
-        out
+async fn fu_sleeps(ms: Vec<u64>) -> Vec<(u64, bool)> {
+    let mut fu = FuturesUnordered::new();
+    for m in ms {
+        let d = Duration::from_millis(m);
+        let t0 = Instant::now();
+        fu.push(async move {
+            sleep(d).await;
+            (m, t0.elapsed() >= d)
+        });
     }
+    let mut out = Vec::new();
+    while let Some(x) = fu.next().await {
+        out.push(x);
+    }
+    out
 }
 
 #[test]

@@ -13,7 +13,7 @@ use crate::time::clock::Clock;
 use std::cell::RefCell;
 
 tls! {
-    static CONTEXT: RefCell<Option<Handle>> = RefCell::new(None);
+    static CONTEXT: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
 
 /// Restores the previous context on drop.

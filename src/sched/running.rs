@@ -56,9 +56,11 @@ struct Ctx {
 }
 
 tls! {
-    static CTX: Ctx = Ctx {
-        running: Cell::new(std::ptr::null()),
-        next: Cell::new(std::ptr::null_mut()),
+    static CTX: Ctx = const {
+        Ctx {
+            running: Cell::new(std::ptr::null()),
+            next: Cell::new(std::ptr::null_mut()),
+        }
     };
 }
 

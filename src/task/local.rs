@@ -272,7 +272,7 @@ pub(crate) struct Current {
 }
 
 tls! {
-    static CURRENT: Cell<Option<Current>> = Cell::new(None);
+    static CURRENT: Cell<Option<Current>> = const { Cell::new(None) };
 }
 
 /// Restores the previous `CURRENT` on drop.

@@ -1,4 +1,4 @@
-//! Time: [`sleep`], [`sleep_until`], [`timeout`], [`timeout_at`] and the
+//! Time: [`sleep()`], [`sleep_until`], [`timeout()`], [`timeout_at`] and the
 //! [`ManualClock`] for tests.
 //!
 //! Deadlines are a property of the task (DESIGN.md, layer 4): timers created

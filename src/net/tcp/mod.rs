@@ -1,4 +1,5 @@
-//! TCP: [`TcpListener`], [`TcpStream`] and its owned halves, [`TcpSocket`].
+//! TCP: [`TcpListener`](listener::TcpListener), [`TcpStream`](stream::TcpStream)
+//! and its owned halves, [`TcpSocket`](socket::TcpSocket).
 
 pub(crate) mod listener;
 pub(crate) mod socket;

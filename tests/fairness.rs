@@ -6,38 +6,21 @@
 //! `ATTEMPTS` times and passes if one attempt meets the bound; a task that
 //! never runs (starvation) fails at once, whatever the attempt.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tempo::task::{self, yield_now, WaitOutcome};
 use tempo::time::sleep;
 use tempo::Runtime;
 
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let r = catch_unwind(AssertUnwindSafe(f));
-        let _ = tx.send(r);
-    });
-    match rx.recv_timeout(limit) {
-        Ok(Ok(v)) => v,
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("test body did not finish within {limit:?}: hang"),
-    }
-}
+mod common;
+use common::{serial, within};
 
 const LIMIT: Duration = Duration::from_millis(4500);
 const BOUND: Duration = Duration::from_millis(50);
 const STARVED: Duration = Duration::from_secs(1);
 const ATTEMPTS: usize = 3;
-
-/// One test at a time: each one saturates the cores with spinners.
-fn serial() -> MutexGuard<'static, ()> {
-    static M: Mutex<()> = Mutex::new(());
-    M.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 struct Spinners {
     stop: Arc<AtomicBool>,

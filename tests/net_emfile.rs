@@ -9,8 +9,6 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use futures::io::AsyncReadExt;
@@ -18,18 +16,8 @@ use tempo::net::TcpListener;
 use tempo::time::timeout;
 use tempo::Runtime;
 
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let r = catch_unwind(AssertUnwindSafe(f));
-        let _ = tx.send(r);
-    });
-    match rx.recv_timeout(limit) {
-        Ok(Ok(v)) => v,
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("test body did not finish within {limit:?}: hang"),
-    }
-}
+mod common;
+use common::within;
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")

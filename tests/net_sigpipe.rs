@@ -9,8 +9,6 @@
 
 use std::future::Future;
 use std::io::{self, ErrorKind, IoSlice};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use futures::io::AsyncWriteExt;
@@ -18,18 +16,8 @@ use tempo::net::{TcpListener, TcpStream};
 use tempo::time::{sleep, timeout};
 use tempo::Runtime;
 
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let r = catch_unwind(AssertUnwindSafe(f));
-        let _ = tx.send(r);
-    });
-    match rx.recv_timeout(limit) {
-        Ok(Ok(v)) => v,
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("test body did not finish within {limit:?}: hang"),
-    }
-}
+mod common;
+use common::within;
 
 fn default_sigpipe() {
     // SAFETY: setting a signal's disposition to SIG_DFL is always valid.

@@ -11,9 +11,8 @@
 use std::future::Future;
 use std::io::{self, ErrorKind};
 use std::net::{Shutdown, SocketAddr};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::{mpsc, Arc, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use futures::io::{AsyncReadExt, AsyncWriteExt};
@@ -21,6 +20,9 @@ use futures::StreamExt;
 use tempo::net::{TcpListener, TcpSocket, TcpStream};
 use tempo::time::{sleep, timeout};
 use tempo::{JoinHandle, Runtime};
+
+mod common;
+use common::within;
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -37,21 +39,6 @@ fn shared_lock() -> std::sync::RwLockReadGuard<'static, ()> {
 
 fn exclusive_lock() -> std::sync::RwLockWriteGuard<'static, ()> {
     FD_COUNT_LOCK.write().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Runs `f` on its own thread and fails the test if it takes longer than
-/// `limit` (catches a wedged runtime, which an in-runtime timeout cannot).
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let r = catch_unwind(AssertUnwindSafe(f));
-        let _ = tx.send(r);
-    });
-    match rx.recv_timeout(limit) {
-        Ok(Ok(v)) => v,
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("test body did not finish within {limit:?}: hang"),
-    }
 }
 
 fn rt(workers: usize) -> Runtime {

@@ -5,28 +5,15 @@
 
 use std::future::Future;
 use std::io::ErrorKind;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
+use std::panic::catch_unwind;
 use std::time::Duration;
 
 use tempo::net::{TcpListener, TcpSocket, TcpStream};
 use tempo::time::timeout;
 use tempo::Runtime;
 
-/// Runs `f` on its own thread and fails the test if it takes longer than
-/// `limit` (a hang becomes a failure instead of a stuck suite).
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let r = catch_unwind(AssertUnwindSafe(f));
-        let _ = tx.send(r);
-    });
-    match rx.recv_timeout(limit) {
-        Ok(Ok(v)) => v,
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("test body did not finish within {limit:?}: hang"),
-    }
-}
+mod common;
+use common::within;
 
 /// A fresh runtime running `f`, failing with `what` after `secs` seconds.
 fn run<F: Future>(secs: u64, what: &str, f: F) -> F::Output {

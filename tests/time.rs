@@ -3,10 +3,9 @@
 //! `ManualClock`, and timers inside combinators.
 
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -17,26 +16,10 @@ use tempo::task::{self, WaitOutcome};
 use tempo::time::{sleep, sleep_until, timeout, timeout_at, Elapsed, ManualClock};
 use tempo::Runtime;
 
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let r = catch_unwind(AssertUnwindSafe(f));
-        let _ = tx.send(r);
-    });
-    match rx.recv_timeout(limit) {
-        Ok(Ok(v)) => v,
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("test body did not finish within {limit:?}: hang"),
-    }
-}
+mod common;
+use common::{serial, within};
 
 const LIMIT: Duration = Duration::from_secs(4);
-
-/// Timing-sensitive tests of this file run one at a time (the machine is small).
-fn serial() -> MutexGuard<'static, ()> {
-    static M: Mutex<()> = Mutex::new(());
-    M.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn rt(workers: usize) -> Runtime {
     Runtime::builder()

@@ -793,6 +793,45 @@ fn wait_until_reports_expired_with_manual_clock() {
     });
 }
 
+/// A deadline 584+ years out is "never" even when a manual clock saturates
+/// (`advance(Duration::MAX)`): the task is not re-run in a loop. Regression:
+/// deadline and reading both saturated to the same tick, so the sched role
+/// fired the task every round while its own timer (on real instants) was not
+/// due, a busy loop.
+#[test]
+fn a_never_deadline_does_not_spin_when_a_manual_clock_saturates() {
+    within(LIMIT, || {
+        let clock = ManualClock::new();
+        let rt = Runtime::builder()
+            .worker_threads(1)
+            .manual_clock(&clock)
+            .build()
+            .unwrap();
+        let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let p = polls.clone();
+        let far = Duration::from_secs(600 * 365 * 24 * 3600);
+        let mut s = Box::pin(sleep(far));
+        let h = rt.spawn(future::poll_fn(move |cx| {
+            p.fetch_add(1, SeqCst);
+            s.as_mut().poll(cx)
+        }));
+        let t0 = Instant::now();
+        while polls.load(SeqCst) == 0 {
+            assert!(t0.elapsed() < Duration::from_secs(2), "never polled");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        clock.advance(Duration::MAX);
+        std::thread::sleep(Duration::from_millis(50));
+        let n = polls.load(SeqCst);
+        assert!(
+            n <= 2,
+            "the task was polled {n} times after the clock saturated"
+        );
+        assert!(!h.is_finished(), "a sleep of 600 years completed");
+        h.abort();
+    });
+}
+
 #[test]
 fn manual_clock_basics() {
     let c = ManualClock::new();

@@ -22,26 +22,43 @@ use crate::task::header::{Notified, NOT_IN_HEAP};
 /// What the heap stores: an item that records its own index, so that
 /// `remove` finds it in O(1) (invariant 1). [`Notified`] in the runtime; a
 /// plain cell in the unit tests.
-pub(crate) trait Positioned {
+///
+/// # Safety
+/// An implementation may assume what the heap guarantees: `pos` and
+/// `set_pos` are called only by the heap's owner, which for [`Notified`] is
+/// the sched-role holder (header invariant 3).
+pub(crate) unsafe trait Positioned {
     /// The recorded index, or `NOT_IN_HEAP`.
-    fn pos(&self) -> u32;
+    ///
+    /// # Safety
+    /// The caller owns the heap that holds (or would hold) the item.
+    unsafe fn pos(&self) -> u32;
     /// Records the index.
-    fn set_pos(&self, pos: u32);
+    ///
+    /// # Safety
+    /// As for `pos`.
+    unsafe fn set_pos(&self, pos: u32);
+    /// Whether `self` and `other` are the same item (the same task).
+    fn same(&self, other: &Self) -> bool;
 }
 
-impl Positioned for Notified {
-    fn pos(&self) -> u32 {
-        // SAFETY: the sched role owns `heap_pos` of tasks in the heap and in
-        // its batch (header invariant 3); the heap is reached only through
-        // the role's guard.
+// SAFETY: `heap_pos` is owned by the sched role while the task is in the
+// heap or the role's batch (header invariant 3); the heap lives in the
+// role's core, reached only through its guard.
+unsafe impl Positioned for Notified {
+    unsafe fn pos(&self) -> u32 {
+        // SAFETY: caller contract (the role holder owns `heap_pos`).
         self.raw().header().heap_pos.with(|p| unsafe { *p })
     }
-    fn set_pos(&self, pos: u32) {
-        // SAFETY: as in `pos`.
+    unsafe fn set_pos(&self, pos: u32) {
+        // SAFETY: caller contract.
         self.raw()
             .header()
             .heap_pos
             .with_mut(|p| unsafe { *p = pos })
+    }
+    fn same(&self, other: &Self) -> bool {
+        self.raw() == other.raw()
     }
 }
 
@@ -94,7 +111,9 @@ impl<T: Positioned> WaitingHeap<T> {
 
     /// Inserts an item (must not be in the heap).
     pub(crate) fn insert(&mut self, deadline: u64, item: T) {
-        debug_assert_eq!(item.pos(), NOT_IN_HEAP, "task in the heap twice");
+        // SAFETY (every `pos`/`set_pos` call of this impl): `&mut self` is
+        // the heap's owner (`Positioned`'s contract).
+        debug_assert_eq!(unsafe { item.pos() }, NOT_IN_HEAP, "task in the heap twice");
         self.seq += 1;
         let i = self.v.len();
         pos32(i);
@@ -106,14 +125,20 @@ impl<T: Positioned> WaitingHeap<T> {
         self.sift_up(i);
     }
 
-    /// Removes the entry at `pos` (an item's recorded position, or
-    /// `NOT_IN_HEAP`), returning its item.
-    pub(crate) fn remove_pos(&mut self, pos: u32) -> Option<T> {
+    /// Removes `item`'s entry if it has one (`item` may be another handle
+    /// to the same task), returning the entry's item.
+    pub(crate) fn remove(&mut self, item: &T) -> Option<T> {
+        // SAFETY: see `insert`.
+        let pos = unsafe { item.pos() };
         if pos == NOT_IN_HEAP {
             return None;
         }
-        debug_assert!((pos as usize) < self.v.len() && self.v[pos as usize].item.pos() == pos);
-        Some(self.remove_at(pos as usize))
+        let i = pos as usize;
+        assert!(
+            i < self.v.len() && self.v[i].item.same(item),
+            "tempo bug: a stale heap position"
+        );
+        Some(self.remove_at(i))
     }
 
     /// Pops the earliest entry if its deadline is `<= now` (ticks).
@@ -134,7 +159,8 @@ impl<T: Positioned> WaitingHeap<T> {
         self.v
             .drain(..)
             .map(|e| {
-                e.item.set_pos(NOT_IN_HEAP);
+                // SAFETY: see `insert`.
+                unsafe { e.item.set_pos(NOT_IN_HEAP) };
                 e.item
             })
             .collect()
@@ -144,7 +170,8 @@ impl<T: Positioned> WaitingHeap<T> {
         let last = self.v.len() - 1;
         self.v.swap(i, last);
         let e = self.v.pop().expect("non-empty");
-        e.item.set_pos(NOT_IN_HEAP);
+        // SAFETY: see `insert`.
+        unsafe { e.item.set_pos(NOT_IN_HEAP) };
         if i < self.v.len() {
             // The last entry moved into the hole; only one of the sifts moves it.
             if i > 0 && self.v[i].key() < self.v[(i - 1) / ARITY].key() {
@@ -164,13 +191,15 @@ impl<T: Positioned> WaitingHeap<T> {
             let p = (i - 1) / ARITY;
             if self.v[i].key() < self.v[p].key() {
                 self.v.swap(i, p);
-                self.v[i].item.set_pos(i as u32);
+                // SAFETY: see `insert`.
+                unsafe { self.v[i].item.set_pos(i as u32) };
                 i = p;
             } else {
                 break;
             }
         }
-        self.v[i].item.set_pos(i as u32);
+        // SAFETY: see `insert`.
+        unsafe { self.v[i].item.set_pos(i as u32) };
     }
 
     /// Moves the entry at `i` towards the leaves while a child is less, with
@@ -190,13 +219,15 @@ impl<T: Positioned> WaitingHeap<T> {
             }
             if self.v[m].key() < self.v[i].key() {
                 self.v.swap(i, m);
-                self.v[i].item.set_pos(i as u32);
+                // SAFETY: see `insert`.
+                unsafe { self.v[i].item.set_pos(i as u32) };
                 i = m;
             } else {
                 break;
             }
         }
-        self.v[i].item.set_pos(i as u32);
+        // SAFETY: see `insert`.
+        unsafe { self.v[i].item.set_pos(i as u32) };
     }
 }
 
@@ -214,18 +245,27 @@ mod tests {
         pos: Rc<Cell<u32>>,
     }
 
-    impl Positioned for Item {
-        fn pos(&self) -> u32 {
+    // SAFETY: a single-threaded cell; the contract asks nothing more.
+    unsafe impl Positioned for Item {
+        unsafe fn pos(&self) -> u32 {
             self.pos.get()
         }
-        fn set_pos(&self, pos: u32) {
+        unsafe fn set_pos(&self, pos: u32) {
             self.pos.set(pos)
         }
+        fn same(&self, other: &Self) -> bool {
+            self.id == other.id
+        }
+    }
+
+    fn pos(it: &Item) -> u32 {
+        // SAFETY: the test owns the heap.
+        unsafe { it.pos() }
     }
 
     fn check(h: &WaitingHeap<Item>, what: &str) {
         for (i, e) in h.v.iter().enumerate() {
-            assert_eq!(e.item.pos() as usize, i, "{what}: recorded position");
+            assert_eq!(pos(&e.item) as usize, i, "{what}: recorded position");
             if i > 0 {
                 assert!(e.key() >= h.v[(i - 1) / ARITY].key(), "{what}: heap order");
             }
@@ -266,10 +306,10 @@ mod tests {
                     5..=6 if !model.is_empty() => {
                         let k = rnd(model.len() as u64) as usize;
                         let (_, _, id) = model.swap_remove(k);
-                        let got = h.remove_pos(items[id].pos()).expect("present");
+                        let got = h.remove(&items[id]).expect("present");
                         assert_eq!(got.id, id, "{what}: removed the wrong entry");
-                        assert_eq!(items[id].pos(), NOT_IN_HEAP, "{what}: stale position");
-                        assert!(h.remove_pos(items[id].pos()).is_none());
+                        assert_eq!(pos(&items[id]), NOT_IN_HEAP, "{what}: stale position");
+                        assert!(h.remove(&items[id]).is_none());
                     }
                     _ => {
                         now += rnd(10);
@@ -290,7 +330,7 @@ mod tests {
             }
             let left = h.drain();
             assert_eq!(left.len(), model.len());
-            assert!(left.iter().all(|it| it.pos() == NOT_IN_HEAP));
+            assert!(left.iter().all(|it| pos(it) == NOT_IN_HEAP));
         }
     }
 }

@@ -19,18 +19,22 @@ use crate::sync::Mutex;
 use crate::task::header::Notified;
 use std::collections::VecDeque;
 
-/// Capacity an empty scheduler deque keeps (8 KiB of pointers).
+/// Capacity an emptied scheduler deque shrinks back to (8 KiB of pointers).
 const KEEP: usize = 1024;
+/// An emptied deque shrinks only above this capacity, so a steady load of up
+/// to a few thousand queued tasks never reallocates (no grow/shrink churn).
+const SHRINK_ABOVE: usize = 4 * KEEP;
 
-/// Gives back what a burst grew an emptied deque to, beyond [`KEEP`]: after
-/// 100,000 tasks passed through at once, an idle runtime should not hold
-/// 100,000 slots in each of its deques (the `8-memory/idle-task` benchmark
-/// measured 28 bytes per task of such leftovers on `worker_threads(0)`).
-/// A later burst regrows it by doubling, amortised over its tasks.
-pub(crate) fn trim<T>(q: &mut VecDeque<T>) {
-    if q.is_empty() && q.capacity() > KEEP {
-        q.shrink_to(KEEP);
-    }
+/// Takes what a burst grew an emptied deque to, leaving it [`KEEP`] slots:
+/// after 100,000 tasks passed through at once, an idle runtime should not
+/// hold 100,000 slots in each of its deques (the `8-memory/idle-task`
+/// benchmark measured 28 bytes per task of such leftovers on
+/// `worker_threads(0)`). The caller drops the returned buffer, outside any
+/// lock. A later burst regrows the deque by doubling, amortised over its tasks.
+#[must_use = "the big buffer is returned to be dropped outside the lock"]
+pub(crate) fn trim<T>(q: &mut VecDeque<T>) -> Option<VecDeque<T>> {
+    (q.is_empty() && q.capacity() > SHRINK_ABOVE)
+        .then(|| std::mem::replace(q, VecDeque::with_capacity(KEEP)))
 }
 
 pub(crate) struct ReadyQueue {
@@ -77,7 +81,9 @@ impl ReadyQueue {
         let k = (q.len() / workers.max(1)).clamp(1, limit).min(q.len());
         out.extend(q.drain(..k));
         self.len.store(q.len(), SeqCst);
-        trim(&mut q);
+        let big = trim(&mut q);
+        drop(q);
+        drop(big);
         k
     }
 

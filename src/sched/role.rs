@@ -9,12 +9,13 @@
 //! 3. `timed` mirrors the heap length (SeqCst), so an idle worker can see,
 //!    without the role, that deadlines need a timekeeper (`idle.rs` inv. 2).
 
-use super::heap::{Positioned, WaitingHeap};
+use super::heap::WaitingHeap;
 use super::Shared;
 use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use crate::sync::UnsafeCell;
 use crate::task::header::Notified;
 use crate::task::state::Dispatch;
+use crate::time::clock::Epoch;
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -105,21 +106,27 @@ impl RoleGuard<'_> {
         while let Some(n) = core.batch.pop_front() {
             match n.raw().state().transition_to_dispatched() {
                 Dispatch::ToHeap => {
-                    let d = n.raw().header().deadline.with(|d| {
-                        // SAFETY: header invariant 3: written by the poster before the push.
-                        unsafe { *d }
+                    let d = n.raw().header().deadline.with_mut(|d| {
+                        // SAFETY: header invariant 3: written by the poster
+                        // before the push; the role owns it now. Reset, so a
+                        // later post that wrote none is caught below.
+                        unsafe { std::mem::replace(&mut *d, Epoch::UNSET) }
                     });
+                    assert!(
+                        d != Epoch::UNSET,
+                        "tempo bug: WAITING_POSTED without a deadline"
+                    );
                     core.heap.insert(d, n);
                 }
                 Dispatch::ToReady => {
-                    drop(core.heap.remove_pos(n.pos()));
+                    drop(core.heap.remove(&n));
                     core.out.push_back(n);
                 }
-                Dispatch::Drop => drop(core.heap.remove_pos(n.pos())),
+                Dispatch::Drop => drop(core.heap.remove(&n)),
             }
         }
         if core.heap.len() > 0 {
-            let now = shared.epoch.ticks(shared.clock.now());
+            let now = shared.epoch.now_ticks(shared.clock.now());
             while let Some(n) = core.heap.pop_expired(now) {
                 if n.raw().state().transition_expired() {
                     core.out.push_back(n);
@@ -127,9 +134,9 @@ impl RoleGuard<'_> {
             }
         }
         shared.ready.push_batch(&mut core.out);
-        super::ready::trim(&mut core.batch);
-        super::ready::trim(&mut core.out);
-        // A deadline past `Instant`'s range is never reached.
+        drop(super::ready::trim(&mut core.batch));
+        drop(super::ready::trim(&mut core.out));
+        // `None` for `Epoch::NEVER`: that deadline is never reached.
         let next_deadline = core
             .heap
             .next_deadline()

@@ -279,7 +279,8 @@ impl Future for Wait {
             }
             self.reg.register(d, cx.waker());
         }
-        local::with_local(|_, l| l.set_wait_waker(cx.waker()));
+        // The replaced waker is dropped after `with_local`'s borrow ends.
+        drop(local::with_local(|_, l| l.set_wait_waker(cx.waker())));
         Poll::Pending
     }
 }

@@ -26,6 +26,7 @@ use super::state::{Notify, State};
 use crate::sched::Shared;
 use crate::sync::Arc;
 use crate::sync::UnsafeCell;
+use crate::time::clock::Epoch;
 use std::ptr::NonNull;
 use std::task::Waker;
 
@@ -63,8 +64,9 @@ pub(crate) struct Header {
     pub(crate) vtable: &'static Vtable,
     pub(crate) id: u64,
     pub(crate) shared: Arc<Shared>,
-    /// The deadline the task waits for, in ticks (valid while
-    /// `WAITING_POSTED`/`WAITING`; invariant 3).
+    /// The deadline the task waits for, in ticks: written with the post of a
+    /// `WAITING_POSTED` task, read and reset to `Epoch::UNSET` by its
+    /// dispatch (invariant 3).
     pub(crate) deadline: UnsafeCell<u64>,
     /// Index in the waiting heap, or [`NOT_IN_HEAP`] (invariant 3).
     pub(crate) heap_pos: UnsafeCell<u32>,
@@ -86,7 +88,7 @@ impl Header {
             vtable,
             id,
             shared,
-            deadline: UnsafeCell::new(0),
+            deadline: UnsafeCell::new(Epoch::UNSET),
             heap_pos: UnsafeCell::new(NOT_IN_HEAP),
             registry_key: UnsafeCell::new(NO_KEY),
             local: UnsafeCell::new(TaskLocal::new()),

@@ -41,12 +41,16 @@ impl TaskLocal {
 
     /// Stores the waker of a pending `wait`/`wait_until` (fired when the task
     /// is run with `WOKEN` or `SIGNALED` set), unless the stored one would
-    /// wake the same task.
-    pub(crate) fn set_wait_waker(&mut self, waker: &Waker) {
+    /// wake the same task. Returns the replaced waker, for the caller to drop
+    /// after its borrow of the `TaskLocal` ends (dropping a waker may free a
+    /// task, whose drop may reach `with_local` again).
+    #[must_use = "drop the replaced waker outside the borrow"]
+    pub(crate) fn set_wait_waker(&mut self, waker: &Waker) -> Option<Waker> {
         let slot = &mut self.timers.slab_mut().wait_waker;
-        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            *slot = Some(waker.clone());
+        if slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            return None;
         }
+        slot.replace(waker.clone())
     }
 
     /// Takes the waker of a pending `wait`, if any.
@@ -160,13 +164,14 @@ impl Slab {
         self.get(key).is_some()
     }
 
-    /// Replaces the stored waker unless it would wake the same task.
-    fn update_waker(&mut self, key: TimerKey, waker: &Waker) {
-        if let Some(s) = self.get(key) {
-            if !s.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                s.waker = Some(waker.clone());
-            }
+    /// Replaces the stored waker unless it would wake the same task;
+    /// returns the replaced one.
+    fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> Option<Waker> {
+        let s = self.get(key)?;
+        if s.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            return None;
         }
+        s.waker.replace(waker.clone())
     }
 
     /// Frees slot `i` (which is live): bumps its generation, so stale keys
@@ -235,10 +240,11 @@ impl TimerList {
     }
 
     /// Replaces the waker of `key` unless it would wake the same task.
-    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) {
-        if let Some(s) = self.slab.as_deref_mut() {
-            s.update_waker(key, waker);
-        }
+    /// Returns the replaced waker, for the caller to drop after its borrow
+    /// ends (as for [`TaskLocal::set_wait_waker`]).
+    #[must_use = "drop the replaced waker outside the borrow"]
+    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> Option<Waker> {
+        self.slab.as_deref_mut()?.update_waker(key, waker)
     }
 
     /// Removes `key`, returning its waker.

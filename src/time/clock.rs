@@ -8,7 +8,11 @@
 //! 3. [`Epoch`] keeps order: `a <= b` implies `ticks(a) <= ticks(b)`. An
 //!    instant before the epoch maps to 0; since no reading of the clock is
 //!    earlier than the epoch, such a deadline has passed at every reading, as
-//!    the clamped one has. An instant beyond the range maps to `u64::MAX`.
+//!    the clamped one has. A deadline 584 years or more after the epoch maps
+//!    to `Epoch::NEVER`, and readings saturate one tick below it, so such a
+//!    deadline never fires (before: a saturated manual clock, advanced by
+//!    `Duration::MAX`, would "fire" it at every round while the task-local
+//!    check, on real instants, saw nothing due: a busy loop).
 //! 4. `instant(ticks(d)) == d` for every `d` in the range, so the timed wait
 //!    for the next deadline ends exactly at it.
 
@@ -58,15 +62,35 @@ impl Clock {
 pub(crate) struct Epoch(Instant);
 
 impl Epoch {
-    /// `d` in ticks (invariant 3).
+    /// Deadline ticks that no reading reaches: a deadline at or beyond the
+    /// range (584 years after the epoch) never fires (invariant 3).
+    pub(crate) const NEVER: u64 = u64::MAX - 1;
+    /// Header value "no deadline written" (`task/header.rs` invariant 3).
+    pub(crate) const UNSET: u64 = u64::MAX;
+
+    /// Deadline `d` in ticks, saturating at [`NEVER`](Self::NEVER) (invariant 3).
     #[inline]
     pub(crate) fn ticks(self, d: Instant) -> u64 {
-        u64::try_from(d.saturating_duration_since(self.0).as_nanos()).unwrap_or(u64::MAX)
+        u64::try_from(d.saturating_duration_since(self.0).as_nanos())
+            .unwrap_or(u64::MAX)
+            .min(Self::NEVER)
     }
 
-    /// The instant of `t` ticks (invariant 4; `None` past `Instant`'s range).
+    /// A clock reading in ticks, saturating below [`NEVER`](Self::NEVER),
+    /// so that a saturated reading never fires a deadline that saturated
+    /// too (invariant 3).
+    #[inline]
+    pub(crate) fn now_ticks(self, now: Instant) -> u64 {
+        self.ticks(now).min(Self::NEVER - 1)
+    }
+
+    /// The instant of deadline `t` (invariant 4); `None` for
+    /// [`NEVER`](Self::NEVER) and past `Instant`'s range.
     #[inline]
     pub(crate) fn instant(self, t: u64) -> Option<Instant> {
+        if t >= Self::NEVER {
+            return None;
+        }
         self.0.checked_add(Duration::from_nanos(t))
     }
 }

@@ -29,15 +29,18 @@ impl TimerReg {
     /// Outside a tempo task or `block_on`.
     pub(crate) fn register(&mut self, deadline: Instant, waker: &Waker) {
         let key = self.key;
+        // The replaced waker is dropped after `with_local`'s borrow ends.
         let new = local::with_local(|id, l| match key {
             Some(k) if k.owner == id && l.timers.contains(k) => {
-                l.timers.update_waker(k, waker);
-                k
+                (k, l.timers.update_waker(k, waker))
             }
-            _ => l.timers.insert(id, deadline, waker.clone()),
+            _ => (l.timers.insert(id, deadline, waker.clone()), None),
         });
         match new {
-            Some(k) => self.key = Some(k),
+            Some((k, replaced)) => {
+                self.key = Some(k);
+                drop(replaced);
+            }
             None => panic!(
                 "a tempo timer (sleep, timeout, wait_until) was polled outside a tempo runtime: \
                  await it inside `Runtime::block_on` or a task spawned on the runtime"

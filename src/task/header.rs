@@ -54,7 +54,7 @@ pub(crate) struct Vtable {
 /// of the typed cell so a `NonNull<Header>` can be cast back).
 ///
 /// 80 bytes on 64-bit targets (a compile-time assertion pins it): the deadline is
-/// a tick count ([`Epoch`](crate::time::clock::Epoch)), the heap
+/// a tick count ([`Epoch`]), the heap
 /// position and registry key are `u32`s sharing one word, and the task-local
 /// timers and `wait` waker sit behind one pointer allocated on first use.
 #[repr(C)]

@@ -13,7 +13,7 @@ use tempo::time::{sleep_until, ManualClock};
 use tempo::Runtime;
 
 mod common;
-use common::within;
+use common::{manual_rt, within};
 
 const LIMIT: Duration = Duration::from_secs(4);
 
@@ -193,11 +193,7 @@ fn equal_deadlines_fire_fifo_with_manual_clock() {
     within(LIMIT, || {
         const N: usize = 500;
         let clock = ManualClock::new();
-        let rt = Runtime::builder()
-            .worker_threads(1)
-            .manual_clock(&clock)
-            .build()
-            .unwrap();
+        let rt = manual_rt(1, &clock);
         let when = clock.now() + Duration::from_secs(10);
         let order = Arc::new(Mutex::new(Vec::with_capacity(N)));
         let registered = Arc::new(AtomicUsize::new(0));
@@ -243,11 +239,7 @@ fn equal_deadlines_fire_fifo_when_filed_from_inside_block_on_worker_threads_0() 
     within(LIMIT, || {
         const N: usize = 300;
         let clock = ManualClock::new();
-        let rt = Runtime::builder()
-            .worker_threads(0)
-            .manual_clock(&clock)
-            .build()
-            .unwrap();
+        let rt = manual_rt(0, &clock);
         let when = clock.now() + Duration::from_millis(5);
         let order = Arc::new(Mutex::new(Vec::with_capacity(N)));
         let registered = Arc::new(AtomicUsize::new(0));
@@ -300,11 +292,7 @@ fn different_deadlines_fire_in_deadline_order() {
         let seed = seed();
         let mut rng = Rng(seed);
         let clock = ManualClock::new();
-        let rt = Runtime::builder()
-            .worker_threads(1)
-            .manual_clock(&clock)
-            .build()
-            .unwrap();
+        let rt = manual_rt(1, &clock);
         let base = clock.now();
         // A random permutation of distinct offsets (in ms), spawned in that order.
         let mut offsets: Vec<u64> = (1..=N as u64).collect();

@@ -18,7 +18,7 @@ use tempo::time::{sleep, timeout, ManualClock};
 use tempo::Runtime;
 
 mod common;
-use common::within;
+use common::{manual_rt, within};
 
 const LIMIT: Duration = Duration::from_secs(4);
 /// How long a `wait` must stay pending to count as "no pending wakeup".
@@ -437,11 +437,7 @@ fn wakeup_before_signal_survives_the_signal() {
 fn wait_until_reports_expired_woken_or_signaled() {
     within(LIMIT, || {
         let clock = ManualClock::new();
-        let rt = Runtime::builder()
-            .worker_threads(0)
-            .manual_clock(&clock)
-            .build()
-            .unwrap();
+        let rt = manual_rt(0, &clock);
         let far = clock.now() + Duration::from_secs(3600);
 
         // Expired: nothing arrives before the deadline.

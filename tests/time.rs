@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ use tempo::time::{sleep, sleep_until, timeout, timeout_at, Elapsed, ManualClock}
 use tempo::Runtime;
 
 mod common;
-use common::{serial, within};
+use common::{manual_rt, serial, within};
 
 const LIMIT: Duration = Duration::from_secs(4);
 
@@ -554,11 +554,7 @@ fn manual_clock_hour_sleep_completes_after_advance_without_waiting() {
     within(LIMIT, || {
         for workers in [0usize, 1, 2] {
             let clock = ManualClock::new();
-            let rt = Runtime::builder()
-                .worker_threads(workers)
-                .manual_clock(&clock)
-                .build()
-                .unwrap();
+            let rt = manual_rt(workers, &clock);
             let real0 = Instant::now();
             let start = clock.now();
             let started = Arc::new(AtomicBool::new(false));
@@ -606,11 +602,7 @@ fn manual_clock_advance_from_another_thread_wakes_block_on() {
     within(LIMIT, || {
         for workers in [0usize, 2] {
             let clock = ManualClock::new();
-            let rt = Runtime::builder()
-                .worker_threads(workers)
-                .manual_clock(&clock)
-                .build()
-                .unwrap();
+            let rt = manual_rt(workers, &clock);
             let c = clock.clone();
             let th = std::thread::spawn(move || {
                 for _ in 0..60 {
@@ -633,11 +625,7 @@ fn manual_clock_advance_from_another_thread_wakes_block_on() {
 fn manual_clock_timeout_and_real_time_independence() {
     within(LIMIT, || {
         let clock = ManualClock::new();
-        let rt = Runtime::builder()
-            .worker_threads(1)
-            .manual_clock(&clock)
-            .build()
-            .unwrap();
+        let rt = manual_rt(1, &clock);
         let c = clock.clone();
         let r = rt
             .block_on(rt.spawn(async move {
@@ -762,11 +750,7 @@ fn sleep_moved_between_tasks_still_fires() {
 fn wait_until_reports_expired_with_manual_clock() {
     within(LIMIT, || {
         let clock = ManualClock::new();
-        let rt = Runtime::builder()
-            .worker_threads(1)
-            .manual_clock(&clock)
-            .build()
-            .unwrap();
+        let rt = manual_rt(1, &clock);
         let deadline = clock.now() + Duration::from_secs(3600);
         let h = rt.spawn(async move { task::wait_until(deadline).await });
         std::thread::sleep(Duration::from_millis(10));
@@ -802,12 +786,8 @@ fn wait_until_reports_expired_with_manual_clock() {
 fn a_never_deadline_does_not_spin_when_a_manual_clock_saturates() {
     within(LIMIT, || {
         let clock = ManualClock::new();
-        let rt = Runtime::builder()
-            .worker_threads(1)
-            .manual_clock(&clock)
-            .build()
-            .unwrap();
-        let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let rt = manual_rt(1, &clock);
+        let polls = Arc::new(AtomicUsize::new(0));
         let p = polls.clone();
         let far = Duration::from_secs(600 * 365 * 24 * 3600);
         let mut s = Box::pin(sleep(far));
@@ -900,11 +880,7 @@ impl Rng {
 fn timeout_counts_from_first_pending_poll() {
     within(Duration::from_secs(20), || {
         let clock = ManualClock::new();
-        let rt = Runtime::builder()
-            .worker_threads(0)
-            .manual_clock(&clock)
-            .build()
-            .unwrap();
+        let rt = manual_rt(0, &clock);
         let c = clock.clone();
         rt.block_on(async move {
             let t0 = c.now();

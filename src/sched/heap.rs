@@ -116,7 +116,7 @@ impl<T: Positioned> WaitingHeap<T> {
         debug_assert_eq!(unsafe { item.pos() }, NOT_IN_HEAP, "task in the heap twice");
         self.seq += 1;
         let i = self.v.len();
-        pos32(i);
+        pos32(i); // the overflow check for the `as u32` casts of the sifts
         self.v.push(Entry {
             deadline,
             seq: self.seq,

@@ -29,3 +29,13 @@ pub fn serial() -> MutexGuard<'static, ()> {
     static M: Mutex<()> = Mutex::new(());
     M.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// A runtime with `workers` worker threads (0: caller-driven) that reads
+/// time from `clock`.
+pub fn manual_rt(workers: usize, clock: &tempo::time::ManualClock) -> tempo::Runtime {
+    tempo::Runtime::builder()
+        .worker_threads(workers)
+        .manual_clock(clock)
+        .build()
+        .unwrap()
+}

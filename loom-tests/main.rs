@@ -20,6 +20,8 @@
 //! | `block_on_caller_driven` | worker_threads(0): the caller is the only worker |
 //! | `slot_wake_vs_abort` | a task woken into its waker's next-run slot, aborted from another thread meanwhile |
 //! | `slot_vs_shutdown` | a task in a worker's next-run slot while the runtime shuts down: its future is dropped once |
+//! | `rerun_vs_abort` | a task re-posting itself through its worker's rerun list, aborted from another thread |
+//! | `rerun_vs_shutdown` | the runtime dropped while a task re-posts itself: its future is dropped once |
 //! | `handle_drop_vs_completion` | abort + drop of the `JoinHandle` racing the task's completion: output dropped once |
 //! | `readiness::*` (`readiness.rs`) | I/O readiness vs. interest on a `MockIo`: an edge racing the reader's check/clear/register (once, twice), a close racing a pending read, a close racing an edge |
 
@@ -321,6 +323,72 @@ fn slot_vs_shutdown() {
         let ta = a.task_ref();
         let b = rt.spawn(async move { ta.wakeup() });
         rt.block_on(b).unwrap();
+        drop(rt);
+        assert_eq!(drops.load(SeqCst), 1, "future dropped exactly once");
+        drop(a);
+    });
+}
+
+/// Spawns a task that yields `n` times (each `yield_now` re-posts it into its
+/// worker's rerun list, `worker.rs` invariant 5), then waits forever, holding
+/// a drop counter.
+fn spawn_yielder(
+    rt: &tempo::Runtime,
+    n: usize,
+    drops: &Arc<AtomicUsize>,
+    started: &Arc<AtomicUsize>,
+) -> tempo::JoinHandle<()> {
+    let d = DropCount(drops.clone());
+    let started = started.clone();
+    rt.spawn(async move {
+        let _d = d;
+        started.store(1, SeqCst);
+        for _ in 0..n {
+            task::yield_now().await;
+        }
+        loop {
+            task::wait().await;
+        }
+    })
+}
+
+/// A task re-posting itself through its worker's rerun list while another
+/// thread aborts it: the abort finds it running, in the rerun list or in the
+/// ready queue (after the flush), and either way its future is dropped
+/// exactly once and the handle reports the cancellation.
+///
+/// Three threads (the worker, the caller, the aborter): preemption bound 1.
+#[test]
+fn rerun_vs_abort() {
+    model_with_bound(1, || {
+        let rt = rt(1);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let a = spawn_yielder(&rt, 2, &drops, &Arc::new(AtomicUsize::new(0)));
+        let th = loom::thread::spawn(move || {
+            a.abort();
+            a
+        });
+        let a = th.join().unwrap();
+        assert!(rt.block_on(a).unwrap_err().is_cancelled());
+        assert_eq!(drops.load(SeqCst), 1, "future dropped exactly once");
+    });
+}
+
+/// The runtime is dropped while a task re-posts itself: shutdown must find
+/// it in the worker's rerun list, the ready queue, running or waiting, and
+/// drop its future exactly once (no hang, no leak; the worker flushes its
+/// rerun list before it exits).
+#[test]
+fn rerun_vs_shutdown() {
+    model(|| {
+        let rt = rt(1);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let started = Arc::new(AtomicUsize::new(0));
+        let a = spawn_yielder(&rt, 2, &drops, &started);
+        // Shut down only once the task runs: the race is with its re-posts.
+        while started.load(SeqCst) == 0 {
+            loom::thread::yield_now();
+        }
         drop(rt);
         assert_eq!(drops.load(SeqCst), 1, "future dropped exactly once");
         drop(a);

@@ -206,3 +206,57 @@ fn block_on_caller_driven() {
         th.join().unwrap();
     });
 }
+
+/// A task that yields `n` times (re-posts through its worker's rerun list),
+/// then waits forever; `started` is set when it first runs.
+fn spawn_yielder(
+    rt: &tempo::Runtime,
+    n: usize,
+    drops: &Arc<std::sync::atomic::AtomicUsize>,
+    started: &Arc<AtomicUsize>,
+) -> tempo::JoinHandle<()> {
+    let d = DropCount(drops.clone());
+    let started = started.clone();
+    rt.spawn(async move {
+        let _d = d;
+        started.store(1, SeqCst);
+        for _ in 0..n {
+            task::yield_now().await;
+        }
+        loop {
+            task::wait().await;
+        }
+    })
+}
+
+#[test]
+fn rerun_vs_abort() {
+    check("loom_bodies::rerun_vs_abort", || {
+        let rt = rt(1);
+        let drops = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let a = spawn_yielder(&rt, 2, &drops, &Arc::new(AtomicUsize::new(0)));
+        let th = shuttle::thread::spawn(move || {
+            a.abort();
+            a
+        });
+        let a = th.join().unwrap();
+        assert!(rt.block_on(a).unwrap_err().is_cancelled());
+        assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn rerun_vs_shutdown() {
+    check("loom_bodies::rerun_vs_shutdown", || {
+        let rt = rt(1);
+        let drops = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let started = Arc::new(AtomicUsize::new(0));
+        let a = spawn_yielder(&rt, 2, &drops, &started);
+        while started.load(SeqCst) == 0 {
+            shuttle::thread::yield_now();
+        }
+        drop(rt);
+        assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 1);
+        drop(a);
+    });
+}

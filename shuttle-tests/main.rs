@@ -44,7 +44,7 @@
 //! | `readiness_many_readers` | 4 reader tasks on 4 `MockIo`s, 2 workers; a reactor thread delivers 2 edges to each; every reader gets its 2 bytes |
 //! | `close_vs_pending_reads` | 4 readers on 4 `MockIo`s, 2 workers; a reactor thread delivers 1 edge to each while a closer thread closes them all; every read ends (bytes or the error), none hangs |
 //! | `two_readers_one_source` | two tasks reading the *same* `MockIo` at once (found the one-slot lost wakeup, see its docs) |
-//! | `loom_bodies::*` (`loom_bodies.rs`) | the 8 loom models of `loom-tests/main.rs`, unchanged but for the checker's types |
+//! | `loom_bodies::*` (`loom_bodies.rs`) | the 10 loom models of `loom-tests/main.rs`, unchanged but for the checker's types |
 //! | `scenarios::*` (`scenarios.rs`) | 4–8 threads, hundreds of tasks: a ring of 200 wakeups, 100 deadlines on a `ManualClock` vs. signals, 4 spawners with aborts, shutdown racing wakeups/signals/aborts/spawns |
 //! | `replay::replay_reproduces_a_failure` (`replay.rs`) | a failing schedule, captured and replayed |
 

@@ -36,7 +36,9 @@ Mutants == {"none",
             "NoWorkerWakeups",          \* notify_one never wakes anybody
             "SlotTakesWaiting",         \* a worker's wake of a Waiting task goes
                                         \* to its next-run slot (heap entry kept)
-            "ParkWithShare"}            \* a worker parks with tasks left in its share
+            "ParkWithShare",            \* a worker parks with tasks left in its share
+            "ParkWithRerun"}            \* a worker parks with re-posted tasks left
+                                        \* in its rerun list
 
 ASSUME /\ NoWorker \notin W
        /\ None \notin T
@@ -72,6 +74,9 @@ VARIABLES
     pending,        \* SUBSET T: an RMW decided to push t to front; push not done yet
     share,          \* [W -> Seq(T)]: the rest of the worker's last batched pop of the
                     \*   ready queue (worker.rs invariant 4), run in order by that worker
+    rerun,          \* [W -> Seq(T)]: tasks the worker's runs re-posted (PollPending's
+                    \*   again-branch, worker.rs invariant 5), appended to ready by its
+                    \*   next pop or at the end of its batch (RerunFlush)
     slot,           \* [W -> T \cup {None}]: the worker's next-run slot (sched/running.rs):
                     \*   a task its run moved Idle -> Scheduled, run next by that worker
     notifying,      \* SUBSET T: the pusher of t found front empty and owes a notify
@@ -86,6 +91,10 @@ VARIABLES
     \* ---- workers ----
     hand,           \* [W -> T \cup {None}]
     dropping,       \* SUBSET W: workers dropping a cancelled future
+    tryRole,        \* SUBSET W: workers that flushed their rerun list at the end of
+                    \*   a batch and try the role (SchedAcquire / SchedBusy) before they
+                    \*   pop again: the code's batch bound, which keeps tasks that
+                    \*   re-post themselves forever from starving the front queue
     wstate,         \* [W -> WStates]
     \* ---- runtime ----
     registryClosed, \* BOOLEAN
@@ -93,9 +102,9 @@ VARIABLES
     budget          \* Nat: environment events left
 
 taskVars  == <<status, notified, cancelled, woken, signaled, wakeOwed>>
-queueVars == <<front, frontClosed, ready, heap, due, local, pending, notifying, slot, share>>
+queueVars == <<front, frontClosed, ready, heap, due, local, pending, notifying, slot, share, rerun>>
 schedVars == <<schedHolder, driverToken, phase, lateRound>>
-workVars  == <<hand, dropping, wstate>>
+workVars  == <<hand, dropping, wstate, tryRole>>
 rtVars    == <<registryClosed, shutdown, budget>>
 vars == <<taskVars, queueVars, schedVars, workVars, rtVars>>
 
@@ -111,11 +120,16 @@ SumOcc(ws, t) == IF ws = {} THEN 0
                  ELSE LET w == CHOOSE x \in ws : TRUE
                       IN Occ(share[w], t) + SumOcc(ws \ {w}, t)
 ShareCount(t) == SumOcc(W, t)
+RECURSIVE SumRerun(_, _)
+SumRerun(ws, t) == IF ws = {} THEN 0
+                   ELSE LET w == CHOOSE x \in ws : TRUE
+                        IN Occ(rerun[w], t) + SumRerun(ws \ {w}, t)
+RerunCount(t) == SumRerun(W, t)
 (* Number of "places" holding a reference that owes t a run / a trip to the heap. *)
 Places(t)     == Occ(front, t) + Occ(local, t) + Occ(ready, t)
                  + (IF t \in pending THEN 1 ELSE 0) + Cardinality(Holders(t))
                  + Cardinality(SlotHolders(t))
-                 + ShareCount(t)
+                 + ShareCount(t) + RerunCount(t)
 OnWayToSched(t) == t \in pending \/ InSeq(front, t) \/ InSeq(local, t)
 AllExited     == \A w \in W : wstate[w] = "Exited"
 ParkedWorkers == {w \in W : wstate[w] = "Parked"}
@@ -139,9 +153,10 @@ Init ==
     /\ pending = {}  /\ notifying = {}
     /\ slot = [w \in W |-> None]
     /\ share = [w \in W |-> <<>>]
+    /\ rerun = [w \in W |-> <<>>]
     /\ schedHolder = NoWorker  /\ driverToken = FALSE  /\ phase = "Round"
     /\ lateRound = {}
-    /\ hand = [w \in W |-> None]  /\ dropping = {}
+    /\ hand = [w \in W |-> None]  /\ dropping = {}  /\ tryRole = {}
     /\ wstate = [w \in W |-> "Active"]
     /\ registryClosed = FALSE  /\ shutdown = FALSE  /\ budget = Budget
 
@@ -210,7 +225,7 @@ SpawnRegister(t) ==
     /\ status'  = [status EXCEPT ![t] = "Scheduled"]
     /\ pending' = pending \cup {t}
     /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, slot, share>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, slot, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* State::transition_to_notified (Waker::wake).  This is also the whole    *)
@@ -225,7 +240,7 @@ Wake(t, w) ==
     /\ budget' = budget - 1
     /\ WakeEffect(t, w)
     /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 (* State::transition_to_woken: absorbed (no change at all) if a signal is   *)
@@ -236,11 +251,11 @@ Wakeup(t, w) ==
     /\ budget' = budget - 1
     /\ wakeOwed' = [wakeOwed EXCEPT ![t] = TRUE]          \* ghost
     /\ IF signaled[t]
-         THEN UNCHANGED <<status, pending, notified, woken, slot, share>>
+         THEN UNCHANGED <<status, pending, notified, woken, slot, share, rerun>>
          ELSE /\ woken' = [woken EXCEPT ![t] = TRUE]
               /\ WakeEffect(t, w)
     /\ UNCHANGED <<cancelled, signaled>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 (* State::transition_to_signaled: signals do not stack (a boolean). *)
@@ -251,7 +266,7 @@ Signal(t, w) ==
     /\ signaled' = [signaled EXCEPT ![t] = TRUE]
     /\ WakeEffect(t, w)
     /\ UNCHANGED <<cancelled, woken, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 (* State::transition_to_cancelled (JoinHandle::abort) *)
@@ -262,7 +277,7 @@ Abort(t, w) ==
     /\ cancelled' = [cancelled EXCEPT ![t] = TRUE]
     /\ WakeEffect(t, w)
     /\ UNCHANGED <<woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 -----------------------------------------------------------------------------
@@ -280,7 +295,7 @@ PushFront(t) ==
          ELSE /\ front' = Append(front, t)
               /\ notifying' = IF front = <<>> /\ Mutant # "NoPushNotify"
                                 THEN notifying \cup {t} ELSE notifying
-    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, local, slot, share>>
+    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, local, slot, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* The second half of the pusher's SeqCst Dekker pair (after the push):    *)
@@ -299,8 +314,8 @@ NotifySched(t) ==
                      /\ UNCHANGED driverToken
                 ELSE /\ driverToken' = (Mutant # "NoDriverToken" \/ driverToken)
                      /\ UNCHANGED wstate
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, slot, share>>
-    /\ UNCHANGED <<schedHolder, phase, lateRound, hand, dropping, rtVars>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, slot, share, rerun>>
+    /\ UNCHANGED <<schedHolder, phase, lateRound, hand, dropping, tryRole, rtVars>>
 
 -----------------------------------------------------------------------------
 (***************************************************************************)
@@ -321,12 +336,22 @@ SchedAcquire(w) ==
     /\ hand[w] = None
     /\ slot[w] = None
     /\ share[w] = <<>>
-    /\ ready = <<>> \/ front # <<>>
+    /\ rerun[w] = <<>>
+    /\ ready = <<>> \/ front # <<>> \/ w \in tryRole
     /\ ~shutdown \/ w \notin lateRound
     /\ schedHolder' = w
     /\ phase' = "Round"
     /\ lateRound' = IF shutdown THEN lateRound \cup {w} ELSE lateRound
-    /\ UNCHANGED <<taskVars, queueVars, driverToken, workVars, rtVars>>
+    /\ tryRole' = tryRole \ {w}
+    /\ UNCHANGED <<taskVars, queueVars, driverToken, hand, dropping, wstate, rtVars>>
+
+(* SchedRole::try_acquire fails (another worker holds the role) after a    *)
+(* rerun flush: the worker goes back to its loop and pops again.           *)
+SchedBusy(w) ==
+    /\ w \in tryRole
+    /\ schedHolder \notin {NoWorker, w}
+    /\ tryRole' = tryRole \ {w}
+    /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, wstate, rtVars>>
 
 (* FrontQueue::take_all, once per round (RoleGuard::round): the consumer   *)
 (* takes the whole queue at once; an empty take is a step too.              *)
@@ -337,7 +362,7 @@ SchedTakeFront(w) ==
     /\ local' = front
     /\ front' = <<>>
     /\ phase' = "Drained"
-    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, pending, notifying, slot, share>>
+    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, pending, notifying, slot, share, rerun>>
     /\ UNCHANGED <<schedHolder, driverToken, lateRound, workVars, rtVars>>
 
 (* Sched::dispatch (RoleGuard::round -> State::transition_to_dispatched):  *)
@@ -367,8 +392,8 @@ SchedDispatch(w) ==
             [] OTHER ->          \* Complete: swept by shutdown, drop the reference
                  UNCHANGED <<status, heap, due, ready, wstate>>
     /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, pending, notifying, slot, share>>
-    /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
+    /\ UNCHANGED <<front, frontClosed, pending, notifying, slot, share, rerun>>
+    /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
 (* Sched::expire (RoleGuard::round -> WaitingHeap::pop_expired,             *)
 (* State::transition_expired): a deadline in the heap has passed.  Which    *)
@@ -386,8 +411,8 @@ SchedExpire(w, t) ==
               /\ NotifyOne
          ELSE UNCHANGED <<status, ready, wstate>>   \* Scheduled: a wake beat the deadline
     /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, local, pending, notifying, slot, share>>
-    /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
+    /\ UNCHANGED <<front, frontClosed, local, pending, notifying, slot, share, rerun>>
+    /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
 (* SchedRole::release (RoleGuard::drop): after a full round (take_all,     *)
 (* dispatch of the whole batch, expiry of every due timer), or right after  *)
@@ -413,7 +438,7 @@ SchedPark(w) ==
     /\ local = <<>> /\ front = <<>> /\ ready = <<>> /\ due = {}
     /\ wstate' = [wstate EXCEPT ![w] = "DriverParking"]
     /\ phase' = "Woke"              \* when the driver returns: drop the guard
-    /\ UNCHANGED <<taskVars, queueVars, schedHolder, driverToken, lateRound, hand, dropping, rtVars>>
+    /\ UNCHANGED <<taskVars, queueVars, schedHolder, driverToken, lateRound, hand, dropping, tryRole, rtVars>>
 
 (* Driver::park, second half: the blocking wait (timeout = nearest         *)
 (* deadline).  Returns at once if the unpark token is set (ParkDriver state *)
@@ -425,20 +450,20 @@ DriverBlock(w) ==
               /\ driverToken' = FALSE
          ELSE /\ wstate' = [wstate EXCEPT ![w] = IF due # {} THEN "Active" ELSE "DriverParked"]
               /\ UNCHANGED driverToken
-    /\ UNCHANGED <<taskVars, queueVars, schedHolder, phase, lateRound, hand, dropping, rtVars>>
+    /\ UNCHANGED <<taskVars, queueVars, schedHolder, phase, lateRound, hand, dropping, tryRole, rtVars>>
 
 (* Driver::park returns because its timeout (nearest deadline) elapsed. *)
 DriverTimeout(w) ==
     /\ wstate[w] = "DriverParked"
     /\ due # {}
     /\ wstate' = [wstate EXCEPT ![w] = "Active"]
-    /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, rtVars>>
+    /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, tryRole, rtVars>>
 
 (* Time passes: the deadline of a heap entry expires.  (Not code; the clock.) *)
 Tick(t) ==
     /\ t \in heap \ due
     /\ due' = due \cup {t}
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, local, pending, notifying, slot, share>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, local, pending, notifying, slot, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 -----------------------------------------------------------------------------
@@ -452,20 +477,22 @@ Tick(t) ==
 (* which it runs before it pops again.  Any prefix length is allowed (the   *)
 (* code takes up to len / workers, at most what is left of its batch).  No  *)
 (* shutdown check: run_loop checks the flag only at the top of an          *)
-(* iteration, and runs up to BATCH tasks (and its share) in one.           *)
+(* iteration, and runs up to BATCH tasks (and its share) in one.  A worker *)
+(* that flushed its rerun list tries the role first (tryRole).             *)
 WorkerPop(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
     /\ slot[w] = None
     /\ share[w] = <<>>
     /\ schedHolder # w
+    /\ w \notin tryRole
     /\ ready # <<>>
     /\ \E k \in 1..Len(ready) :
          /\ hand'  = [hand EXCEPT ![w] = Head(ready)]
          /\ share' = [share EXCEPT ![w] = SubSeq(ready, 2, k)]
          /\ ready' = SubSeq(ready, k + 1, Len(ready))
-    /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying, slot>>
-    /\ UNCHANGED <<schedVars, dropping, wstate, rtVars>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying, slot, rerun>>
+    /\ UNCHANGED <<schedVars, dropping, wstate, tryRole, rtVars>>
 
 (* run_loop runs the next task of its share (after its slot, within the    *)
 (* batch: a slot task that would pass BATCH is flushed first, SlotFlush).  *)
@@ -476,8 +503,8 @@ WorkerTakeShare(w) ==
     /\ share[w] # <<>>
     /\ hand'  = [hand EXCEPT ![w] = Head(share[w])]
     /\ share' = [share EXCEPT ![w] = Tail(share[w])]
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, slot>>
-    /\ UNCHANGED <<schedVars, dropping, wstate, rtVars>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, slot, rerun>>
+    /\ UNCHANGED <<schedVars, dropping, wstate, tryRole, rtVars>>
 
 (* worker::run_loop takes the task its last run put in the next-run slot  *)
 (* (run_task's return value) before it pops the ready queue.                *)
@@ -487,8 +514,8 @@ WorkerTakeSlot(w) ==
     /\ slot[w] # None
     /\ hand' = [hand EXCEPT ![w] = slot[w]]
     /\ slot' = [slot EXCEPT ![w] = None]
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, share>>
-    /\ UNCHANGED <<schedVars, dropping, wstate, rtVars>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, share, rerun>>
+    /\ UNCHANGED <<schedVars, dropping, wstate, tryRole, rtVars>>
 
 (* worker::run_loop after BATCH runs: the slot's task is pushed to front    *)
 (* (then PushFront), behind everything there.  Allowed whenever the worker  *)
@@ -499,8 +526,28 @@ SlotFlush(w) ==
     /\ slot[w] # None
     /\ pending' = pending \cup {slot[w]}
     /\ slot' = [slot EXCEPT ![w] = None]
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, notifying, share>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
+
+(* worker::run_loop at the end of its batch (ReadyQueue::push_batch): the   *)
+(* rerun list goes to the back of the ready queue, one lock acquisition.    *)
+(* The worker then wakes one sleeper if it flushed more than one task (the  *)
+(* code's condition; here: may or may not), and tries the role before it   *)
+(* pops again (tryRole).  Allowed whenever the worker holds no task and has *)
+(* run its share: an over-approximation of "after BATCH runs, or when the   *)
+(* ready queue is empty".                                                   *)
+RerunFlush(w) ==
+    /\ wstate[w] = "Active"
+    /\ hand[w] = None
+    /\ share[w] = <<>>
+    /\ schedHolder # w
+    /\ rerun[w] # <<>>
+    /\ ready' = ready \o rerun[w]
+    /\ rerun' = [rerun EXCEPT ![w] = <<>>]
+    /\ tryRole' = tryRole \cup {w}
+    /\ NotifyOne \/ UNCHANGED wstate
+    /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying, slot, share>>
+    /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
 
 (* State::transition_to_running.  If cancelled, the worker drops the future *)
 (* instead of polling it (then FinishCancel).                                *)
@@ -513,7 +560,7 @@ StartPoll(w) ==
        /\ wakeOwed' = [wakeOwed EXCEPT ![t] = FALSE]     \* ghost: a new run begins
        /\ dropping' = IF cancelled[t] THEN dropping \cup {w} ELSE dropping
     /\ UNCHANGED <<cancelled, woken, signaled>>
-    /\ UNCHANGED <<queueVars, schedVars, hand, wstate, rtVars>>
+    /\ UNCHANGED <<queueVars, schedVars, hand, wstate, tryRole, rtVars>>
 
 Polling(w) == hand[w] # None /\ status[hand[w]] = "Running" /\ w \notin dropping
 
@@ -538,7 +585,10 @@ ConsumeWoken(w) ==
 (* future registered a timer during this poll.  Aborted during the poll:    *)
 (* the task stays Running and the worker drops the future at once           *)
 (* (AfterPoll::Cancel, then FinishCancel).  Woken or signaled: Scheduled    *)
-(* and re-posted by the worker (a signaled task ignores its deadline).      *)
+(* and appended to the worker's rerun list (worker.rs invariant 5: it has   *)
+(* no heap entry, so it needs no trip through front and the sched role); a  *)
+(* signaled task ignores its deadline.  With a deadline: WaitingPosted and  *)
+(* pushed to front, for the role to put in the heap.                        *)
 PollPending(w) ==
     /\ Polling(w)
     /\ LET t == hand[w]
@@ -547,21 +597,23 @@ PollPending(w) ==
        /\ notified' = [notified EXCEPT ![t] = FALSE]
        /\ IF cancelled[t]
             THEN /\ dropping' = dropping \cup {w}
-                 /\ UNCHANGED <<status, pending, hand>>
+                 /\ UNCHANGED <<status, pending, hand, rerun>>
             ELSE /\ hand' = [hand EXCEPT ![w] = None]
                  /\ UNCHANGED dropping
                  /\ \E hasDeadline \in BOOLEAN :
                       IF again
                         THEN /\ status'  = [status EXCEPT ![t] = "Scheduled"]
-                             /\ pending' = pending \cup {t}
-                        ELSE IF hasDeadline
-                               THEN /\ status'  = [status EXCEPT ![t] = "WaitingPosted"]
-                                    /\ pending' = pending \cup {t}
-                               ELSE /\ status'  = [status EXCEPT ![t] = "Idle"]
-                                    /\ UNCHANGED pending
+                             /\ rerun'   = [rerun EXCEPT ![w] = Append(rerun[w], t)]
+                             /\ UNCHANGED pending
+                        ELSE /\ UNCHANGED rerun
+                             /\ IF hasDeadline
+                                  THEN /\ status'  = [status EXCEPT ![t] = "WaitingPosted"]
+                                       /\ pending' = pending \cup {t}
+                                  ELSE /\ status'  = [status EXCEPT ![t] = "Idle"]
+                                       /\ UNCHANGED pending
     /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
     /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, slot, share>>
-    /\ UNCHANGED <<schedVars, wstate, rtVars>>
+    /\ UNCHANGED <<schedVars, wstate, tryRole, rtVars>>
 
 (* State::transition_to_complete: the poll returned Ready (output stored). *)
 PollReady(w) ==
@@ -570,7 +622,7 @@ PollReady(w) ==
     /\ notified' = [notified EXCEPT ![hand[w]] = FALSE]
     /\ hand'     = [hand EXCEPT ![w] = None]
     /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<queueVars, schedVars, dropping, wstate, rtVars>>
+    /\ UNCHANGED <<queueVars, schedVars, dropping, wstate, tryRole, rtVars>>
 
 (* State::transition_to_complete after dropping a cancelled future. *)
 FinishCancel(w) ==
@@ -580,7 +632,7 @@ FinishCancel(w) ==
     /\ hand'     = [hand EXCEPT ![w] = None]
     /\ dropping' = dropping \ {w}
     /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<queueVars, schedVars, wstate, rtVars>>
+    /\ UNCHANGED <<queueVars, schedVars, wstate, tryRole, rtVars>>
 
 (* Idle::park: register as sleeper, re-check has_work, park -- one step     *)
 (* here: with the SeqCst Dekker pair against notify_one (pusher: push, then *)
@@ -598,6 +650,8 @@ WorkerPark(w) ==
     /\ hand[w] = None
     /\ slot[w] = None
     /\ share[w] = <<>> \/ Mutant = "ParkWithShare"
+    /\ rerun[w] = <<>> \/ Mutant = "ParkWithRerun"
+    /\ w \notin tryRole
     /\ schedHolder # w
     /\ ~shutdown
     /\ ready = <<>>
@@ -605,7 +659,7 @@ WorkerPark(w) ==
          [] Mutant = "ParkIgnoresFront"  -> schedHolder # NoWorker \/ heap = {}
          [] OTHER                        -> schedHolder # NoWorker \/ (front = <<>> /\ heap = {})
     /\ wstate' = [wstate EXCEPT ![w] = "Parked"]
-    /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, rtVars>>
+    /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, tryRole, rtVars>>
 
 -----------------------------------------------------------------------------
 (***************************************************************************)
@@ -621,7 +675,7 @@ ShutdownBegin ==
     /\ wstate' = [w \in W |-> IF wstate[w] \in {"Parked", "DriverParked"}
                                THEN "Active" ELSE wstate[w]]
     /\ driverToken' = (driverToken \/ \E w \in W : wstate[w] = "DriverParking")
-    /\ UNCHANGED <<taskVars, queueVars, schedHolder, phase, lateRound, hand, dropping, budget>>
+    /\ UNCHANGED <<taskVars, queueVars, schedHolder, phase, lateRound, hand, dropping, tryRole, budget>>
 
 (* Worker::run returns (worker::run_loop sees is_shutdown at its top). *)
 WorkerExit(w) ==
@@ -630,9 +684,10 @@ WorkerExit(w) ==
     /\ hand[w] = None
     /\ slot[w] = None
     /\ share[w] = <<>>
+    /\ rerun[w] = <<>>
     /\ schedHolder # w
     /\ wstate' = [wstate EXCEPT ![w] = "Exited"]
-    /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, rtVars>>
+    /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, tryRole, rtVars>>
 
 (* Shared::finish_shutdown, per registered task: State::transition_to_     *)
 (* shutdown (Claimed: -> Running|Cancelled) then cancel_and_complete (the   *)
@@ -657,7 +712,7 @@ FrontClose ==
     /\ frontClosed' = TRUE
     /\ front' = <<>>  /\ ready' = <<>>  /\ local' = <<>>
     /\ heap' = {}     /\ due' = {}
-    /\ UNCHANGED <<taskVars, pending, notifying, slot, share, schedVars, workVars, rtVars>>
+    /\ UNCHANGED <<taskVars, pending, notifying, slot, share, rerun, schedVars, workVars, rtVars>>
 
 ShutdownDone ==
     /\ shutdown /\ AllExited /\ frontClosed
@@ -676,6 +731,7 @@ WorkerNext(w) ==
     \/ \E t \in T : SchedExpire(w, t)
     \/ SchedRelease(w) \/ SchedPark(w) \/ DriverBlock(w) \/ DriverTimeout(w)
     \/ WorkerPop(w) \/ WorkerTakeShare(w) \/ WorkerTakeSlot(w) \/ SlotFlush(w)
+    \/ RerunFlush(w) \/ SchedBusy(w)
     \/ StartPoll(w) \/ ReceiveSignal(w) \/ ConsumeWoken(w)
     \/ PollPending(w) \/ PollReady(w) \/ FinishCancel(w)
     \/ WorkerPark(w) \/ WorkerExit(w)
@@ -713,6 +769,8 @@ Fairness ==
          /\ WF_vars(WorkerPop(w))
          /\ WF_vars(WorkerTakeSlot(w))
          /\ WF_vars(WorkerTakeShare(w))
+         /\ WF_vars(RerunFlush(w))
+         /\ WF_vars(SchedBusy(w))
          /\ WF_vars(StartPoll(w))
          /\ WF_vars(PollPending(w) \/ PollReady(w) \/ FinishCancel(w))
          /\ WF_vars(WorkerPark(w))
@@ -745,11 +803,13 @@ TypeOK ==
     /\ pending \subseteq T /\ notifying \subseteq T
     /\ slot \in [W -> T \cup {None}]
     /\ share \in [W -> Seq(T)]
+    /\ rerun \in [W -> Seq(T)]
     /\ schedHolder \in W \cup {NoWorker}
     /\ driverToken \in BOOLEAN /\ phase \in {"Round", "Drained", "Woke"}
     /\ lateRound \subseteq W
     /\ hand \in [W -> T \cup {None}]
     /\ dropping \subseteq W
+    /\ tryRole \subseteq W
     /\ wstate \in [W -> WStates]
     /\ registryClosed \in BOOLEAN /\ shutdown \in BOOLEAN
     /\ budget \in 0..Budget
@@ -800,6 +860,13 @@ HandOK ==
                               /\ \A i \in 1..Len(share[w]) :
                                     /\ status[share[w][i]] = "Scheduled"
                                     /\ share[w][i] \notin heap
+        \* The rerun list: tasks the worker ran and owes another run, never in
+        \* the heap (a running task has no heap entry).
+        /\ rerun[w] # <<>> => /\ wstate[w] = "Active"
+                              /\ schedHolder # w
+                              /\ \A i \in 1..Len(rerun[w]) :
+                                    /\ status[rerun[w][i]] = "Scheduled"
+                                    /\ rerun[w][i] \notin heap
 
 (* The sched role and the driver. *)
 SchedRoleOK ==

@@ -57,7 +57,8 @@ Hidden ==
     \/ \E w \in W : \/ SchedAcquire(w) \/ SchedTakeFront(w) \/ SchedRelease(w)
                     \/ SchedPark(w) \/ DriverBlock(w) \/ DriverTimeout(w)
                     \/ WorkerPop(w) \/ WorkerTakeShare(w)
-                    \/ WorkerTakeSlot(w) \/ SlotFlush(w)
+                    \/ WorkerTakeSlot(w) \/ SlotFlush(w) \/ RerunFlush(w)
+                    \/ SchedBusy(w)
                     \/ WorkerPark(w) \/ WorkerExit(w)
     \/ \E t \in T : NotifySched(t) \/ Tick(t)
     \/ FrontClose

@@ -2,7 +2,8 @@
 //! FIFO order, consumed by every worker.
 //!
 //! A `Mutex<VecDeque>` with an atomic length mirror: the sched role appends a
-//! whole batch under one lock acquisition, and a worker pops its share of
+//! whole batch under one lock acquisition, a worker appends the tasks its
+//! runs re-posted (`worker.rs` invariant 5), and a worker pops its share of
 //! the queue (up to `len / workers`, at most what is left of its batch)
 //! under one acquisition too, into a buffer only it reads (`worker.rs`
 //! invariant 4). Popping one task per acquisition cost three RMWs on this
@@ -10,7 +11,11 @@
 //! (perf), and 2× the time of the batched pop there.
 //!
 //! # Invariants
-//! 1. Only the sched-role holder pushes (`push_batch`); any worker pops.
+//! 1. The sched-role holder pushes what its round released; a worker pushes
+//!    only its own reruns (tasks it ran, still `SCHEDULED`, in no other queue
+//!    and no heap), and never wakes anyone for them but at most one sleeper:
+//!    it stays awake and pops them itself (`worker.rs` invariant 5). Any
+//!    worker pops.
 //! 2. `len` equals the deque's length whenever the lock is free; it is
 //!    written under the lock (SeqCst: it is read in the park handshake).
 
@@ -50,14 +55,20 @@ impl ReadyQueue {
         }
     }
 
-    /// Appends tasks in order (sched role only).
-    pub(crate) fn push_batch(&self, batch: &mut VecDeque<Notified>) {
-        if batch.is_empty() {
-            return;
+    /// Appends tasks in order (the sched role's round, or a worker's reruns,
+    /// invariant 1). Returns how many.
+    ///
+    /// TLA+: `SchedDispatch`/`SchedExpire` (the appends of one round);
+    /// `RerunFlush`.
+    pub(crate) fn push_batch(&self, batch: &mut VecDeque<Notified>) -> usize {
+        let k = batch.len();
+        if k == 0 {
+            return 0;
         }
         let mut q = self.q.lock();
         q.append(batch);
         self.len.store(q.len(), SeqCst);
+        k
     }
 
     /// Pops a worker's share of the oldest tasks under one lock acquisition,

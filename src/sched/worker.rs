@@ -25,6 +25,24 @@
 //!    one holds while it sleeps (TLA+: `share[w]`, `WorkerPop`,
 //!    `WorkerTakeShare`). A slot task still runs before the share (a message
 //!    reply is hot in cache), but only within the batch bound.
+//! 5. A task whose poll returned `AfterPoll::Repost` (it woke itself, e.g.
+//!    `yield_now`, or was woken or signaled while running) goes to the
+//!    worker's *rerun* list, not to the front queue: it is `SCHEDULED`, in no
+//!    queue and in no waiting heap (a running task has no heap entry), so the
+//!    sched role has nothing to do for it. At the end of the batch the list
+//!    is appended to the back of the ready queue (`ReadyQueue::push_batch`,
+//!    one lock acquisition), and the worker then tries the role *before* it
+//!    pops again; like the share, the list is always empty when the worker
+//!    tries the role, parks or exits (TLA+: `rerun[w]`, `RerunFlush`,
+//!    `tryRole`). A re-posted task therefore runs after every task that was
+//!    ready before it, never costs a front-queue CAS, a dispatch RMW or a
+//!    wake-up of the role holder, and cannot keep the role from running: a
+//!    worker whose tasks re-post themselves forever still reaches the role
+//!    after every batch (with a single worker, nothing else would take the
+//!    front queue), and after shutdown begins it exits at the top of its
+//!    loop. (Before, each `yield_now` crossed the front queue and the sched
+//!    role: `2-yield` spent 44% of a round on the cross-core load of
+//!    `queue_next` and 28% on the dispatch CAS; perf.)
 
 use super::Shared;
 use crate::task::header::{Notified, RawTask};
@@ -73,16 +91,21 @@ fn local_of(t: RawTask) -> *mut TaskLocal {
 }
 
 /// Runs one task whose notification the worker popped, and returns the
-/// task its run moved into the next-run slot, if any (`running.rs`).
-pub(crate) fn run_task(shared: &Shared, n: Notified) -> Option<Notified> {
+/// task its run moved into the next-run slot, if any (`running.rs`). A task
+/// to run again is appended to `rerun` (invariant 5).
+pub(crate) fn run_task(
+    shared: &Shared,
+    n: Notified,
+    rerun: &mut VecDeque<Notified>,
+) -> Option<Notified> {
     // Wakes from this run need no `Arc<Shared>` clone, and may fill the
     // next-run slot (`running.rs`).
     let run = super::running::enter(shared);
-    run_one(shared, n);
+    run_one(shared, n, rerun);
     run.finish()
 }
 
-fn run_one(shared: &Shared, n: Notified) {
+fn run_one(shared: &Shared, n: Notified, rerun: &mut VecDeque<Notified>) {
     let t = n.raw();
     let lp = local_of(t);
     // Fire expired task-local timers while the task is SCHEDULED: their wakes
@@ -133,7 +156,13 @@ fn run_one(shared: &Shared, n: Notified) {
                 match t.state().transition_to_idle(deadline.is_some()) {
                     AfterPoll::Idle => {}
                     AfterPoll::Cancel => cancel_and_complete(shared, t),
-                    AfterPoll::Repost | AfterPoll::PostWaiting => {
+                    // TLA+: the again-branch of `PollPending` (invariant 5).
+                    AfterPoll::Repost => {
+                        trace!(rerun(n.raw().state() as *const _ as usize));
+                        rerun.push_back(n);
+                        return;
+                    }
+                    AfterPoll::PostWaiting => {
                         shared.push_front(n);
                         return;
                     }
@@ -202,8 +231,11 @@ fn complete(shared: &Shared, t: RawTask) {
 pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
     // This worker's share of the ready queue (invariant 4).
     let mut share: VecDeque<Notified> = VecDeque::with_capacity(BATCH);
+    // Tasks this worker's runs re-posted (invariant 5).
+    let mut rerun: VecDeque<Notified> = VecDeque::with_capacity(BATCH);
     loop {
         debug_assert!(share.is_empty(), "tempo bug: a share outlived its batch");
+        debug_assert!(rerun.is_empty(), "tempo bug: a rerun outlived its batch");
         if shared.is_shutdown() || hooks.done() {
             return;
         }
@@ -235,12 +267,21 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                     None => break,
                 }
             };
-            next = run_task(shared, n);
+            next = run_task(shared, n, &mut rerun);
             ran += 1;
         }
         if let Some(n) = next {
             // TLA+: `SlotFlush`, then `PushFront`
             shared.push_front(n);
+        }
+        if !rerun.is_empty() {
+            // TLA+: `RerunFlush`. This worker tries the role next (TLA+:
+            // `SchedAcquire`, or `SchedBusy` when another holds it), then
+            // comes back for them (`ran > 0`); a sleeper helps with the rest.
+            let k = shared.ready.push_batch(&mut rerun);
+            if k > 1 {
+                shared.idle.notify_one();
+            }
         }
         if let Some(mut role) = shared.role.try_acquire() {
             // Readiness first, so the tasks it wakes are taken by this round.

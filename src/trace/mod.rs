@@ -9,8 +9,9 @@
 //! operation, so no other model thread can run in between: loom and shuttle
 //! switch threads only at synchronisation operations; see invariant 3 for
 //! shuttle), the push to the front
-//! queue, the take of a task from a worker's next-run slot, spawn, and the
-//! start of shutdown.
+//! queue, the take of a task from a worker's next-run slot, the append of a
+//! re-posted task to its worker's rerun list, spawn, and the start of
+//! shutdown.
 //!
 //! With `TEMPO_TRACE_DIR` set, a sample of each test's traces (the first
 //! execution and every `TEMPO_TRACE_EVERY`-th, default 997; at most
@@ -90,6 +91,9 @@ struct Task {
     word: usize,
     abs: Abs,
     owed_push: u32,
+    /// A `PollPending` re-post owes an append to the worker's rerun list
+    /// (`worker.rs` invariant 5), not a push.
+    owed_rerun: u32,
     accepted: bool,
     claimed: bool,
     /// `cancelled` before the shutdown claim (the spec's sweep keeps it).
@@ -143,6 +147,9 @@ enum Hist {
     SlotTake {
         t: usize,
     },
+    Rerun {
+        t: usize,
+    },
     ShutdownBegin,
 }
 
@@ -158,6 +165,7 @@ impl std::fmt::Display for Hist {
             } => write!(f, "t{t}: {act:?}: {before:?} -> {after:?}"),
             Hist::Push { t } => write!(f, "t{t}: push to the front queue"),
             Hist::SlotTake { t } => write!(f, "t{t}: taken from a next-run slot"),
+            Hist::Rerun { t } => write!(f, "t{t}: appended to its worker's rerun list"),
             Hist::ShutdownBegin => f.write_str("ShutdownBegin"),
         }
     }
@@ -208,6 +216,7 @@ pub(crate) fn spawn(key: usize, accepted: bool) {
             word: crate::task::state::INITIAL & crate::task::state::NON_REF_BITS,
             abs: Abs::spawned(),
             owed_push: u32::from(accepted),
+            owed_rerun: 0,
             accepted,
             claimed: false,
             cancelled_before_claim: false,
@@ -234,6 +243,7 @@ enum Ev {
     Step { act: Act, prev: usize, next: usize },
     Push,
     SlotTake,
+    Rerun,
 }
 
 /// One successful RMW of the word at `key`: `prev` → `next` under `act`.
@@ -307,6 +317,19 @@ pub(crate) fn slot_take(key: usize) {
     });
 }
 
+/// The worker that ran the task at `key` appends it to its rerun list
+/// (`worker.rs` invariant 5; the spec's `PollPending` again-branch, whose
+/// `RerunFlush`/`WorkerPop` are hidden in the TLA+ log). Settles the debt of
+/// that `PollPending`; a push for it would fail ([`push`]: none owed).
+pub(crate) fn rerun(key: usize) {
+    with(|r| {
+        let Some(&i) = r.by_key.get(&key) else { return };
+        let t = r.tasks[i].idx;
+        r.history.push(Hist::Rerun { t });
+        offer(r, i, Ev::Rerun);
+    });
+}
+
 /// Applies `ev` to task `i`, or (shuttle) parks it until the events it
 /// depends on arrived, then retries the parked ones (invariant 3).
 fn offer(r: &mut Recorder, i: usize, ev: Ev) {
@@ -365,6 +388,15 @@ fn apply(r: &mut Recorder, i: usize, ev: Ev) -> Result<(), String> {
             r.tasks[i].owed_push -= 1;
             return Ok(());
         }
+        Ev::Rerun => {
+            if r.tasks[i].owed_rerun == 0 {
+                return Err(format!(
+                    "t{idx} appended to a rerun list that no PollPending re-post owed (AtMostOnePlace)"
+                ));
+            }
+            r.tasks[i].owed_rerun -= 1;
+            return Ok(());
+        }
         Ev::Step { act, prev, next } => {
             // shuttle: a no-op RMW (prev == next) recorded late happened while
             // the word had that value; it is checked there and not logged.
@@ -405,7 +437,13 @@ fn apply(r: &mut Recorder, i: usize, ev: Ev) -> Result<(), String> {
     let t = &mut r.tasks[i];
     t.abs = want;
     if push {
-        t.owed_push += 1;
+        // The again-branch of PollPending (Running -> Scheduled) goes to the
+        // worker's rerun list; every other owed place is the front queue.
+        if matches!(act, Act::PollPending { .. }) && want.status == Status::Scheduled {
+            t.owed_rerun += 1;
+        } else {
+            t.owed_push += 1;
+        }
     }
     if act == Act::ShutdownClaim && abs.status != Status::Running && abs.status != Status::Complete
     {
@@ -553,7 +591,8 @@ fn splice_cycle(r: &mut Recorder, i: usize) -> bool {
         while let Some(j) = next_k {
             used[j] = true;
             match parked[j] {
-                Ev::Push | Ev::SlotTake => owed -= 1,
+                // (Owed pushes and reruns are counted together here.)
+                Ev::Push | Ev::SlotTake | Ev::Rerun => owed -= 1,
                 Ev::Step { act, prev, next } => {
                     let a = Abs::from_word(prev);
                     match port::step(act, a) {
@@ -577,7 +616,7 @@ fn splice_cycle(r: &mut Recorder, i: usize) -> bool {
             next_k = parked.iter().enumerate().position(|(j, ev)| {
                 !used[j]
                     && match ev {
-                        Ev::Push | Ev::SlotTake => owed > 0,
+                        Ev::Push | Ev::SlotTake | Ev::Rerun => owed > 0,
                         Ev::Step { prev, .. } => *prev == word,
                     }
             });

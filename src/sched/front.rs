@@ -1,5 +1,6 @@
 //! The front queue: a lock-free, intrusive, multi-producer queue where every
-//! spawn, wakeup and re-post lands. Only the sched role consumes it, and it
+//! spawn, wakeup and deadline post lands (a worker's own re-posts go to its
+//! rerun list instead, `worker.rs` invariant 5). Only the sched role consumes it, and it
 //! takes everything at once (serverbox's `MultiProducerQueueIntrusive`).
 //!
 //! Producers push onto a Treiber stack with one CAS; the consumer swaps the

@@ -299,8 +299,15 @@ impl fmt::Debug for Wait {
     }
 }
 
-/// Yields once: the task goes to the back of the queue, so every other ready
-/// task runs before it runs again.
+/// Yields once: the task goes to the back of the ready queue, so every task
+/// already in it runs before this one runs again.
+///
+/// The yielding task stays on its worker: it waits in the worker's rerun
+/// list until the end of the worker's batch (at most 32 runs), then goes to
+/// the back of the ready queue. Tasks spawned or woken meanwhile travel
+/// through the sched role, which the worker visits right after that flush;
+/// they may therefore run after the yielded task, never later than its next
+/// batch (`sched/worker.rs` invariants 1 and 5).
 ///
 /// # Examples
 /// ```

@@ -193,7 +193,8 @@ pub(crate) enum Start {
 pub(crate) enum AfterPoll {
     /// Pending and nothing pending for it: drop the notification.
     Idle,
-    /// Woken, signaled or aborted during the poll: push the task (keep the notification).
+    /// Woken or signaled during the poll: run it again (keep the notification;
+    /// a worker appends it to its rerun list, `sched/worker.rs` invariant 5).
     Repost,
     /// Pending with a deadline: push the task so the sched role puts it in the heap.
     PostWaiting,

@@ -517,16 +517,18 @@ WorkerTakeSlot(w) ==
     /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, dropping, wstate, tryRole, rtVars>>
 
-(* worker::run_loop after BATCH runs: the slot's task is pushed to front    *)
-(* (then PushFront), behind everything there.  Allowed whenever the worker  *)
-(* holds no task: an over-approximation of the batch bound.                 *)
+(* worker::run_loop after BATCH runs: the slot's task goes to the worker's  *)
+(* rerun list, hence to the back of the ready queue at the batch's end      *)
+(* (RerunFlush).  It is Scheduled and has no heap entry (only an Idle task  *)
+(* enters a slot).  Allowed whenever the worker holds no task: an over-    *)
+(* approximation of the batch bound.                                        *)
 SlotFlush(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
     /\ slot[w] # None
-    /\ pending' = pending \cup {slot[w]}
+    /\ rerun' = [rerun EXCEPT ![w] = Append(rerun[w], slot[w])]
     /\ slot' = [slot EXCEPT ![w] = None]
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, notifying, share, rerun>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, share>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* worker::run_loop at the end of its batch (ReadyQueue::push_batch): the   *)

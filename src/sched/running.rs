@@ -35,8 +35,9 @@
 //!    the task is in no queue and in no waiting heap (never a `WAITING` task,
 //!    whose heap entry only the sched role removes). It is non-null only
 //!    while `RUNNING` is set; [`RunGuard::finish`] hands it to the worker
-//!    loop, which runs it next or, after `BATCH` runs, pushes it to the front
-//!    queue (TLA+: `WorkerTakeSlot`, `SlotFlush`).
+//!    loop, which runs it next or, after `BATCH` runs, appends it to the
+//!    worker's rerun list (`worker.rs` invariant 5; TLA+: `WorkerTakeSlot`,
+//!    `SlotFlush`).
 //! 4. A slot never outlives its run: a `RunGuard` dropped without `finish`
 //!    (unwinding) pushes the slot's task to the front queue, so no
 //!    notification is lost.

@@ -9,8 +9,8 @@
 //!    ready queue; plus what is left of its share, invariant 4, which is at
 //!    most `BATCH` itself) before it tries the sched role again, so front-queue tasks
 //!    and expired deadlines reach the ready queue within a bounded delay (no
-//!    pinning). A task still in the slot after the batch is pushed to the
-//!    front queue, behind everything already there.
+//!    pinning). A task still in the slot after the batch goes to the rerun
+//!    list (invariant 5), behind everything already in the ready queue.
 //! 2. A worker parks only after re-checking for work with the handshakes of
 //!    `shared.rs` invariant 1; the role holder blocks in the driver only with
 //!    an empty front queue and ready queue.
@@ -246,8 +246,9 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 // A slot task that would pass the batch bound goes behind the
                 // others (invariant 1: a ping-pong pair cannot pin its worker).
                 if let Some(n) = next.take() {
-                    // TLA+: `SlotFlush`, then `PushFront`
-                    shared.push_front(n);
+                    // TLA+: `SlotFlush` (to the rerun list, invariant 5)
+                    trace!(slot_take(n.raw().state() as *const _ as usize));
+                    rerun.push_back(n);
                 }
             }
             let n = if let Some(n) = next.take() {
@@ -271,8 +272,11 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             ran += 1;
         }
         if let Some(n) = next {
-            // TLA+: `SlotFlush`, then `PushFront`
-            shared.push_front(n);
+            // TLA+: `SlotFlush` (to the rerun list, invariant 5). Through the
+            // front queue it cost a push and, the queue being empty, a futex
+            // or eventfd wake-up every `BATCH` runs of a ping-pong pair.
+            trace!(slot_take(n.raw().state() as *const _ as usize));
+            rerun.push_back(n);
         }
         if !rerun.is_empty() {
             // TLA+: `RerunFlush`. This worker tries the role next (TLA+:

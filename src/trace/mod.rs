@@ -306,8 +306,8 @@ pub(crate) fn push_done() {
 /// A worker takes the task at `key` from its next-run slot to run it
 /// (`WorkerTakeSlot`, hidden in the TLA+ log). The wake that put it there
 /// owed a push and traced none (the slot is part of the wake's step): the
-/// take settles that debt. A slot task pushed to the front queue instead
-/// (`SlotFlush`) settles it with an ordinary [`push`].
+/// take settles that debt. A slot task that the batch bound moves to the
+/// worker's rerun list instead (`SlotFlush`) is traced as a take too.
 pub(crate) fn slot_take(key: usize) {
     with(|r| {
         let Some(&i) = r.by_key.get(&key) else { return };

@@ -193,6 +193,46 @@ fn spawned_from_a_spinning_task_starts_within_bound() {
     });
 }
 
+/// A task spawned by a task that keeps running without yielding starts on
+/// the idle worker, not after its spawner's poll ends: a spawn always goes
+/// through the front queue and wakes an idle worker (tokio's next-task slot
+/// would keep it on the spawner's worker; DESIGN: LIFO-slot starvation is a
+/// weakness not to repeat). This is what `3-pingpong/chain-1000` on two
+/// workers pays for (`benches/RESULTS.md`).
+#[test]
+fn spawned_task_starts_while_its_spawner_keeps_running_two_workers() {
+    let _s = serial();
+    within(LIMIT, || {
+        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+        bounded("spawn from a task that then spins, 2 workers", || {
+            let mut lat = Vec::with_capacity(20);
+            for i in 0..20 {
+                let l = rt
+                    .block_on(rt.spawn(async move {
+                        let started = Arc::new(AtomicU64::new(0));
+                        let t0 = Instant::now();
+                        let s = started.clone();
+                        drop(tempo::spawn(async move {
+                            s.store(t0.elapsed().as_nanos() as u64 + 1, SeqCst);
+                        }));
+                        // Spin without yielding until the child ran.
+                        while started.load(SeqCst) == 0 {
+                            assert!(
+                                t0.elapsed() < STARVED,
+                                "child #{i} did not start while its spawner ran"
+                            );
+                            std::hint::spin_loop();
+                        }
+                        Duration::from_nanos(started.load(SeqCst) - 1)
+                    }))
+                    .unwrap();
+                lat.push(l);
+            }
+            lat
+        });
+    });
+}
+
 fn wakeup_latency(workers: usize) {
     let rt = Runtime::builder().worker_threads(workers).build().unwrap();
     let spinners = Spinners::start(&rt);

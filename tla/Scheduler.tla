@@ -91,10 +91,12 @@ VARIABLES
     \* ---- workers ----
     hand,           \* [W -> T \cup {None}]
     dropping,       \* SUBSET W: workers dropping a cancelled future
-    tryRole,        \* SUBSET W: workers that flushed their rerun list at the end of
-                    \*   a batch and try the role (SchedAcquire / SchedBusy) before they
-                    \*   pop again: the code's batch bound, which keeps tasks that
-                    \*   re-post themselves forever from starving the front queue
+    tryRole,        \* SUBSET W: workers that ended a batch with a non-empty rerun
+                    \*   list, tried the role and found it held (SchedBusy): they
+                    \*   flush the list (RerunFlush) before they pop again.  A worker
+                    \*   that gets the role flushes it as the holder, after its round,
+                    \*   so the tasks the round moved (woken from outside, expired)
+                    \*   run before the re-posts of the batch (fairness probe)
     wstate,         \* [W -> WStates]
     \* ---- runtime ----
     registryClosed, \* BOOLEAN
@@ -169,11 +171,13 @@ Init ==
 (* keeps a task woken Idle -> Scheduled by such a wake in the slot; a wake *)
 (* from a worker whose slot is full pushes to front, which is the NoWorker *)
 (* case.  Allowing any Active non-holder worker (also between two runs) is *)
-(* a superset of the code's behaviours.                                    *)
+(* a superset of the code's behaviours -- except a worker that took its    *)
+(* one round after shutdown began (lateRound): it runs no task again.      *)
 (***************************************************************************)
 (* (An IF: TLC explores both disjuncts of an action's disjunction.)         *)
 Actor(w) == IF w = NoWorker THEN TRUE
-            ELSE wstate[w] = "Active" /\ schedHolder # w /\ slot[w] = None
+            ELSE /\ wstate[w] = "Active" /\ schedHolder # w /\ slot[w] = None
+                 /\ w \notin lateRound
 
 (***************************************************************************)
 (* The "Wake effect" of State::transition_to_notified: part of the same    *)
@@ -328,29 +332,38 @@ IsHolder(w) == schedHolder = w /\ wstate[w] = "Active"
 (* SchedRole::try_acquire.  worker::run_loop pops the ready queue (at most  *)
 (* BATCH tasks) before it tries the role, so it tries with an empty ready   *)
 (* queue -- or with front non-empty, which over-approximates the BATCH cap  *)
-(* and the retry after a release.  After begin_shutdown a worker finishes   *)
-(* its loop iteration: at most one more round (lateRound).                   *)
+(* and the retry after a release -- or at the end of a batch that left     *)
+(* tasks in its rerun list (flushed after the round, RerunFlush).  After    *)
+(* begin_shutdown a worker finishes its loop iteration: at most one more    *)
+(* round (lateRound).                                                       *)
 SchedAcquire(w) ==
     /\ schedHolder = NoWorker
     /\ wstate[w] = "Active"
     /\ hand[w] = None
     /\ slot[w] = None
     /\ share[w] = <<>>
-    /\ rerun[w] = <<>>
-    /\ ready = <<>> \/ front # <<>> \/ w \in tryRole
+    /\ w \notin tryRole
+    /\ ready = <<>> \/ front # <<>> \/ rerun[w] # <<>>
     /\ ~shutdown \/ w \notin lateRound
     /\ schedHolder' = w
     /\ phase' = "Round"
     /\ lateRound' = IF shutdown THEN lateRound \cup {w} ELSE lateRound
-    /\ tryRole' = tryRole \ {w}
-    /\ UNCHANGED <<taskVars, queueVars, driverToken, hand, dropping, wstate, rtVars>>
+    /\ UNCHANGED <<taskVars, queueVars, driverToken, hand, dropping, wstate, tryRole, rtVars>>
 
-(* SchedRole::try_acquire fails (another worker holds the role) after a    *)
-(* rerun flush: the worker goes back to its loop and pops again.           *)
+(* SchedRole::try_acquire fails (another worker holds the role) at the end *)
+(* of a batch that left tasks in the rerun list: the worker flushes them   *)
+(* (RerunFlush) and goes back to its loop.  Allowed whenever the worker    *)
+(* holds no task and has run its share: an over-approximation of "after    *)
+(* BATCH runs, or when the ready queue is empty".                          *)
 SchedBusy(w) ==
-    /\ w \in tryRole
+    /\ wstate[w] = "Active"
+    /\ hand[w] = None
+    /\ slot[w] = None
+    /\ share[w] = <<>>
+    /\ rerun[w] # <<>>
+    /\ w \notin tryRole
     /\ schedHolder \notin {NoWorker, w}
-    /\ tryRole' = tryRole \ {w}
+    /\ tryRole' = tryRole \cup {w}
     /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, wstate, rtVars>>
 
 (* FrontQueue::take_all, once per round (RoleGuard::round): the consumer   *)
@@ -424,6 +437,7 @@ SchedExpire(w, t) ==
 SchedRelease(w) ==
     /\ IsHolder(w)
     /\ local = <<>>
+    /\ rerun[w] = <<>>
     /\ phase = "Woke" \/ (phase = "Drained" /\ (due = {} \/ shutdown))
     /\ schedHolder' = NoWorker
     /\ phase' = "Round"              \* (canonical value while nobody holds the role)
@@ -436,6 +450,7 @@ SchedPark(w) ==
     /\ ~shutdown
     /\ phase = "Drained"
     /\ local = <<>> /\ front = <<>> /\ ready = <<>> /\ due = {}
+    /\ rerun[w] = <<>>
     /\ wstate' = [wstate EXCEPT ![w] = "DriverParking"]
     /\ phase' = "Woke"              \* when the driver returns: drop the guard
     /\ UNCHANGED <<taskVars, queueVars, schedHolder, driverToken, lateRound, hand, dropping, tryRole, rtVars>>
@@ -478,7 +493,9 @@ Tick(t) ==
 (* code takes up to len / workers, at most what is left of its batch).  No  *)
 (* shutdown check: run_loop checks the flag only at the top of an          *)
 (* iteration, and runs up to BATCH tasks (and its share) in one.  A worker *)
-(* that flushed its rerun list tries the role first (tryRole).             *)
+(* that found the role busy flushes its rerun list first (tryRole).  A     *)
+(* worker that took its one round after shutdown began (lateRound) goes to *)
+(* the top of its loop next and exits: it pops no more.                    *)
 WorkerPop(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
@@ -486,6 +503,7 @@ WorkerPop(w) ==
     /\ share[w] = <<>>
     /\ schedHolder # w
     /\ w \notin tryRole
+    /\ w \notin lateRound
     /\ ready # <<>>
     /\ \E k \in 1..Len(ready) :
          /\ hand'  = [hand EXCEPT ![w] = Head(ready)]
@@ -532,21 +550,26 @@ SlotFlush(w) ==
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* worker::run_loop at the end of its batch (ReadyQueue::push_batch): the   *)
-(* rerun list goes to the back of the ready queue, one lock acquisition.    *)
-(* The worker then wakes one sleeper if it flushed more than one task (the  *)
-(* code's condition; here: may or may not), and tries the role before it   *)
-(* pops again (tryRole).  Allowed whenever the worker holds no task and has *)
-(* run its share: an over-approximation of "after BATCH runs, or when the   *)
-(* ready queue is empty".                                                   *)
+(* rerun list goes to the back of the ready queue, one lock acquisition:    *)
+(* either as the role holder, after its round took the front queue and the  *)
+(* expired deadlines (so those run first), before SchedRelease; or after    *)
+(* SchedBusy.  A flushing worker wakes one sleeper if it flushed more than  *)
+(* one task (the holder: one per extra ready task, after the release; here: *)
+(* may or may not).                                                         *)
 RerunFlush(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
     /\ share[w] = <<>>
-    /\ schedHolder # w
     /\ rerun[w] # <<>>
+    /\ \/ /\ w \in tryRole
+          /\ schedHolder # w
+          /\ tryRole' = tryRole \ {w}
+       \/ /\ IsHolder(w)
+          /\ phase = "Drained"
+          /\ local = <<>>
+          /\ UNCHANGED tryRole
     /\ ready' = ready \o rerun[w]
     /\ rerun' = [rerun EXCEPT ![w] = <<>>]
-    /\ tryRole' = tryRole \cup {w}
     /\ NotifyOne \/ UNCHANGED wstate
     /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying, slot, share>>
     /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
@@ -773,6 +796,11 @@ Fairness ==
          /\ WF_vars(WorkerTakeShare(w))
          /\ WF_vars(RerunFlush(w))
          /\ WF_vars(SchedBusy(w))
+         \* One try_acquire, which either takes the role or finds it held: a
+         \* worker with a rerun list to flush takes this step whichever way it
+         \* goes (it cannot be starved by another worker taking the role in
+         \* between, as WF on each half alone would allow).
+         /\ WF_vars(SchedAcquire(w) \/ SchedBusy(w))
          /\ WF_vars(StartPoll(w))
          /\ WF_vars(PollPending(w) \/ PollReady(w) \/ FinishCancel(w))
          /\ WF_vars(WorkerPark(w))
@@ -863,9 +891,9 @@ HandOK ==
                                     /\ status[share[w][i]] = "Scheduled"
                                     /\ share[w][i] \notin heap
         \* The rerun list: tasks the worker ran and owes another run, never in
-        \* the heap (a running task has no heap entry).
+        \* the heap (a running task has no heap entry).  A holder has one only
+        \* between SchedAcquire and the RerunFlush that ends its round.
         /\ rerun[w] # <<>> => /\ wstate[w] = "Active"
-                              /\ schedHolder # w
                               /\ \A i \in 1..Len(rerun[w]) :
                                     /\ status[rerun[w][i]] = "Scheduled"
                                     /\ rerun[w][i] \notin heap

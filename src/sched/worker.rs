@@ -29,20 +29,27 @@
 //!    `yield_now`, or was woken or signaled while running) goes to the
 //!    worker's *rerun* list, not to the front queue: it is `SCHEDULED`, in no
 //!    queue and in no waiting heap (a running task has no heap entry), so the
-//!    sched role has nothing to do for it. At the end of the batch the list
-//!    is appended to the back of the ready queue (`ReadyQueue::push_batch`,
-//!    one lock acquisition), and the worker then tries the role *before* it
-//!    pops again; like the share, the list is always empty when the worker
-//!    tries the role, parks or exits (TLA+: `rerun[w]`, `RerunFlush`,
+//!    sched role has nothing to do for it. At the end of the batch the
+//!    worker tries the role; if it gets it, it runs its round first (the
+//!    front queue and the expired deadlines go to the ready queue) and then
+//!    appends the list behind them (`ReadyQueue::push_batch`, one lock
+//!    acquisition) before it releases the role; if another worker holds the
+//!    role, it appends the list at once and pops again. Like the share, the
+//!    list is always empty when the worker releases the role, parks or exits
+//!    (TLA+: `rerun[w]`, `SchedAcquire`/`SchedBusy`, `RerunFlush`,
 //!    `tryRole`). A re-posted task therefore runs after every task that was
-//!    ready before it, never costs a front-queue CAS, a dispatch RMW or a
-//!    wake-up of the role holder, and cannot keep the role from running: a
-//!    worker whose tasks re-post themselves forever still reaches the role
-//!    after every batch (with a single worker, nothing else would take the
-//!    front queue), and after shutdown begins it exits at the top of its
-//!    loop. (Before, each `yield_now` crossed the front queue and the sched
-//!    role: `2-yield` spent 44% of a round on the cross-core load of
-//!    `queue_next` and 28% on the dispatch CAS; perf.)
+//!    ready before it and, when its worker holds the role, after every task
+//!    woken or expired during the batch: a task woken from outside (a probe,
+//!    a timer) does not wait behind the batch's re-posts (`4-fairness`: with
+//!    the list flushed *before* the round, the probe's p99 doubled). It never
+//!    costs a front-queue CAS, a dispatch RMW or a wake-up of the role
+//!    holder, and cannot keep the role from running: a worker whose tasks
+//!    re-post themselves forever still tries the role after every batch
+//!    (with a single worker, nothing else would take the front queue), and
+//!    after shutdown begins it exits at the top of its loop. (Before, each
+//!    `yield_now` crossed the front queue and the sched role: `2-yield` spent
+//!    44% of a round on the cross-core load of `queue_next` and 28% on the
+//!    dispatch CAS; perf.)
 
 use super::Shared;
 use crate::task::header::{Notified, RawTask};
@@ -259,6 +266,13 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 // TLA+: `WorkerTakeShare`
                 n
             } else {
+                // Tasks woken or spawned from elsewhere wait in the front
+                // queue for the role: end the batch early for them rather
+                // than pop another share (invariant 1: the batch bound is an
+                // upper bound; TLA+: `SchedAcquire` with `front # <<>>`).
+                if ran > 0 && !shared.front.is_empty() {
+                    break;
+                }
                 // TLA+: `WorkerPop`
                 shared
                     .ready
@@ -278,19 +292,15 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             trace!(slot_take(n.raw().state() as *const _ as usize));
             rerun.push_back(n);
         }
-        if !rerun.is_empty() {
-            // TLA+: `RerunFlush`. This worker tries the role next (TLA+:
-            // `SchedAcquire`, or `SchedBusy` when another holds it), then
-            // comes back for them (`ran > 0`); a sleeper helps with the rest.
-            let k = shared.ready.push_batch(&mut rerun);
-            if k > 1 {
-                shared.idle.notify_one();
-            }
-        }
         if let Some(mut role) = shared.role.try_acquire() {
             // Readiness first, so the tasks it wakes are taken by this round.
             shared.driver.poll_events();
             let round = role.round(shared);
+            if !rerun.is_empty() {
+                // TLA+: `RerunFlush` (as the holder, after the round:
+                // invariant 5). The help loop below wakes sleepers for them.
+                shared.ready.push_batch(&mut rerun);
+            }
             let ready = shared.ready.len();
             if ready > 0 || ran > 0 || hooks.pending() || shared.is_shutdown() {
                 let timed = round.next_deadline.is_some();
@@ -332,6 +342,15 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             #[cfg(not(tempo_mutant = "park_after_release"))]
             drop(role);
             continue;
+        }
+        // TLA+: `SchedBusy` (the role is held by another worker).
+        if !rerun.is_empty() {
+            // TLA+: `RerunFlush`; then back to popping (`ran > 0`), a
+            // sleeper helping with the rest.
+            let k = shared.ready.push_batch(&mut rerun);
+            if k > 1 {
+                shared.idle.notify_one();
+            }
         }
         if ran > 0 {
             continue;

@@ -304,10 +304,11 @@ impl fmt::Debug for Wait {
 ///
 /// The yielding task stays on its worker: it waits in the worker's rerun
 /// list until the end of the worker's batch (at most 32 runs), then goes to
-/// the back of the ready queue. Tasks spawned or woken meanwhile travel
-/// through the sched role, which the worker visits right after that flush;
-/// they may therefore run after the yielded task, never later than its next
-/// batch (`sched/worker.rs` invariants 1 and 5).
+/// the back of the ready queue. Tasks spawned, woken or timed out meanwhile
+/// travel through the sched role: when the yielding task's worker takes the
+/// role at the end of its batch, they go to the ready queue ahead of the
+/// yielded task; when another worker holds the role, they may run after it,
+/// never later than its next batch (`sched/worker.rs` invariants 1 and 5).
 ///
 /// # Examples
 /// ```

@@ -902,3 +902,38 @@ fn timeout_counts_from_first_pending_poll() {
         });
     })
 }
+
+/// A `sleep` answers its first poll from the reading taken when it was
+/// created (`time/sleep.rs` invariant 3): a deadline that passed between
+/// creation and first poll is registered and still fires (late by one
+/// scheduler step, never early), on the block_on frame and in tasks, with
+/// 0, 1 and 2 workers; a completed sleep polled again is ready at once; a
+/// zero sleep is ready at its first poll.
+#[test]
+fn sleep_whose_deadline_passes_before_its_first_poll_still_fires() {
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            let check = || async {
+                let t0 = Instant::now();
+                let s = sleep(Duration::from_millis(1));
+                // Pass the deadline without yielding: the first poll comes late.
+                std::thread::sleep(Duration::from_millis(3));
+                let mut s = pin!(s);
+                s.as_mut().await;
+                assert!(t0.elapsed() >= Duration::from_millis(1));
+                assert!(s.is_elapsed());
+                // Completed: polled again, ready without a wake.
+                assert_eq!(futures::poll!(s.as_mut()), Poll::Ready(()));
+                assert_eq!(futures::poll!(sleep(Duration::ZERO)), Poll::Ready(()));
+            };
+            rt.block_on(check());
+            let hs: Vec<_> = (0..4).map(|_| rt.spawn(check())).collect();
+            rt.block_on(async move {
+                for h in hs {
+                    h.await.unwrap();
+                }
+            });
+        }
+    });
+}

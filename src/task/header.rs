@@ -8,7 +8,7 @@
 //!    that holds the task's [`Notified`] just before the push CAS (Release),
 //!    read by the sched role after `take_all` (Acquire). A task is in at most
 //!    one queue (state invariant 4), so one link suffices.
-//! 3. `deadline` and `heap_pos`: owned by the sched role while the task is
+//! 3. `deadline` and `heap_key`: owned by the sched role while the task is
 //!    in the waiting heap or in the role holder's batch; `deadline` is written
 //!    by the worker holding the notification before it pushes a
 //!    `WAITING_POSTED` task. These periods are disjoint and ordered by the
@@ -30,7 +30,7 @@ use crate::time::clock::Epoch;
 use std::ptr::NonNull;
 use std::task::Waker;
 
-/// Position value meaning "not in the waiting heap".
+/// Heap key value meaning "not in the waiting heap".
 pub(crate) const NOT_IN_HEAP: u32 = u32::MAX;
 
 /// Registry key value meaning "not registered".
@@ -68,8 +68,9 @@ pub(crate) struct Header {
     /// `WAITING_POSTED` task, read and reset to `Epoch::UNSET` by its
     /// dispatch (invariant 3).
     pub(crate) deadline: UnsafeCell<u64>,
-    /// Index in the waiting heap, or [`NOT_IN_HEAP`] (invariant 3).
-    pub(crate) heap_pos: UnsafeCell<u32>,
+    /// Key of the task's slot in the waiting heap (`sched/heap.rs`), or
+    /// [`NOT_IN_HEAP`] (invariant 3).
+    pub(crate) heap_key: UnsafeCell<u32>,
     /// Slot in the registry shard, or [`NO_KEY`] (invariant 5).
     pub(crate) registry_key: UnsafeCell<u32>,
     pub(crate) local: UnsafeCell<TaskLocal>,
@@ -89,7 +90,7 @@ impl Header {
             id,
             shared,
             deadline: UnsafeCell::new(Epoch::UNSET),
-            heap_pos: UnsafeCell::new(NOT_IN_HEAP),
+            heap_key: UnsafeCell::new(NOT_IN_HEAP),
             registry_key: UnsafeCell::new(NO_KEY),
             local: UnsafeCell::new(TaskLocal::new()),
             join_waker: UnsafeCell::new(None),

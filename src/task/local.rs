@@ -17,7 +17,12 @@
 //!    A sleep moved to another task (or dropped elsewhere) leaves its old entry
 //!    to fire once, spuriously and harmlessly, and registers anew.
 //! 3. `TaskLocal` is cleared when the task completes, so wakers stored in it
-//!    (possibly the task's own) never keep a finished task alive.
+//!    never keep a finished task alive.
+//! 4. A timer entry without a waker (`None`) belongs to a spawned task and
+//!    stands for the task's own waker. Its entries are fired only by the
+//!    worker that runs the task, just before the poll (`worker.rs`
+//!    `run_one`), when waking the task is a no-op; a `block_on` frame
+//!    (`Current::task == None`) always stores its waker.
 
 use super::header::RawTask;
 use crate::sync::tls;
@@ -70,6 +75,10 @@ struct Slot {
     /// Next free slot (`NO_SLOT`: none) while this one is free.
     next_free: u32,
     deadline: Option<Instant>,
+    /// The waker to fire; `None` in a live entry means the owner task's own
+    /// waker, which is not stored: it is fired only while the owner runs,
+    /// when waking it is a no-op (invariant 4), so the clone and its drop
+    /// (two RMWs on the task's reference count per timer) are saved.
     waker: Option<Waker>,
 }
 
@@ -123,7 +132,7 @@ pub(crate) struct TimerKey {
 }
 
 impl Slab {
-    fn insert(&mut self, owner: u64, deadline: Instant, waker: Waker) -> TimerKey {
+    fn insert(&mut self, owner: u64, deadline: Instant, waker: Option<Waker>) -> TimerKey {
         self.live += 1;
         let slot = if self.free_head != NO_SLOT {
             let slot = self.free_head;
@@ -131,7 +140,7 @@ impl Slab {
             self.free_head = s.next_free;
             s.next_free = NO_SLOT;
             s.deadline = Some(deadline);
-            s.waker = Some(waker);
+            s.waker = waker;
             slot
         } else {
             let slot = u32::try_from(self.slots.len())
@@ -142,7 +151,7 @@ impl Slab {
                 generation: 0,
                 next_free: NO_SLOT,
                 deadline: Some(deadline),
-                waker: Some(waker),
+                waker,
             });
             slot
         };
@@ -166,16 +175,18 @@ impl Slab {
 
     /// Replaces the stored waker unless it would wake the same task;
     /// returns the replaced one.
-    fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> Option<Waker> {
+    fn update_waker(&mut self, key: TimerKey, waker: Option<&Waker>) -> Option<Waker> {
         let s = self.get(key)?;
-        if s.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            return None;
+        match (&s.waker, waker) {
+            (None, None) => None,
+            (Some(w), Some(n)) if w.will_wake(n) => None,
+            _ => std::mem::replace(&mut s.waker, waker.cloned()),
         }
-        s.waker.replace(waker.clone())
     }
 
     /// Frees slot `i` (which is live): bumps its generation, so stale keys
-    /// miss it, and chains it into the free list. Returns its waker.
+    /// miss it, and chains it into the free list. Returns its waker (`None`:
+    /// the owner's own, see [`Slot::waker`]).
     fn release(&mut self, i: u32) -> Option<Waker> {
         let head = self.free_head;
         let s = &mut self.slots[i as usize];
@@ -203,7 +214,8 @@ impl Slab {
     }
 
     /// Removes every entry whose deadline is `<= now` and returns their
-    /// wakers, in deadline order (FIFO among equal deadlines by slot order).
+    /// wakers, in deadline order (FIFO among equal deadlines by slot order);
+    /// the owner's own (not stored) are left out.
     fn take_expired(&mut self, now: Instant) -> Fired {
         let mut fired: SmallVec<[(Instant, u32); INLINE]> = SmallVec::new();
         if self.live > 0 {
@@ -229,9 +241,11 @@ impl TimerList {
         self.slab.get_or_insert_with(Default::default)
     }
 
-    /// Registers `deadline` with `waker` for `owner`.
-    pub(crate) fn insert(&mut self, owner: u64, deadline: Instant, waker: Waker) -> TimerKey {
-        self.slab_mut().insert(owner, deadline, waker)
+    /// Registers `deadline` with `waker` for `owner` (`None`: the owner
+    /// task's own waker, which is not stored; only a spawned task's run loop
+    /// may fire such an entry, see [`Slot::waker`]).
+    pub(crate) fn insert(&mut self, owner: u64, deadline: Instant, waker: Option<&Waker>) -> TimerKey {
+        self.slab_mut().insert(owner, deadline, waker.cloned())
     }
 
     /// Whether `key` names a live entry.
@@ -243,7 +257,7 @@ impl TimerList {
     /// Returns the replaced waker, for the caller to drop after its borrow
     /// ends (as for [`TaskLocal::set_wait_waker`]).
     #[must_use = "drop the replaced waker outside the borrow"]
-    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> Option<Waker> {
+    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: Option<&Waker>) -> Option<Waker> {
         self.slab.as_deref_mut()?.update_waker(key, waker)
     }
 
@@ -258,7 +272,8 @@ impl TimerList {
     }
 
     /// Removes every entry whose deadline is `<= now` and returns their
-    /// wakers, in deadline order (FIFO among equal deadlines by slot order).
+    /// wakers, in deadline order (FIFO among equal deadlines by slot order);
+    /// the owner's own (not stored) are left out.
     pub(crate) fn take_expired(&mut self, now: Instant) -> Fired {
         match self.slab.as_deref_mut() {
             Some(s) => s.take_expired(now),
@@ -299,6 +314,14 @@ impl Drop for EnterGuard {
 /// The current owner, if any.
 pub(crate) fn current() -> Option<Current> {
     CURRENT.try_with(|c| c.get()).ok().flatten()
+}
+
+/// Runs `f` with the current owner and exclusive access to its `TaskLocal`.
+/// `f` must not call user code (as for [`with_local`]).
+pub(crate) fn with_owner<R>(f: impl FnOnce(Current, &mut TaskLocal) -> R) -> Option<R> {
+    let cur = current()?;
+    // SAFETY: invariant 1, as in `with_local`.
+    Some(f(cur, unsafe { &mut *cur.local }))
 }
 
 /// Runs `f` with the current owner's id and exclusive access to its

@@ -4,6 +4,17 @@
 //! 1. A `Sleep` completes only when the runtime clock reads `>= deadline`
 //!    (never early).
 //! 2. A deadline that overflows `Instant` means "never" (`sleep(Duration::MAX)`).
+//! 3. `seen`, when set, is a reading of `clock` taken no later than now (or
+//!    the deadline itself once it is known to have passed). A poll compares
+//!    the deadline with it instead of reading the clock again before it
+//!    registers: `sleep(d)` takes one reading in all (for its deadline), and
+//!    the poll after the timer fired reads none (`time/timer.rs` `poll`). A
+//!    deadline that passes between the reading and the first poll is
+//!    registered and fires at the next run of the task or the next
+//!    scheduler round (late by that much, never early). A poll of a sleep
+//!    still registered reads the clock, as before; so does every poll on a
+//!    `ManualClock` (a cheap read there, and `advance` is then seen by the
+//!    next poll, as tests expect).
 
 use super::clock::Clock;
 use super::timer::TimerReg;
@@ -36,17 +47,22 @@ use std::time::{Duration, Instant};
 /// ```
 pub fn sleep(dur: Duration) -> Sleep {
     match crate::runtime::context::try_clock() {
-        Some(clock) => Sleep {
-            deadline: clock.now().checked_add(dur),
-            start: None,
-            clock,
-            reg: TimerReg::new(),
-        },
+        Some(clock) => {
+            let now = clock.now();
+            Sleep {
+                deadline: now.checked_add(dur),
+                start: None,
+                seen: Some(now),
+                clock,
+                reg: TimerReg::new(),
+            }
+        }
         // Outside a runtime: the sleep starts when first polled, on the clock of
         // the runtime that polls it.
         None => Sleep {
             deadline: None,
             start: Some(Some(dur)),
+            seen: None,
             clock: Clock::Real,
             reg: TimerReg::new(),
         },
@@ -73,6 +89,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         Some(clock) => Sleep {
             deadline: Some(deadline),
             start: None,
+            seen: None,
             clock,
             reg: TimerReg::new(),
         },
@@ -80,6 +97,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         None => Sleep {
             deadline: Some(deadline),
             start: Some(None),
+            seen: None,
             clock: Clock::Real,
             reg: TimerReg::new(),
         },
@@ -97,6 +115,8 @@ pub struct Sleep {
     /// Created outside a runtime: the clock is taken at the first poll, and
     /// the duration (for `sleep`) applied then.
     start: Option<Option<Duration>>,
+    /// A past reading of `clock` (invariant 3).
+    seen: Option<Instant>,
     clock: Clock,
     reg: TimerReg,
 }
@@ -117,27 +137,41 @@ impl Sleep {
     pub fn reset(&mut self, deadline: Instant) {
         self.reg.deregister();
         self.start = None;
+        self.seen = None;
         self.deadline = Some(deadline);
     }
 
     pub(crate) fn poll_at(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if let Some(dur) = self.start.take() {
             self.clock = crate::runtime::context::clock("polling a tempo::time::sleep timer");
+            let now = self.clock.now();
+            self.seen = Some(now);
             if let Some(dur) = dur {
-                self.deadline = self.clock.now().checked_add(dur);
+                self.deadline = now.checked_add(dur);
             }
         }
-        match self.deadline {
-            Some(d) if self.clock.now() >= d => {
-                self.reg.deregister();
-                Poll::Ready(())
+        let Some(d) = self.deadline else {
+            return Poll::Pending;
+        };
+        let Sleep {
+            seen, clock, reg, ..
+        } = self;
+        let r = reg.poll(d, cx.waker(), |fresh| {
+            // Invariant 3: a past reading settles a passed deadline; a fresh
+            // one is taken when asked for, or when there is none.
+            if seen.is_some_and(|s| d <= s) {
+                return true;
             }
-            Some(d) => {
-                self.reg.register(d, cx.waker());
-                Poll::Pending
+            if fresh || seen.is_none() || clock.is_manual() {
+                *seen = Some(clock.now());
             }
-            None => Poll::Pending,
+            seen.is_some_and(|s| d <= s)
+        });
+        if r.is_ready() {
+            // Known to have passed: later polls answer `Ready` at once.
+            self.seen = Some(d);
         }
+        r
     }
 }
 

@@ -7,9 +7,17 @@
 //! # Invariants
 //! 1. `key` names an entry of the owner it was registered with; it is only
 //!    used when that owner is current (`local.rs` invariant 2).
+//! 2. An entry of the current owner that `key` names but the list no longer
+//!    holds has fired: only `take_expired(now)` removes an entry behind the
+//!    registration's back, and only when its deadline is `<= now`, a clock
+//!    reading already taken. [`TimerReg::poll`] relies on this to answer
+//!    the poll that follows a timer's wake without reading the clock.
+//! 3. A spawned task's own waker is registered as `None` (not stored): only the task's run
+//!    loop fires its entries, while the task runs (`local.rs` invariant 4).
 
-use crate::task::local::{self, TimerKey};
-use std::task::Waker;
+use crate::task::local::{self, Current, TimerKey};
+use crate::task::waker::is_own_waker;
+use std::task::{Poll, Waker};
 use std::time::Instant;
 
 /// A deadline registered with the current task's timer list.
@@ -17,6 +25,17 @@ use std::time::Instant;
 pub(crate) struct TimerReg {
     key: Option<TimerKey>,
 }
+
+/// `waker` as stored for the current owner (invariant 3).
+fn stored(cur: &Current, waker: &Waker) -> Option<Waker> {
+    match cur.task {
+        Some(t) if is_own_waker(waker, t) => None,
+        _ => Some(waker.clone()),
+    }
+}
+
+const OUTSIDE: &str = "a tempo timer (sleep, timeout, wait_until) was polled outside a tempo runtime: \
+                       await it inside `Runtime::block_on` or a task spawned on the runtime";
 
 impl TimerReg {
     pub(crate) const fn new() -> Self {
@@ -29,22 +48,76 @@ impl TimerReg {
     /// Outside a tempo task or `block_on`.
     pub(crate) fn register(&mut self, deadline: Instant, waker: &Waker) {
         let key = self.key;
-        // The replaced waker is dropped after `with_local`'s borrow ends.
-        let new = local::with_local(|id, l| match key {
-            Some(k) if k.owner == id && l.timers.contains(k) => {
-                (k, l.timers.update_waker(k, waker))
+        // The replaced waker is dropped after `with_owner`'s borrow ends.
+        let new = local::with_owner(|cur, l| {
+            let w = stored(&cur, waker);
+            match key {
+                Some(k) if k.owner == cur.id && l.timers.contains(k) => {
+                    (k, l.timers.update_waker(k, w.as_ref()))
+                }
+                _ => (l.timers.insert(cur.id, deadline, w.as_ref()), None),
             }
-            _ => (l.timers.insert(id, deadline, waker.clone()), None),
         });
         match new {
             Some((k, replaced)) => {
                 self.key = Some(k);
                 drop(replaced);
             }
-            None => panic!(
-                "a tempo timer (sleep, timeout, wait_until) was polled outside a tempo runtime: \
-                 await it inside `Runtime::block_on` or a task spawned on the runtime"
-            ),
+            None => panic!("{OUTSIDE}"),
+        }
+    }
+
+    /// Polls the registration for `deadline`. `elapsed(fresh)` says whether
+    /// the deadline has passed, by a clock reading taken now if `fresh`, or
+    /// by any past reading otherwise.
+    ///
+    /// * A fired entry of the current owner: `Ready`, reading no clock
+    ///   (invariant 2). This is the poll that follows the timer's wake.
+    /// * A live entry of the current owner: `elapsed(true)`; `Ready` (the
+    ///   entry removed) or `Pending` with its waker refreshed.
+    /// * Not registered, or registered by another owner: `elapsed(false)`;
+    ///   `Ready`, or `deadline` registered and `Pending`. A deadline that
+    ///   passed after the past reading is thus registered and fires at the
+    ///   owner's next run or the next scheduler round: late by that much,
+    ///   never early.
+    ///
+    /// # Panics
+    /// Outside a tempo task or `block_on`.
+    pub(crate) fn poll(
+        &mut self,
+        deadline: Instant,
+        waker: &Waker,
+        mut elapsed: impl FnMut(bool) -> bool,
+    ) -> Poll<()> {
+        let key = self.key;
+        // A replaced or removed waker is dropped after `with_owner`'s borrow ends.
+        let r = local::with_owner(|cur, l| {
+            if let Some(k) = key.filter(|k| k.owner == cur.id) {
+                if !l.timers.contains(k) {
+                    (None, Poll::Ready(()), None)
+                } else if elapsed(true) {
+                    (None, Poll::Ready(()), l.timers.remove(k))
+                } else {
+                    let w = stored(&cur, waker);
+                    (Some(k), Poll::Pending, l.timers.update_waker(k, w.as_ref()))
+                }
+            } else if elapsed(false) {
+                // (Another owner's entry is left to fire once, harmlessly:
+                // `local.rs` invariant 2.)
+                (None, Poll::Ready(()), None)
+            } else {
+                let w = stored(&cur, waker);
+                let k = l.timers.insert(cur.id, deadline, w.as_ref());
+                (Some(k), Poll::Pending, None)
+            }
+        });
+        match r {
+            Some((k, p, dropped)) => {
+                self.key = k;
+                drop(dropped);
+                p
+            }
+            None => panic!("{OUTSIDE}"),
         }
     }
 

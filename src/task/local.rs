@@ -103,7 +103,10 @@ pub(crate) struct TimerList {
 struct Slab {
     slots: SmallVec<[Slot; INLINE]>,
     free_head: u32,
-    live: usize,
+    /// Live entries (at most the slot count, which `insert` keeps below
+    /// `NO_SLOT`): a `u32` beside `free_head`, so the slab is 120 bytes, one
+    /// 128-byte malloc chunk instead of 144.
+    live: u32,
     /// Waker of a pending `wait`/`wait_until` ([`TaskLocal::set_wait_waker`]);
     /// kept here so that a task that never waits does not pay 16 bytes for it.
     wait_waker: Option<Waker>,
@@ -333,3 +336,7 @@ pub(crate) fn with_local<R>(f: impl FnOnce(u64, &mut TaskLocal) -> R) -> Option<
     // access to the pointed-to TaskLocal; the borrow ends before `f` returns.
     Some(f(cur.id, unsafe { &mut *cur.local }))
 }
+
+// The size `Slab::live`'s doc promises (loom and shuttle builds differ).
+#[cfg(all(target_pointer_width = "64", not(any(tempo_loom, tempo_shuttle))))]
+const _: () = assert!(std::mem::size_of::<Slab>() == 120);

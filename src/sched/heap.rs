@@ -331,7 +331,10 @@ mod tests {
         let mut free = 0;
         let mut k = h.free;
         while k != NOT_IN_HEAP {
-            assert!(h.slots[k as usize].item.is_none(), "{what}: occupied free slot");
+            assert!(
+                h.slots[k as usize].item.is_none(),
+                "{what}: occupied free slot"
+            );
             k = h.slots[k as usize].pos;
             free += 1;
         }

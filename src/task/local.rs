@@ -256,7 +256,12 @@ impl TimerList {
     /// Registers `deadline` with `waker` for `owner` (`None`: the owner
     /// task's own waker, which is not stored; only a spawned task's run loop
     /// may fire such an entry, see [`Slot::waker`]).
-    pub(crate) fn insert(&mut self, owner: u64, deadline: Instant, waker: Option<&Waker>) -> TimerKey {
+    pub(crate) fn insert(
+        &mut self,
+        owner: u64,
+        deadline: Instant,
+        waker: Option<&Waker>,
+    ) -> TimerKey {
         self.slab_mut().insert(owner, deadline, waker.cloned())
     }
 
@@ -378,10 +383,16 @@ mod tests {
         let mut l = TimerList::default();
         assert_eq!(l.earliest(), None);
         let a = l.insert(7, at(30), Some(&w("a")));
-        assert!(!l.slab.as_ref().unwrap().slots.spilled(), "one timer is inline");
+        assert!(
+            !l.slab.as_ref().unwrap().slots.spilled(),
+            "one timer is inline"
+        );
         let b = l.insert(7, at(10), None);
         let c = l.insert(7, at(20), Some(&w("c")));
-        assert!(l.slab.as_ref().unwrap().slots.spilled(), "three timers spill");
+        assert!(
+            l.slab.as_ref().unwrap().slots.spilled(),
+            "three timers spill"
+        );
         assert_eq!(l.earliest(), Some(at(10)));
         assert!(l.remove(c).is_some());
         assert!(!l.contains(c));

@@ -34,7 +34,8 @@ fn stored(cur: &Current, waker: &Waker) -> Option<Waker> {
     }
 }
 
-const OUTSIDE: &str = "a tempo timer (sleep, timeout, wait_until) was polled outside a tempo runtime: \
+const OUTSIDE: &str =
+    "a tempo timer (sleep, timeout, wait_until) was polled outside a tempo runtime: \
                        await it inside `Runtime::block_on` or a task spawned on the runtime";
 
 impl TimerReg {

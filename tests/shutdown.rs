@@ -564,3 +564,55 @@ fn runtime_can_be_built_and_dropped_repeatedly() {
         }
     });
 }
+
+/// Sockets owned by tasks are closed when shutdown returns: a listener
+/// refuses at once, an accepted connection reads as closed at once. (No test
+/// in this binary spawns a child process: a child forked while the listener
+/// is open would hold its descriptor until `exec`, see
+/// `benches/src/bin/echo.rs`'s `SPAWNS`.)
+#[test]
+fn shutdown_closes_task_owned_sockets_before_it_returns() {
+    use std::io::{ErrorKind, Read, Write};
+    within(Duration::from_secs(20), || {
+        for i in 0..40usize {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            let addr = l.local_addr().expect("local_addr");
+            let rt = rt(2);
+            rt.spawn(async move {
+                use futures::io::{AsyncReadExt, AsyncWriteExt};
+                let l = tempo::net::TcpListener::from_std(l).expect("from_std");
+                loop {
+                    let (mut s, _) = l.accept().await.expect("accept");
+                    tempo::spawn(async move {
+                        let mut b = [0u8; 16];
+                        while let Ok(n @ 1..) = s.read(&mut b).await {
+                            if s.write_all(&b[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            });
+            let mut c = std::net::TcpStream::connect(addr).expect("connect");
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            c.write_all(b"ping").unwrap();
+            let mut b = [0u8; 4];
+            c.read_exact(&mut b).unwrap();
+            assert_eq!(&b, b"ping");
+            if i % 2 == 0 {
+                rt.shutdown_timeout(Duration::from_secs(5));
+            } else {
+                drop(rt);
+            }
+            let refused = std::net::TcpStream::connect(addr).map_err(|e| e.kind());
+            assert_eq!(refused.err(), Some(ErrorKind::ConnectionRefused), "rep {i}");
+            // The connection task was parked in `read`; its socket is closed.
+            c.set_read_timeout(Some(Duration::from_millis(1))).unwrap();
+            match c.read(&mut b) {
+                Ok(0) => {}
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+                other => panic!("rep {i}: accepted socket still open: {other:?}"),
+            }
+        }
+    });
+}

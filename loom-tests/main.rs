@@ -22,6 +22,8 @@
 //! | `slot_vs_shutdown` | a task in a worker's next-run slot while the runtime shuts down: its future is dropped once |
 //! | `rerun_vs_abort` | a task re-posting itself through its worker's rerun list, aborted from another thread |
 //! | `rerun_vs_shutdown` | the runtime dropped while a task re-posts itself: its future is dropped once |
+//! | `local_spawn_vs_abort` | a task spawned by a task of a one-runner runtime (straight to the runner's rerun list, run from it without a round), aborted from another thread |
+//! | `local_spawn_vs_shutdown` | the runtime dropped while a task spawns locally and its child re-posts itself: every future dropped once |
 //! | `handle_drop_vs_completion` | abort + drop of the `JoinHandle` racing the task's completion: output dropped once |
 //! | `readiness::*` (`readiness.rs`) | I/O readiness vs. interest on a `MockIo`: an edge racing the reader's check/clear/register (once, twice), a close racing a pending read, a close racing an edge |
 
@@ -392,5 +394,74 @@ fn rerun_vs_shutdown() {
         drop(rt);
         assert_eq!(drops.load(SeqCst), 1, "future dropped exactly once");
         drop(a);
+    });
+}
+
+/// Spawns (on a one-runner runtime) a parent that spawns a yielder child
+/// from inside its poll: the child goes straight to the worker's rerun list
+/// (`shared.rs` invariant 3, TLA+ `SpawnLocal`) and its runs are taken from
+/// that list within the batch (`worker.rs` invariant 6, `WorkerTakeRerun`).
+/// The parent returns the child's handle.
+// The parent's output is the child's handle, on purpose (not awaited there).
+#[allow(clippy::async_yields_async)]
+fn spawn_local_parent(
+    rt: &tempo::Runtime,
+    drops: &Arc<AtomicUsize>,
+    started: &Arc<AtomicUsize>,
+) -> tempo::JoinHandle<tempo::JoinHandle<()>> {
+    let d = DropCount(drops.clone());
+    let started = started.clone();
+    rt.spawn(async move {
+        tempo::spawn(async move {
+            let _d = d;
+            started.store(1, SeqCst);
+            task::yield_now().await;
+            loop {
+                task::wait().await;
+            }
+        })
+    })
+}
+
+/// A task spawned locally and re-posting itself through its runner's rerun
+/// list while another thread aborts it: its future is dropped exactly once
+/// and the handle reports the cancellation.
+///
+/// Three threads (the worker, the caller, the aborter): preemption bound 1.
+#[test]
+fn local_spawn_vs_abort() {
+    model_with_bound(1, || {
+        let rt = rt(1);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let p = spawn_local_parent(&rt, &drops, &Arc::new(AtomicUsize::new(0)));
+        let c = rt.block_on(p).unwrap();
+        let th = loom::thread::spawn(move || {
+            c.abort();
+            c
+        });
+        let c = th.join().unwrap();
+        assert!(rt.block_on(c).unwrap_err().is_cancelled());
+        assert_eq!(drops.load(SeqCst), 1, "future dropped exactly once");
+    });
+}
+
+/// The runtime is dropped while a task spawns locally and its child
+/// re-posts itself: shutdown finds the child in the rerun list, running or
+/// waiting, and drops its future exactly once (the worker empties its list
+/// before it exits).
+#[test]
+fn local_spawn_vs_shutdown() {
+    model(|| {
+        let rt = rt(1);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let started = Arc::new(AtomicUsize::new(0));
+        let p = spawn_local_parent(&rt, &drops, &started);
+        // Shut down only once the child runs: the race is with its re-post.
+        while started.load(SeqCst) == 0 {
+            loom::thread::yield_now();
+        }
+        drop(rt);
+        assert_eq!(drops.load(SeqCst), 1, "future dropped exactly once");
+        drop(p);
     });
 }

@@ -260,3 +260,60 @@ fn rerun_vs_shutdown() {
         drop(a);
     });
 }
+
+/// A parent that spawns, from inside its poll on a one-runner runtime, a
+/// child that yields once and then waits forever (`SpawnLocal`, then
+/// `WorkerTakeRerun`); the parent returns the child's handle.
+// The parent's output is the child's handle, on purpose (not awaited there).
+#[allow(clippy::async_yields_async)]
+fn spawn_local_parent(
+    rt: &tempo::Runtime,
+    drops: &Arc<std::sync::atomic::AtomicUsize>,
+    started: &Arc<AtomicUsize>,
+) -> tempo::JoinHandle<tempo::JoinHandle<()>> {
+    let d = DropCount(drops.clone());
+    let started = started.clone();
+    rt.spawn(async move {
+        tempo::spawn(async move {
+            let _d = d;
+            started.store(1, SeqCst);
+            task::yield_now().await;
+            loop {
+                task::wait().await;
+            }
+        })
+    })
+}
+
+#[test]
+fn local_spawn_vs_abort() {
+    check("loom_bodies::local_spawn_vs_abort", || {
+        let rt = rt(1);
+        let drops = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let p = spawn_local_parent(&rt, &drops, &Arc::new(AtomicUsize::new(0)));
+        let c = rt.block_on(p).unwrap();
+        let th = shuttle::thread::spawn(move || {
+            c.abort();
+            c
+        });
+        let c = th.join().unwrap();
+        assert!(rt.block_on(c).unwrap_err().is_cancelled());
+        assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn local_spawn_vs_shutdown() {
+    check("loom_bodies::local_spawn_vs_shutdown", || {
+        let rt = rt(1);
+        let drops = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let started = Arc::new(AtomicUsize::new(0));
+        let p = spawn_local_parent(&rt, &drops, &started);
+        while started.load(SeqCst) == 0 {
+            shuttle::thread::yield_now();
+        }
+        drop(rt);
+        assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 1);
+        drop(p);
+    });
+}

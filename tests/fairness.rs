@@ -233,6 +233,69 @@ fn spawned_task_starts_while_its_spawner_keeps_running_two_workers() {
     });
 }
 
+/// The same on a runtime with no worker threads driven by two `block_on`
+/// callers: with two runners a spawn takes the front queue and wakes the
+/// other caller (`shared.rs` invariant 3: only a runtime's *only* runner
+/// keeps the tasks its tasks spawn; a caller that enters `block_on` after
+/// the spawn does not help with it until the spawner's poll returns).
+#[test]
+fn spawned_task_starts_while_its_spawner_keeps_running_two_block_on_callers() {
+    let _s = serial();
+    within(LIMIT, || {
+        let rt = Arc::new(Runtime::builder().worker_threads(0).build().unwrap());
+        let (stop_tx, stop_rx) = futures::channel::oneshot::channel::<()>();
+        let in_loop = Arc::new(AtomicUsize::new(0));
+        let second = {
+            let (rt, in_loop) = (rt.clone(), in_loop.clone());
+            std::thread::spawn(move || {
+                rt.block_on(async move {
+                    in_loop.store(1, SeqCst);
+                    stop_rx.await.unwrap()
+                })
+            })
+        };
+        // The second caller drives the runtime from now on (a spawn made
+        // before it entered would be its spawner's alone: one runner then).
+        while in_loop.load(SeqCst) == 0 {
+            std::thread::yield_now();
+        }
+        bounded(
+            "spawn from a task that then spins, 2 block_on callers",
+            || {
+                // One `block_on` around all 20 rounds: both callers are runners
+                // whenever a spawner spawns.
+                rt.block_on(async {
+                    let mut lat = Vec::with_capacity(20);
+                    for i in 0..20 {
+                        let l = tempo::spawn(async move {
+                            let started = Arc::new(AtomicU64::new(0));
+                            let t0 = Instant::now();
+                            let s = started.clone();
+                            drop(tempo::spawn(async move {
+                                s.store(t0.elapsed().as_nanos() as u64 + 1, SeqCst);
+                            }));
+                            while started.load(SeqCst) == 0 {
+                                assert!(
+                                    t0.elapsed() < STARVED,
+                                    "child #{i} did not start while its spawner ran"
+                                );
+                                std::hint::spin_loop();
+                            }
+                            Duration::from_nanos(started.load(SeqCst) - 1)
+                        })
+                        .await
+                        .unwrap();
+                        lat.push(l);
+                    }
+                    lat
+                })
+            },
+        );
+        stop_tx.send(()).unwrap();
+        second.join().unwrap();
+    });
+}
+
 fn wakeup_latency(workers: usize) {
     let rt = Runtime::builder().worker_threads(workers).build().unwrap();
     let spinners = Spinners::start(&rt);

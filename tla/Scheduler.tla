@@ -535,6 +535,38 @@ WorkerTakeSlot(w) ==
     /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, dropping, wstate, tryRole, rtVars>>
 
+(* worker::take_own_rerun, on a one-runner runtime: with nothing in its    *)
+(* slot or share, before shutdown, with front, the ready queue and the heap *)
+(* empty (and, in the code, no I/O source and the block_on future not       *)
+(* woken), the next task of its own rerun list runs at once, within the     *)
+(* batch, instead of after a round that would find nothing to do (worker.rs *)
+(* invariant 6).  The step is the code's read of the shutdown flag, its     *)
+(* first shared read: front only grows while the worker is in its batch     *)
+(* (only the role holder takes it), and with one runner the ready queue    *)
+(* and the heap change only by this worker's own steps, so what its later   *)
+(* reads find empty was empty then.  Allowed to any worker here (a superset *)
+(* of the code's behaviours).  Without the guards TLC finds lassos that the *)
+(* code's BATCH bound breaks: a task that keeps re-posting (a pending       *)
+(* signal it never receives) run from the list forever, after shutdown     *)
+(* (ShutdownTerminates) or while a ready or expired task waits.            *)
+WorkerTakeRerun(w) ==
+    /\ wstate[w] = "Active"
+    /\ hand[w] = None
+    /\ slot[w] = None
+    /\ share[w] = <<>>
+    /\ rerun[w] # <<>>
+    /\ schedHolder # w
+    /\ w \notin tryRole
+    /\ w \notin lateRound
+    /\ ~shutdown
+    /\ front = <<>>
+    /\ ready = <<>>
+    /\ heap = {}
+    /\ hand'  = [hand EXCEPT ![w] = Head(rerun[w])]
+    /\ rerun' = [rerun EXCEPT ![w] = Tail(rerun[w])]
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, slot, share>>
+    /\ UNCHANGED <<schedVars, dropping, wstate, tryRole, rtVars>>
+
 (* worker::run_loop after BATCH runs: the slot's task goes to the worker's  *)
 (* rerun list, hence to the back of the ready queue at the batch's end      *)
 (* (RerunFlush).  It is Scheduled and has no heap entry (only an Idle task  *)
@@ -605,6 +637,25 @@ ConsumeWoken(w) ==
     /\ woken' = [woken EXCEPT ![hand[w]] = FALSE]
     /\ UNCHANGED <<status, notified, cancelled, signaled, wakeOwed>>
     /\ UNCHANGED <<queueVars, schedVars, workVars, rtVars>>
+
+(* Shared::spawn from inside a task's poll on a runtime with one runner     *)
+(* (worker_threads(1), or worker_threads(0) driven by one block_on): the new *)
+(* task goes straight to the back of that worker's rerun list, not through  *)
+(* front and the sched role (worker.rs invariant 6).  Nobody else could     *)
+(* start it before the spawner's poll ends, and it still starts behind      *)
+(* every task ready or posted before it (the list is flushed after the      *)
+(* round, RerunFlush).  The registry insert and the append are one step    *)
+(* here: the append is to the worker's private list.  Allowed to any        *)
+(* polling worker of any runtime (a superset of the code's behaviours).     *)
+SpawnLocal(t, w) ==
+    /\ status[t] = "Unborn"
+    /\ ~registryClosed
+    /\ Polling(w)
+    /\ status' = [status EXCEPT ![t] = "Scheduled"]
+    /\ rerun'  = [rerun EXCEPT ![w] = Append(rerun[w], t)]
+    /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, pending, notifying, slot, share>>
+    /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* State::transition_to_idle: the poll returned Pending.  hasDeadline: the  *)
 (* future registered a timer during this poll.  Aborted during the poll:    *)
@@ -756,13 +807,14 @@ WorkerNext(w) ==
     \/ \E t \in T : SchedExpire(w, t)
     \/ SchedRelease(w) \/ SchedPark(w) \/ DriverBlock(w) \/ DriverTimeout(w)
     \/ WorkerPop(w) \/ WorkerTakeShare(w) \/ WorkerTakeSlot(w) \/ SlotFlush(w)
-    \/ RerunFlush(w) \/ SchedBusy(w)
+    \/ RerunFlush(w) \/ SchedBusy(w) \/ WorkerTakeRerun(w)
     \/ StartPoll(w) \/ ReceiveSignal(w) \/ ConsumeWoken(w)
     \/ PollPending(w) \/ PollReady(w) \/ FinishCancel(w)
     \/ WorkerPark(w) \/ WorkerExit(w)
 
 EnvNext ==
     \/ \E t \in T : SpawnRegister(t)
+    \/ \E t \in T, w \in W : SpawnLocal(t, w)
     \/ \E t \in T, w \in W \cup {NoWorker} :
           Wake(t, w) \/ Wakeup(t, w) \/ Signal(t, w) \/ Abort(t, w)
     \/ ShutdownBegin
@@ -799,8 +851,14 @@ Fairness ==
          \* One try_acquire, which either takes the role or finds it held: a
          \* worker with a rerun list to flush takes this step whichever way it
          \* goes (it cannot be starved by another worker taking the role in
-         \* between, as WF on each half alone would allow).
-         /\ WF_vars(SchedAcquire(w) \/ SchedBusy(w))
+         \* between, as WF on each half alone would allow).  Strong fairness:
+         \* run_loop tries the role at the end of every batch, i.e. at least
+         \* every BATCH runs, so a worker that keeps running tasks (popped,
+         \* or taken from its own rerun list) cannot keep a rerun list from
+         \* its flush forever, although between two runs it holds a task and
+         \* the step is disabled (WF would allow that lasso: TLC found it once
+         \* SpawnLocal could fill a list without any wake event).
+         /\ SF_vars(SchedAcquire(w) \/ SchedBusy(w))
          /\ WF_vars(StartPoll(w))
          /\ WF_vars(PollPending(w) \/ PollReady(w) \/ FinishCancel(w))
          /\ WF_vars(WorkerPark(w))

@@ -37,6 +37,7 @@ Match(e) ==
 (* event, any actor: a worker whose next-run slot takes the task, or none). *)
 Observed(e) ==
     CASE e.a = "SpawnRegister" -> SpawnRegister(e.t)
+      [] e.a = "SpawnLocal"    -> \E w \in W : SpawnLocal(e.t, w)
       [] e.a = "Wake"          -> \E w \in W \cup {NoWorker} : Wake(e.t, w)
       [] e.a = "Wakeup"        -> \E w \in W \cup {NoWorker} : Wakeup(e.t, w)
       [] e.a = "Signal"        -> \E w \in W \cup {NoWorker} : Signal(e.t, w)
@@ -58,7 +59,7 @@ Hidden ==
                     \/ SchedPark(w) \/ DriverBlock(w) \/ DriverTimeout(w)
                     \/ WorkerPop(w) \/ WorkerTakeShare(w)
                     \/ WorkerTakeSlot(w) \/ SlotFlush(w) \/ RerunFlush(w)
-                    \/ SchedBusy(w)
+                    \/ SchedBusy(w) \/ WorkerTakeRerun(w)
                     \/ WorkerPark(w) \/ WorkerExit(w)
     \/ \E t \in T : NotifySched(t) \/ Tick(t)
     \/ FrontClose

@@ -295,6 +295,10 @@ impl Driver for Reactor {
 
     /// TLA+: `Wake` of each waiter of a ready source (Scheduler.tla), after
     /// `Report` + `Dispatch` (Readiness.tla): the non-blocking poll of every round
+    fn has_sources(&self) -> bool {
+        self.count.load(Relaxed) > 0
+    }
+
     fn poll_events(&self) {
         if self.count.load(Relaxed) > 0 {
             self.poll_and_dispatch(Some(Duration::ZERO), || {});

@@ -14,6 +14,9 @@
 //!    (`io::reactor::Reactor`, mio/epoll) dispatches readiness to wakers
 //!    inside `park` and `poll_events`.
 //! 4. `park` and `poll_events` are called only by the sched-role holder.
+//! 5. `has_sources()` is `false` only if `poll_events` could report nothing
+//!    now (no registered source); any thread may ask. A worker skips a round
+//!    only then (`worker.rs` invariant 6).
 //!
 //! [`ParkDriver`] is the backend with no I/O: a mutex/condvar parker. It is
 //! also the mock that loom and shuttle run (their condvars are modelled).
@@ -32,6 +35,11 @@ pub(crate) trait Driver: Send + Sync + 'static {
     /// holder calls it on every round, so readiness reaches tasks even when
     /// nobody ever blocks in `park`). No-op for a driver without events.
     fn poll_events(&self) {}
+    /// Whether some event source is registered (contract 5). `false` for a
+    /// driver without events.
+    fn has_sources(&self) -> bool {
+        false
+    }
 }
 
 const EMPTY: usize = 0;

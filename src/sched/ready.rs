@@ -12,8 +12,9 @@
 //!
 //! # Invariants
 //! 1. The sched-role holder pushes what its round released; a worker pushes
-//!    only its own reruns (tasks it ran, still `SCHEDULED`, in no other queue
-//!    and no heap), and never wakes anyone for them but at most one sleeper:
+//!    only its own rerun list (tasks it ran, still `SCHEDULED`, in no other
+//!    queue and no heap, and on a one-runner runtime the tasks they spawned:
+//!    `worker.rs` invariant 6), and never wakes anyone for them but at most one sleeper:
 //!    it stays awake and pops them itself (`worker.rs` invariant 5). Any
 //!    worker pops.
 //! 2. `len` equals the deque's length whenever the lock is free; it is

@@ -37,14 +37,18 @@ impl Registry {
         &self.shards[(t.id() as usize) & (self.shards.len() - 1)]
     }
 
-    /// Registers `t` (its entry takes the registry's reference); `false` if closed.
+    /// Registers `t` (its entry takes the registry's reference); `false` if
+    /// closed. `local`: the spawner appends it to its own rerun list next
+    /// (`shared.rs` invariant 3), else it pushes it to the front queue.
     ///
-    /// TLA+: `SpawnRegister`
-    pub(crate) fn insert(&self, t: RawTask) -> bool {
+    /// TLA+: `SpawnRegister` (`local`: `SpawnLocal`)
+    pub(crate) fn insert(&self, t: RawTask, local: bool) -> bool {
         let mut s = self.shard(t).lock();
         // Under the shard lock: recorded before the shutdown sweep can find
         // (and claim) the task here.
-        trace!(spawn(t.state() as *const _ as usize, !s.closed));
+        trace!(spawn(t.state() as *const _ as usize, !s.closed, local));
+        #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+        let _ = local;
         if s.closed {
             return false;
         }

@@ -22,6 +22,12 @@
 //! starts in spawn order (FIFO start order, `Shared::spawn`), whereas a woken
 //! task is *re*-run, for which no order is promised beyond "without delay".
 //!
+//! **The rerun list** (TLA+: `rerun[w]`). The worker's rerun list (`worker.rs`
+//! invariant 5) is reachable from here during a run, so that a spawn on a
+//! one-runner runtime can append the new task to it (`shared.rs` invariant 3,
+//! TLA+: `SpawnLocal`): behind the tasks this worker re-posted before, ahead
+//! of the re-post of the spawner itself, if any.
+//!
 //! # Invariants
 //! 1. `RUNNING` is non-null exactly while this thread is inside
 //!    `worker::run_task` for the runtime it points at; the thread holds a
@@ -41,11 +47,16 @@
 //! 4. A slot never outlives its run: a `RunGuard` dropped without `finish`
 //!    (unwinding) pushes the slot's task to the front queue, so no
 //!    notification is lost.
+//! 5. `RERUN` points at the running worker's rerun list exactly while
+//!    `RUNNING` is set (saved and restored with it); the worker loop owns
+//!    the list and does not touch it during the run (`worker::run_task`
+//!    reaches it only through the pointer it passed to [`enter`]).
 
 use super::Shared;
 use crate::sync::tls;
 use crate::task::header::{Header, Notified, RawTask};
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::ptr::NonNull;
 
 /// This thread's run context (invariants 1–3).
@@ -54,6 +65,8 @@ struct Ctx {
     running: Cell<*const Shared>,
     /// `NEXT`: the next-run slot, or null.
     next: Cell<*mut Header>,
+    /// `RERUN`: the running worker's rerun list, or null (invariant 5).
+    rerun: Cell<*mut VecDeque<Notified>>,
 }
 
 tls! {
@@ -61,6 +74,7 @@ tls! {
         Ctx {
             running: Cell::new(std::ptr::null()),
             next: Cell::new(std::ptr::null_mut()),
+            rerun: Cell::new(std::ptr::null_mut()),
         }
     };
 }
@@ -71,21 +85,46 @@ pub(crate) struct RunGuard {
     shared: *const Shared,
     prev: *const Shared,
     prev_next: *mut Header,
+    prev_rerun: *mut VecDeque<Notified>,
 }
 
-/// Enters `run_task` for `shared` (invariant 1), with an empty slot.
-pub(crate) fn enter(shared: &Shared) -> RunGuard {
-    let (prev, prev_next) = CTX.with(|c| {
+/// Enters `run_task` for `shared` (invariant 1), with an empty slot and the
+/// worker's rerun list at `rerun` (invariant 5: the caller does not touch
+/// the list but through this pointer until the guard ends).
+pub(crate) fn enter(shared: &Shared, rerun: *mut VecDeque<Notified>) -> RunGuard {
+    let (prev, prev_next, prev_rerun) = CTX.with(|c| {
         (
             c.running.replace(shared),
             c.next.replace(std::ptr::null_mut()),
+            c.rerun.replace(rerun),
         )
     });
     RunGuard {
         shared,
         prev,
         prev_next,
+        prev_rerun,
     }
+}
+
+/// Appends a task just spawned and registered by a task of this thread's
+/// running runtime to the worker's rerun list (`shared.rs` invariant 3).
+///
+/// # Panics
+/// If this thread runs no task (the caller checked [`is_running_for`]).
+///
+/// TLA+: the append of `SpawnLocal` (private to this worker)
+pub(crate) fn push_spawned(n: Notified) {
+    debug_assert!(
+        n.raw().state().load().status() == crate::task::state::SCHEDULED,
+        "tempo bug: only a SCHEDULED task goes to a rerun list"
+    );
+    let p = CTX.with(|c| c.rerun.get());
+    assert!(!p.is_null(), "tempo bug: a local spawn outside a run");
+    trace!(rerun(n.raw().state() as *const _ as usize));
+    // SAFETY: invariant 5: `p` is the running worker's rerun list, which
+    // nothing else touches during the run; no reference to it is live here.
+    unsafe { (*p).push_back(n) };
 }
 
 /// Whether this thread is running a task of the runtime at `shared`: if so,
@@ -136,10 +175,11 @@ impl RunGuard {
     }
 
     fn restore(&self) -> Option<Notified> {
-        let (prev, prev_next) = (self.prev, self.prev_next);
+        let (prev, prev_next, prev_rerun) = (self.prev, self.prev_next, self.prev_rerun);
         let p = CTX
             .try_with(|c| {
                 c.running.set(prev);
+                c.rerun.set(prev_rerun);
                 c.next.replace(prev_next)
             })
             .unwrap_or(std::ptr::null_mut());

@@ -14,6 +14,16 @@
 //!    everyone; after the workers exit, claim and drop every registered task's
 //!    future, then close the front queue and drain the ready queue and heap,
 //!    releasing their references (spec: `ShutdownBegin`, `ShutdownSweep`, `FrontClose`).
+//! 3. Local spawn: a task spawned from inside a task's poll, on a runtime
+//!    whose only runner is the spawning thread ([`Shared::one_runner`]),
+//!    goes to the back of that runner's rerun list (`worker.rs` invariants 5
+//!    and 6), not through the front queue: no CAS on the front queue, no
+//!    dispatch RMW, no wake-up, no round. Nobody else could start it before
+//!    the spawner's poll returns, and it still starts after every task
+//!    spawned or woken before it (the list is flushed behind the round's
+//!    tasks). With more runners a spawn always takes the front queue and
+//!    wakes an idle worker, so a child starts even while its spawner keeps
+//!    its worker busy (`tests/fairness.rs`). (spec: `SpawnLocal`.)
 
 use super::driver::Driver;
 use super::front::{FrontQueue, Pushed};
@@ -21,7 +31,7 @@ use super::idle::Idle;
 use super::ready::ReadyQueue;
 use super::registry::Registry;
 use super::role::SchedRole;
-use crate::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering::*};
+use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use crate::sync::Arc;
 use crate::sync::Mutex;
 use crate::task::harness;
@@ -50,12 +60,24 @@ pub(crate) struct Shared {
     next_id: AtomicU64,
     /// Worker threads (0: the caller of `block_on`/`run` is the only worker).
     pub(crate) workers: usize,
+    /// Threads inside `worker::run_loop` now (worker threads and
+    /// caller-driven `block_on`s); see [`Shared::one_runner`].
+    runners: AtomicUsize,
     /// `Handle::stop` was called (sticky until `Runtime::restart`).
     pub(crate) stopped: AtomicBool,
     /// Wakers of `run()` calls waiting for `stop`.
     pub(crate) stop_wakers: Mutex<Vec<Waker>>,
     /// `block_on` frames to wake when a manual clock advances.
     pub(crate) clock_waiters: Mutex<Vec<Waker>>,
+}
+
+/// A thread inside `worker::run_loop` (see [`Shared::enter_runner`]).
+pub(crate) struct RunnerGuard<'a>(&'a Shared);
+
+impl Drop for RunnerGuard<'_> {
+    fn drop(&mut self) {
+        self.0.runners.fetch_sub(1, Relaxed);
+    }
 }
 
 impl Shared {
@@ -88,6 +110,7 @@ impl Shared {
             shutdown: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             workers,
+            runners: AtomicUsize::new(0),
             stopped: AtomicBool::new(false),
             stop_wakers: Mutex::new(Vec::new()),
             clock_waiters: Mutex::new(Vec::new()),
@@ -99,6 +122,25 @@ impl Shared {
         self.next_id.fetch_add(1, Relaxed)
     }
 
+    /// Whether this runtime has one runner: a single worker thread, or no
+    /// worker threads and one `block_on`/`run` driving it (invariant 3).
+    /// A `block_on` that enters after a local spawn does not help with that
+    /// task: it reaches the ready queue when the spawner's poll has returned
+    /// and the spawning runner ends its batch (at most `BATCH` runs later),
+    /// like any task in a rerun list (`tests/fairness.rs`: with two callers
+    /// inside `block_on`, a child starts while its spawner spins).
+    pub(crate) fn one_runner(&self) -> bool {
+        // Relaxed: a policy choice, not a synchronisation: every outcome is
+        // correct (worker.rs invariant 6).
+        self.workers <= 1 && self.runners.load(Relaxed) == 1
+    }
+
+    /// Counts a thread entering `worker::run_loop` until the guard drops.
+    pub(crate) fn enter_runner(&self) -> RunnerGuard<'_> {
+        self.runners.fetch_add(1, Relaxed);
+        RunnerGuard(self)
+    }
+
     pub(crate) fn is_shutdown(&self) -> bool {
         // SeqCst: read in the park handshake (see `begin_shutdown`).
         self.shutdown.load(SeqCst)
@@ -107,7 +149,7 @@ impl Shared {
     /// Spawns a task. After shutdown began, the future is dropped at once and
     /// the handle resolves to a cancellation error.
     ///
-    /// TLA+: `SpawnRegister`, then `PushFront`
+    /// TLA+: `SpawnRegister`, then `PushFront`; or `SpawnLocal` (invariant 3)
     pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -115,10 +157,18 @@ impl Shared {
     {
         let id = self.next_id();
         let t = RawTask::from_ptr(harness::allocate(future, id, self.clone()));
-        if self.registry.insert(t) {
-            // Always through the front queue, never a worker's next-run slot
-            // (`running.rs`): start order is spawn order (DESIGN: FIFO start).
-            self.push_front(Notified(t));
+        // Invariant 3: from a task of this runtime's only runner, to that
+        // runner's rerun list. Decided before the insert, which traces it.
+        let local = self.one_runner() && super::running::is_running_for(Arc::as_ptr(self));
+        if self.registry.insert(t, local) {
+            // Never a worker's next-run slot (`running.rs`): start order is
+            // spawn order (DESIGN: FIFO start). `local` holds while this
+            // thread runs a task of this runtime (checked just above).
+            if local {
+                super::running::push_spawned(Notified(t));
+            } else {
+                self.push_front(Notified(t));
+            }
         } else {
             // Rejected: we own the run permission (SCHEDULED, in no queue).
             let _ = t.state().transition_to_shutdown();

@@ -50,6 +50,17 @@
 //!    `yield_now` crossed the front queue and the sched role: `2-yield` spent
 //!    44% of a round on the cross-core load of `queue_next` and 28% on the
 //!    dispatch CAS; perf.)
+//! 6. On a one-runner runtime (`Shared::one_runner`) the rerun list also
+//!    takes the tasks spawned by this worker's runs (`shared.rs` invariant
+//!    3), and the worker runs the list's next task within its batch, without
+//!    a round, when its share and the ready queue are empty and a round
+//!    would find nothing to move: before shutdown, no deadline waiting, no
+//!    I/O source registered (the round polls readiness), the front queue
+//!    empty and the `block_on` future not woken (TLA+: `WorkerTakeRerun`).
+//!    Those runs count against the batch, so the role is still tried every
+//!    `BATCH` runs. A chain of spawns (each task spawns the next) then costs
+//!    no front-queue CAS, dispatch RMW, ready-queue lock or role round per
+//!    link; a lone `yield_now` loop likewise (numbers: `benches/RESULTS.md`).
 
 use super::Shared;
 use crate::task::header::{Notified, RawTask};
@@ -99,20 +110,30 @@ fn local_of(t: RawTask) -> *mut TaskLocal {
 
 /// Runs one task whose notification the worker popped, and returns the
 /// task its run moved into the next-run slot, if any (`running.rs`). A task
-/// to run again is appended to `rerun` (invariant 5).
+/// to run again, and a task it spawned locally (`shared.rs` invariant 3),
+/// is appended to `rerun` (invariants 5 and 6).
 pub(crate) fn run_task(
     shared: &Shared,
     n: Notified,
     rerun: &mut VecDeque<Notified>,
 ) -> Option<Notified> {
+    // One raw pointer for the whole run: a local spawn reaches the list
+    // through the thread's run context during the poll, the re-post after
+    // it (`running.rs` invariant 5).
+    let rerun: *mut VecDeque<Notified> = rerun;
     // Wakes from this run need no `Arc<Shared>` clone, and may fill the
     // next-run slot (`running.rs`).
-    let run = super::running::enter(shared);
-    run_one(shared, n, rerun);
+    let run = super::running::enter(shared, rerun);
+    // SAFETY: `rerun` comes from the caller's `&mut`, unused until we return.
+    unsafe { run_one(shared, n, rerun) };
     run.finish()
 }
 
-fn run_one(shared: &Shared, n: Notified, rerun: &mut VecDeque<Notified>) {
+/// # Safety
+/// `rerun` is the worker's rerun list, valid for the call and reached by
+/// nothing else during it but through the run context (`running.rs`
+/// invariant 5).
+unsafe fn run_one(shared: &Shared, n: Notified, rerun: *mut VecDeque<Notified>) {
     let t = n.raw();
     let lp = local_of(t);
     // Fire expired task-local timers while the task is SCHEDULED: their wakes
@@ -166,7 +187,9 @@ fn run_one(shared: &Shared, n: Notified, rerun: &mut VecDeque<Notified>) {
                     // TLA+: the again-branch of `PollPending` (invariant 5).
                     AfterPoll::Repost => {
                         trace!(rerun(n.raw().state() as *const _ as usize));
-                        rerun.push_back(n);
+                        // SAFETY: the poll is over and no reference to the
+                        // list is live (`running.rs` invariant 5).
+                        unsafe { (*rerun).push_back(n) };
                         return;
                     }
                     AfterPoll::PostWaiting => {
@@ -230,12 +253,41 @@ fn complete(shared: &Shared, t: RawTask) {
     }
 }
 
+/// The next task of the worker's own rerun list, when a round now would find
+/// nothing to do (invariant 6): one runner, no shutdown, no deadline
+/// waiting, no I/O source to poll, the `block_on` future not woken, the
+/// ready queue and the front queue empty. The caller found its share empty.
+///
+/// TLA+: `WorkerTakeRerun` (its step is the read of the shutdown flag, the
+/// first shared read: the front queue only grows while this worker is in its
+/// batch, and with one runner the ready queue and the heap change only by
+/// this worker's own steps, so what the later reads find empty was empty then)
+fn take_own_rerun(
+    shared: &Shared,
+    hooks: &dyn Hooks,
+    rerun: &mut VecDeque<Notified>,
+) -> Option<Notified> {
+    if rerun.is_empty()
+        || !shared.one_runner()
+        || shared.is_shutdown()
+        || shared.role.timed() > 0
+        || shared.ready.len() > 0
+        || shared.driver.has_sources()
+        || hooks.pending()
+        || !shared.front.is_empty()
+    {
+        return None;
+    }
+    rerun.pop_front()
+}
+
 /// The worker loop (see the module invariants).
 ///
 /// TLA+: the order of `WorkerTakeSlot`/`WorkerTakeShare`/`WorkerPop`, `SlotFlush`,
 /// `SchedAcquire`, the round, `SchedRelease`, `SchedPark`/`DriverBlock`,
 /// `WorkerPark` and `WorkerExit` for one worker.
 pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
+    let _runner = shared.enter_runner();
     // This worker's share of the ready queue (invariant 4).
     let mut share: VecDeque<Notified> = VecDeque::with_capacity(BATCH);
     // Tasks this worker's runs re-posted (invariant 5).
@@ -279,7 +331,10 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                     .pop_batch(shared.workers, BATCH - ran, &mut share);
                 match share.pop_front() {
                     Some(n) => n,
-                    None => break,
+                    None => match take_own_rerun(shared, &*hooks, &mut rerun) {
+                        Some(n) => n,
+                        None => break,
+                    },
                 }
             };
             next = run_task(shared, n, &mut rerun);

@@ -134,6 +134,7 @@ enum Hist {
     Spawn {
         t: usize,
         accepted: bool,
+        local: bool,
     },
     Step {
         t: usize,
@@ -156,7 +157,9 @@ enum Hist {
 impl std::fmt::Display for Hist {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Hist::Spawn { t, accepted } => write!(f, "t{t}: spawn (accepted: {accepted})"),
+            Hist::Spawn { t, accepted, local } => {
+                write!(f, "t{t}: spawn (accepted: {accepted}, local: {local})")
+            }
             Hist::Step {
                 t,
                 act,
@@ -207,16 +210,23 @@ pub(crate) fn runtime_start(workers: usize) {
 }
 
 /// A task with state word at `key` was created; `accepted`: registered
-/// (else rejected by a closed registry: never pushed, claimed at once).
-pub(crate) fn spawn(key: usize, accepted: bool) {
+/// (else rejected by a closed registry: never pushed, claimed at once);
+/// `local`: the spawner appends it to its own rerun list (`SpawnLocal`,
+/// `shared.rs` invariant 3), else it pushes it to the front queue.
+pub(crate) fn spawn(key: usize, accepted: bool, local: bool) {
     with(|r| {
         let idx = r.tasks.len() + 1;
+        let (owed_push, owed_rerun) = match (accepted, local) {
+            (false, _) => (0, 0),
+            (true, false) => (1, 0),
+            (true, true) => (0, 1),
+        };
         r.tasks.push(Task {
             idx,
             word: crate::task::state::INITIAL & crate::task::state::NON_REF_BITS,
             abs: Abs::spawned(),
-            owed_push: u32::from(accepted),
-            owed_rerun: 0,
+            owed_push,
+            owed_rerun,
             accepted,
             claimed: false,
             cancelled_before_claim: false,
@@ -226,10 +236,14 @@ pub(crate) fn spawn(key: usize, accepted: bool) {
             past: vec![crate::task::state::INITIAL & crate::task::state::NON_REF_BITS],
         });
         r.by_key.insert(key, idx - 1);
-        r.history.push(Hist::Spawn { t: idx, accepted });
+        r.history.push(Hist::Spawn {
+            t: idx,
+            accepted,
+            local,
+        });
         if accepted {
             r.log.push(Entry {
-                action: "SpawnRegister",
+                action: if local { "SpawnLocal" } else { "SpawnRegister" },
                 task: idx,
                 after: Some(Abs::spawned()),
             });
@@ -319,8 +333,9 @@ pub(crate) fn slot_take(key: usize) {
 
 /// The worker that ran the task at `key` appends it to its rerun list
 /// (`worker.rs` invariant 5; the spec's `PollPending` again-branch, whose
-/// `RerunFlush`/`WorkerPop` are hidden in the TLA+ log). Settles the debt of
-/// that `PollPending`; a push for it would fail ([`push`]: none owed).
+/// `RerunFlush`/`WorkerPop` are hidden in the TLA+ log), or the worker whose
+/// run spawned it locally does (`SpawnLocal`). Settles the debt of that
+/// `PollPending` or spawn; a push for it would fail ([`push`]: none owed).
 pub(crate) fn rerun(key: usize) {
     with(|r| {
         let Some(&i) = r.by_key.get(&key) else { return };
@@ -391,7 +406,7 @@ fn apply(r: &mut Recorder, i: usize, ev: Ev) -> Result<(), String> {
         Ev::Rerun => {
             if r.tasks[i].owed_rerun == 0 {
                 return Err(format!(
-                    "t{idx} appended to a rerun list that no PollPending re-post owed (AtMostOnePlace)"
+                    "t{idx} appended to a rerun list that no PollPending re-post or local spawn owed (AtMostOnePlace)"
                 ));
             }
             r.tasks[i].owed_rerun -= 1;

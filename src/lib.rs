@@ -44,7 +44,10 @@
 //! the sched role (fairness, no pinning). A task woken by a running task
 //! (a message, a join) skips the queues: it runs next on the waker's worker,
 //! within the same batch bound. Spawns always queue, so tasks start in spawn
-//! order. Each task
+//! order; on a runtime with one runner thread a task spawned by a task goes
+//! straight to that runner's own queue of tasks to run again (nobody else
+//! could start it sooner), which that runner drains without a round of the
+//! sched role while nothing else is waiting. Each task
 //! has one atomic state word whose transitions are named, documented and
 //! mirrored one-to-one by the TLA+ actions (see `tla/README.md`).
 

@@ -59,8 +59,13 @@ impl Handle {
     }
 
     /// Spawns a task. It starts in FIFO order with the other tasks posted to
-    /// this runtime. After shutdown began, the future is dropped at once and
-    /// the handle resolves to a cancellation [`JoinError`](crate::task::JoinError).
+    /// this runtime. A task spawned by a task that keeps running starts on
+    /// another runner thread if the runtime has one (an idle worker is
+    /// woken); on a runtime with one runner (`worker_threads(1)`, or
+    /// `worker_threads(0)` driven by one `block_on`) it starts once the
+    /// spawner's poll returns. After shutdown began, the future is dropped at
+    /// once and the handle resolves to a cancellation
+    /// [`JoinError`](crate::task::JoinError).
     ///
     /// # Examples
     /// ```

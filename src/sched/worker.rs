@@ -355,6 +355,9 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 // TLA+: `RerunFlush` (as the holder, after the round:
                 // invariant 5). The help loop below wakes sleepers for them.
                 shared.ready.push_batch(&mut rerun);
+                // A burst of local spawns (invariant 6) may have grown the
+                // list far beyond `BATCH`: give that back (`ready::trim`).
+                drop(super::ready::trim(&mut rerun));
             }
             let ready = shared.ready.len();
             if ready > 0 || ran > 0 || hooks.pending() || shared.is_shutdown() {
@@ -403,6 +406,7 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             // TLA+: `RerunFlush`; then back to popping (`ran > 0`), a
             // sleeper helping with the rest.
             let k = shared.ready.push_batch(&mut rerun);
+            drop(super::ready::trim(&mut rerun));
             if k > 1 {
                 shared.idle.notify_one();
             }

@@ -193,6 +193,26 @@ fn spawned_from_a_spinning_task_starts_within_bound() {
     });
 }
 
+/// A spawner's body: spawns a child, then spins without yielding until the
+/// child ran (failing after `STARVED`); returns how long the child took to
+/// start.
+async fn spawn_then_spin(i: usize) -> Duration {
+    let started = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let s = started.clone();
+    drop(tempo::spawn(async move {
+        s.store(t0.elapsed().as_nanos() as u64 + 1, SeqCst);
+    }));
+    while started.load(SeqCst) == 0 {
+        assert!(
+            t0.elapsed() < STARVED,
+            "child #{i} did not start while its spawner ran"
+        );
+        std::hint::spin_loop();
+    }
+    Duration::from_nanos(started.load(SeqCst) - 1)
+}
+
 /// A task spawned by a task that keeps running without yielding starts on
 /// the idle worker, not after its spawner's poll ends: a spawn always goes
 /// through the front queue and wakes an idle worker (tokio's next-task slot
@@ -207,25 +227,7 @@ fn spawned_task_starts_while_its_spawner_keeps_running_two_workers() {
         bounded("spawn from a task that then spins, 2 workers", || {
             let mut lat = Vec::with_capacity(20);
             for i in 0..20 {
-                let l = rt
-                    .block_on(rt.spawn(async move {
-                        let started = Arc::new(AtomicU64::new(0));
-                        let t0 = Instant::now();
-                        let s = started.clone();
-                        drop(tempo::spawn(async move {
-                            s.store(t0.elapsed().as_nanos() as u64 + 1, SeqCst);
-                        }));
-                        // Spin without yielding until the child ran.
-                        while started.load(SeqCst) == 0 {
-                            assert!(
-                                t0.elapsed() < STARVED,
-                                "child #{i} did not start while its spawner ran"
-                            );
-                            std::hint::spin_loop();
-                        }
-                        Duration::from_nanos(started.load(SeqCst) - 1)
-                    }))
-                    .unwrap();
+                let l = rt.block_on(rt.spawn(spawn_then_spin(i))).unwrap();
                 lat.push(l);
             }
             lat
@@ -267,24 +269,7 @@ fn spawned_task_starts_while_its_spawner_keeps_running_two_block_on_callers() {
                 rt.block_on(async {
                     let mut lat = Vec::with_capacity(20);
                     for i in 0..20 {
-                        let l = tempo::spawn(async move {
-                            let started = Arc::new(AtomicU64::new(0));
-                            let t0 = Instant::now();
-                            let s = started.clone();
-                            drop(tempo::spawn(async move {
-                                s.store(t0.elapsed().as_nanos() as u64 + 1, SeqCst);
-                            }));
-                            while started.load(SeqCst) == 0 {
-                                assert!(
-                                    t0.elapsed() < STARVED,
-                                    "child #{i} did not start while its spawner ran"
-                                );
-                                std::hint::spin_loop();
-                            }
-                            Duration::from_nanos(started.load(SeqCst) - 1)
-                        })
-                        .await
-                        .unwrap();
+                        let l = tempo::spawn(spawn_then_spin(i)).await.unwrap();
                         lat.push(l);
                     }
                     lat

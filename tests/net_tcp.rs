@@ -1042,3 +1042,64 @@ fn caller_driven_runtime_echo_round_trip() {
         });
     });
 }
+
+// ---------------------------------------------------------------------------
+// TCP urgent data
+// ---------------------------------------------------------------------------
+
+/// A read that stops short at the TCP urgent mark leaves bytes in the
+/// socket; a reader that took the short read as "drained" and cleared the
+/// readiness would wait for an edge that never comes. tempo clears after a
+/// short TCP read only if no `EPOLLPRI` was ever reported for the socket
+/// (`ScheduledIo::poll_tcp_read`, TLA+ `Readiness.tla` with `Urgent`). The
+/// peer sends bytes, one urgent byte (`MSG_OOB`) and more bytes, in the
+/// interleavings with the reader that the pauses produce, and keeps the
+/// connection open (a FIN's sticky READ_CLOSED would hide a lost
+/// readiness); the reader must get all the normal bytes (the urgent one is
+/// out of band) within the deadline. With the `URGENT` guard removed this
+/// test hangs in the reps where everything arrived before the first read.
+#[test]
+fn urgent_data_never_hangs_a_reader() {
+    let _g = shared_lock();
+    let rt = rt(2);
+    block_on_timeout(&rt, 20, "urgent data", async {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        for rep in 0..60u64 {
+            let client = std::thread::spawn(move || {
+                use std::io::Write;
+                let mut c = std::net::TcpStream::connect(addr).unwrap();
+                c.set_nodelay(true).unwrap();
+                // Vary where the reader is when each part arrives.
+                let pause = Duration::from_micros(rep % 4 * 300);
+                c.write_all(b"abc").unwrap();
+                std::thread::sleep(pause);
+                socket2::SockRef::from(&c).send_out_of_band(b"!").unwrap();
+                std::thread::sleep(pause);
+                c.write_all(b"def").unwrap();
+                // No FIN before the reader is done: a sticky READ_CLOSED
+                // would hide a lost readiness.
+                let mut ack = [0u8; 1];
+                std::io::Read::read_exact(&mut c, &mut ack).unwrap();
+            });
+            let (mut s, _) = l.accept().await.unwrap();
+            if rep % 2 == 1 {
+                // Let everything arrive before the first read: the read
+                // that stops at the mark then acts on a reported EPOLLPRI.
+                sleep(Duration::from_millis(20)).await;
+            }
+            let mut got = Vec::new();
+            let mut buf = [0u8; 64];
+            while got.len() < 6 {
+                let n = within_ms(5_000, "read past the urgent mark", s.read(&mut buf))
+                    .await
+                    .unwrap();
+                assert!(n > 0, "rep {rep}: EOF after {got:?}");
+                got.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(got, b"abcdef", "rep {rep}");
+            s.write_all(b"k").await.unwrap();
+            client.join().unwrap();
+        }
+    });
+}

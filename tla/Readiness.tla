@@ -32,6 +32,10 @@ CONSTANTS
                 \*   short transfer clears the direction at once)
     ShortNotDrained, \* TRUE: the kernel may end a transfer short with bytes (space)
                 \*   left (see README finding 5); FALSE: short means drained
+    Urgent,     \* TRUE: TCP urgent data may arrive for the reader ("r"): a read
+                \*   may then stop short at the urgent mark with bytes left, and
+                \*   the arrival's edge carries EPOLLPRI (the only short-not-
+                \*   drained read of a TCP socket; README finding 6)
     Mutant      \* "none", or the name of an injected bug (see Mutants)
 
 Mutants == {"none",
@@ -40,11 +44,13 @@ Mutants == {"none",
                                     \* without re-reading the word under the lock
             "DispatchStaleSnapshot",\* the reactor's lock section decides whom to
                                     \* wake from the word read *before* its report
-            "CloseWithoutWake"}     \* shutdown sets SHUTDOWN but wakes nobody
+            "CloseWithoutWake",     \* shutdown sets SHUTDOWN but wakes nobody
+            "ShortIgnoresUrgent"}   \* a short TCP read clears readiness even
+                                    \* with URGENT in its snapshot
 
 ASSUME /\ D \subseteq {"r", "w"} /\ D # {}
        /\ Arrivals \in Nat
-       /\ StreamOps \in BOOLEAN /\ ShortNotDrained \in BOOLEAN
+       /\ StreamOps \in BOOLEAN /\ ShortNotDrained \in BOOLEAN /\ Urgent \in BOOLEAN
        /\ Mutant \in Mutants
 
 (* Task statuses, as the scheduler sees them (Scheduler.tla abstracted to  *)
@@ -70,9 +76,12 @@ VARIABLES
     \* ---- the kernel ----
     avail,      \* [D -> Nat] bytes to read ("r") / buffer space to write ("w")
     edge,       \* SUBSET D: edges the kernel has and the reactor has not collected
+    mark,       \* BOOLEAN: the reader's data holds an urgent mark not passed yet
+    edgePri,    \* BOOLEAN: an uncollected edge came with urgent data (EPOLLPRI)
     \* ---- the readiness word (one AtomicUsize) ----
     ready,      \* SUBSET D: READABLE / WRITABLE bits
     shut,       \* BOOLEAN: SHUTDOWN bit
+    urgent,     \* BOOLEAN: URGENT bit (sticky: some report carried EPOLLPRI)
     tick,       \* Nat: counts reports (wrapping in the code, never here)
     \* ---- ScheduledIo::waiters (behind the Mutex) ----
     waker,      \* [D -> BOOLEAN]: the slot of direction d holds the task's waker
@@ -90,17 +99,18 @@ VARIABLES
     pc,         \* [D -> PCs]
     seenTick,   \* [D -> Nat]     tick and SHUTDOWN of the snapshot that
     seenShut,   \* [D -> BOOLEAN] poll_ready returned (reset to 0 / FALSE when
+    seenUrg,    \* [D -> BOOLEAN]  ... and its URGENT bit
                 \*                 dead, to keep the state space small)
     \* ---- ghosts ----
     arrived,    \* [D -> Nat] arrivals so far (taken so far: arrived - avail)
     failed      \* [D -> BOOLEAN] the task's operation returned the shutdown error
 
-kernelVars == <<avail, edge>>
-wordVars   == <<ready, shut, tick>>
+kernelVars == <<avail, edge, mark, edgePri>>
+wordVars   == <<ready, shut, tick, urgent>>
 reactVars  == <<rpc, rready, rtaken>>
 closeVars  == <<cpc, ctaken>>
-taskVars   == <<status, notified, pc, seenTick, seenShut>>
-seen       == <<seenTick, seenShut>>
+taskVars   == <<status, notified, pc, seenTick, seenShut, seenUrg>>
+seen       == <<seenTick, seenShut, seenUrg>>
 ghostVars  == <<arrived, failed>>
 vars == <<kernelVars, wordVars, waker, reactVars, closeVars, taskVars, ghostVars>>
 
@@ -108,8 +118,8 @@ Received(d) == arrived[d] - avail[d]
 
 -----------------------------------------------------------------------------
 Init ==
-    /\ avail = [d \in D |-> 0]  /\ edge = {}
-    /\ ready = {}  /\ shut = FALSE  /\ tick = 0
+    /\ avail = [d \in D |-> 0]  /\ edge = {}  /\ mark = FALSE  /\ edgePri = FALSE
+    /\ ready = {}  /\ shut = FALSE  /\ tick = 0  /\ urgent = FALSE
     /\ waker = [d \in D |-> FALSE]
     /\ rpc = "idle"  /\ rready = {}  /\ rtaken = {}
     /\ cpc = "open"  /\ ctaken = {}
@@ -118,6 +128,7 @@ Init ==
     /\ pc       = [d \in D |-> "off"]
     /\ seenTick = [d \in D |-> 0]
     /\ seenShut = [d \in D |-> FALSE]
+    /\ seenUrg  = [d \in D |-> FALSE]
     /\ arrived  = [d \in D |-> 0]
     /\ failed   = [d \in D |-> FALSE]
 
@@ -143,6 +154,23 @@ Arrive(d) ==
     /\ arrived' = [arrived EXCEPT ![d] = @ + 1]
     /\ avail'   = [avail EXCEPT ![d] = @ + 1]
     /\ edge'    = edge \cup {d}
+    /\ UNCHANGED <<mark, edgePri, wordVars, waker, reactVars, closeVars, taskVars, failed>>
+
+(* TCP urgent data (the peer's send(MSG_OOB)) arrives for the reader: bytes *)
+(* and an urgent mark among them.  The kernel's tcp_urg() calls             *)
+(* sk_data_ready for it, so it leaves an edge, and tcp_poll() reports       *)
+(* EPOLLPRI while the mark is valid, so the report that collects that edge  *)
+(* carries PRI.  (Modelled conservatively: only this arrival's own edge     *)
+(* carries PRI, not an earlier edge collected after it.)                    *)
+ArriveUrgent ==
+    /\ Urgent /\ "r" \in D
+    /\ ~mark
+    /\ arrived["r"] < Arrivals
+    /\ arrived' = [arrived EXCEPT !["r"] = @ + 1]
+    /\ avail'   = [avail EXCEPT !["r"] = @ + 1]
+    /\ edge'    = edge \cup {"r"}
+    /\ mark'    = TRUE
+    /\ edgePri' = TRUE
     /\ UNCHANGED <<wordVars, waker, reactVars, closeVars, taskVars, failed>>
 
 (* ---------------------------- the reactor ------------------------------ *)
@@ -155,11 +183,13 @@ Report ==
     /\ ready' = ready \cup edge
     /\ tick'  = tick + 1
     /\ edge'  = {}
+    /\ urgent' = (urgent \/ edgePri)
+    /\ edgePri' = FALSE
     /\ rready' = IF Mutant = "DispatchStaleSnapshot"
                    THEN {d \in D : IsReady(ready, shut, d)}        \* the value before
                    ELSE {d \in D : IsReady(ready \cup edge, shut, d)}
     /\ rpc'   = "dispatch"
-    /\ UNCHANGED <<avail, shut, waker, rtaken, closeVars, taskVars, ghostVars>>
+    /\ UNCHANGED <<avail, mark, shut, waker, rtaken, closeVars, taskVars, ghostVars>>
 
 (* ScheduledIo::report, the section under the `waiters` lock: take the     *)
 (* waker of every direction that the reported value makes ready.           *)
@@ -192,7 +222,7 @@ Close ==
     /\ cpc = "open"
     /\ shut' = TRUE
     /\ cpc'  = IF Mutant = "CloseWithoutWake" THEN "done" ELSE "marked"
-    /\ UNCHANGED <<kernelVars, ready, tick, waker, reactVars, ctaken, taskVars, ghostVars>>
+    /\ UNCHANGED <<kernelVars, ready, tick, urgent, waker, reactVars, ctaken, taskVars, ghostVars>>
 
 (* ScheduledIo::shutdown, the section under the `waiters` lock: take both   *)
 (* wakers.                                                                  *)
@@ -227,9 +257,11 @@ Poll(d) ==
 Observe(d) ==
     /\ seenTick' = [seenTick EXCEPT ![d] = tick]
     /\ seenShut' = [seenShut EXCEPT ![d] = shut]
+    /\ seenUrg'  = [seenUrg EXCEPT ![d] = urgent]
 Forget(d) ==
     /\ seenTick' = [seenTick EXCEPT ![d] = 0]
     /\ seenShut' = [seenShut EXCEPT ![d] = FALSE]
+    /\ seenUrg'  = [seenUrg EXCEPT ![d] = FALSE]
 
 (* ScheduledIo::poll_ready, fast path: ReadinessWord::load; ready -> the     *)
 (* snapshot goes to the operation, else the slow path.                      *)
@@ -270,7 +302,10 @@ Register(d) ==
 (* the avail units; it is "short" (0 < n < want) if the caller asked for    *)
 (* more.  A short transfer goes to ClearReadiness with its snapshot, as a   *)
 (* WouldBlock does, and then returns Ok.  Without ShortNotDrained a short   *)
-(* transfer takes everything (the premise of poll_stream_io).               *)
+(* transfer takes everything (the premise of poll_stream_io), except a TCP  *)
+(* read that stops at an urgent mark (Urgent; the next read passes it).     *)
+(* A short read clears only if its snapshot has no URGENT (a short write    *)
+(* always): TcpStream::poll_read_priv's `exhausted`.                        *)
 TryOp(d) ==
     /\ status[d] = "Running" /\ pc[d] = "op"
     /\ IF seenShut[d]
@@ -279,14 +314,16 @@ TryOp(d) ==
               /\ status' = [status EXCEPT ![d] = "Done"]
               /\ pc'     = [pc EXCEPT ![d] = "off"]
               /\ Forget(d)
-              /\ UNCHANGED avail
+              /\ UNCHANGED <<avail, mark>>
          ELSE IF avail[d] > 0
          THEN \* Ok(n): next read/write, from the top of poll_io
               \E k \in 1..avail[d], short \in BOOLEAN :
                  /\ ~StreamOps => k = avail[d] /\ ~short
-                 /\ short /\ k < avail[d] => ShortNotDrained
+                 /\ short /\ k < avail[d] => ShortNotDrained \/ (mark /\ d = "r")
                  /\ avail' = [avail EXCEPT ![d] = @ - k]
-                 /\ IF short
+                 /\ mark' = IF d = "r" /\ short /\ k < avail[d] THEN FALSE
+                            ELSE IF d = "r" /\ k = avail[d] THEN FALSE ELSE mark
+                 /\ IF short /\ (d = "w" \/ ~seenUrg[d] \/ Mutant = "ShortIgnoresUrgent")
                       THEN \* poll_stream_io: clear at once (then return Ok)
                            /\ pc' = [pc EXCEPT ![d] = "clear"]
                            /\ UNCHANGED seen
@@ -295,8 +332,8 @@ TryOp(d) ==
                  /\ UNCHANGED <<status, failed>>
          ELSE \* WouldBlock: keep the snapshot for clear
               /\ pc' = [pc EXCEPT ![d] = "clear"]
-              /\ UNCHANGED <<avail, status, failed, seen>>
-    /\ UNCHANGED <<edge, wordVars, waker, reactVars, closeVars, notified, arrived>>
+              /\ UNCHANGED <<avail, mark, status, failed, seen>>
+    /\ UNCHANGED <<edge, edgePri, wordVars, waker, reactVars, closeVars, notified, arrived>>
 
 (* ReadinessWord::clear (via ScheduledIo::clear) after WouldBlock (or, in    *)
 (* poll_stream_io, after a short transfer): remove d's bit only if the tick *)
@@ -311,7 +348,7 @@ ClearReadiness(d) ==
          ELSE UNCHANGED ready
     /\ pc' = [pc EXCEPT ![d] = "check"]
     /\ Forget(d)
-    /\ UNCHANGED <<kernelVars, shut, tick, waker, reactVars, closeVars,
+    /\ UNCHANGED <<kernelVars, shut, tick, urgent, waker, reactVars, closeVars,
                    status, notified, ghostVars>>
 
 (* The poll returned Pending: State::transition_to_idle (Scheduler.tla:     *)
@@ -340,6 +377,7 @@ TaskNext(d) ==
 
 Next ==
     \/ \E d \in D : Arrive(d) \/ TaskNext(d)
+    \/ ArriveUrgent
     \/ Report \/ Dispatch \/ DispatchWake
     \/ Close \/ CloseDispatch \/ CloseWake
     \/ Terminated
@@ -367,6 +405,8 @@ LiveSpec == Spec /\ Fairness
 
 TypeOK ==
     /\ avail \in [D -> 0..Arrivals] /\ edge \subseteq D
+    /\ mark \in BOOLEAN /\ edgePri \in BOOLEAN /\ urgent \in BOOLEAN
+    /\ edgePri => "r" \in edge
     /\ ready \subseteq D /\ shut \in BOOLEAN /\ tick \in 0..MaxTick
     /\ waker \in [D -> BOOLEAN]
     /\ rpc \in {"idle", "dispatch", "wake"} /\ rready \subseteq D /\ rtaken \subseteq D
@@ -374,6 +414,7 @@ TypeOK ==
     /\ status \in [D -> Statuses] /\ notified \in [D -> BOOLEAN]
     /\ pc \in [D -> PCs]
     /\ seenTick \in [D -> 0..MaxTick] /\ seenShut \in [D -> BOOLEAN]
+    /\ seenUrg \in [D -> BOOLEAN]
     /\ arrived \in [D -> 0..Arrivals] /\ failed \in [D -> BOOLEAN]
 
 (* Bookkeeping: the kernel holds no more than what arrived. *)

@@ -79,6 +79,16 @@ pub(crate) struct Reactor {
     count: AtomicUsize,
 }
 
+/// Every source is registered for both directions and, where epoll has it,
+/// for `EPOLLPRI` (TCP urgent data; readiness invariant 5): a TCP read relies
+/// on it to tell a short read at the urgent mark from a drained socket.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const INTEREST: Interest = Interest::READABLE
+    .add(Interest::WRITABLE)
+    .add(Interest::PRIORITY);
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const INTEREST: Interest = Interest::READABLE.add(Interest::WRITABLE);
+
 impl Reactor {
     /// Creates the epoll instance and its eventfd waker.
     ///
@@ -149,11 +159,7 @@ impl Reactor {
             token,
         };
         // On failure `reg` drops and frees the slot.
-        self.registry.register(
-            source,
-            Token(token),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
+        self.registry.register(source, Token(token), INTEREST)?;
         Ok(reg)
     }
 
@@ -208,6 +214,7 @@ impl Reactor {
                         read_closed: ev.is_read_closed(),
                         write_closed: ev.is_write_closed(),
                         error: ev.is_error(),
+                        priority: ev.is_priority(),
                     };
                     st.batch.push((io.clone(), bits.bits()));
                 }

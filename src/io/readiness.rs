@@ -7,8 +7,8 @@
 //!
 //! # Layout
 //! ```text
-//!  63 .......... 8 |  7..6 |  5   4    3    2    1    0
-//!  tick            |  (0)  | SHUT ERR  WCL  RCL  WR   RD
+//!  63 .......... 8 |  7  |  6   5   4    3    2    1    0
+//!  tick            | (0) | URG SHUT ERR  WCL  RCL  WR   RD
 //! ```
 //!
 //! # Invariants (mirrored in `tla/Readiness.tla`)
@@ -20,9 +20,13 @@
 //!    report arrived in between and the bit stays set: an edge-triggered
 //!    event between the `WouldBlock` and the caller's next wait is never
 //!    lost (spec: `NoLostEdge`).
-//! 3. [`READ_CLOSED`], [`WRITE_CLOSED`], [`ERROR`] and [`SHUTDOWN`] are
-//!    sticky: `clear` never removes them (a closed direction stays ready so
-//!    operations return EOF or the error instead of waiting).
+//! 3. [`READ_CLOSED`], [`WRITE_CLOSED`], [`ERROR`], [`SHUTDOWN`] and
+//!    [`URGENT`] are sticky: `clear` never removes them (a closed direction
+//!    stays ready so operations return EOF or the error instead of waiting).
+//! 5. [`URGENT`] is set by the first report that carries `EPOLLPRI` (TCP
+//!    urgent data) and never cleared. It makes no waiter proceed; it only
+//!    tells a TCP read whether a short read may have stopped at the urgent
+//!    mark with bytes left (`net::tcp::stream`, TLA+ `Urgent`).
 //! 4. [`SHUTDOWN`] is set when the source is deregistered or its reactor is
 //!    gone; afterwards every wait returns at once and operations fail with an
 //!    error (never a hang).
@@ -41,6 +45,10 @@ pub(crate) const WRITE_CLOSED: usize = 1 << 3;
 pub(crate) const ERROR: usize = 1 << 4;
 /// Deregistered or reactor gone: waits return at once. Sticky.
 pub(crate) const SHUTDOWN: usize = 1 << 5;
+/// Some report carried `EPOLLPRI` (TCP urgent data): a short read is no
+/// proof of a drained socket any more (invariant 5). Sticky; not part of
+/// either direction's mask.
+pub(crate) const URGENT: usize = 1 << 6;
 
 /// Bits that `clear` may remove (invariant 3).
 const CLEARABLE: usize = READABLE | WRITABLE;
@@ -111,6 +119,7 @@ impl std::fmt::Debug for Snapshot {
             (WRITE_CLOSED, "WRITE_CLOSED"),
             (ERROR, "ERROR"),
             (SHUTDOWN, "SHUTDOWN"),
+            (URGENT, "URGENT"),
         ];
         let set: Vec<&str> = names
             .iter()

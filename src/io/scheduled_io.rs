@@ -25,7 +25,7 @@
 //!    scheduler locks; none of those ever takes a `waiters` lock).
 
 use super::readiness::{Cleared, Direction, ReadinessWord, Snapshot};
-use super::readiness::{ERROR, READABLE, READ_CLOSED, SHUTDOWN, WRITABLE, WRITE_CLOSED};
+use super::readiness::{ERROR, READABLE, READ_CLOSED, SHUTDOWN, URGENT, WRITABLE, WRITE_CLOSED};
 use crate::sync::Mutex;
 use std::io;
 use std::task::{Context, Poll, Waker};
@@ -218,18 +218,19 @@ impl ScheduledIo {
         cx: &mut Context<'_>,
         op: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_io_until(d, cx, op, |_| false)
+        self.poll_io_until(d, cx, op, |_, _| false)
     }
 
-    /// The loop of [`poll_io`](Self::poll_io); `exhausted(&r)` says that a
-    /// successful result also proves the direction not ready any more (the
-    /// readiness is then cleared as after a `WouldBlock`).
+    /// The loop of [`poll_io`](Self::poll_io); `exhausted(&r, seen)` says
+    /// that a successful result, with the snapshot it acted on, also proves
+    /// the direction not ready any more (the readiness is then cleared as
+    /// after a `WouldBlock`, under the same tick guard).
     fn poll_io_until<R>(
         &self,
         d: Direction,
         cx: &mut Context<'_>,
         mut op: impl FnMut() -> io::Result<R>,
-        exhausted: impl Fn(&R) -> bool,
+        exhausted: impl Fn(&R, Snapshot) -> bool,
     ) -> Poll<io::Result<R>> {
         loop {
             let seen = match self.poll_ready(d, cx) {
@@ -245,7 +246,7 @@ impl ScheduledIo {
                     let _ = self.clear(d, seen);
                 }
                 Ok(r) => {
-                    if exhausted(&r) {
+                    if exhausted(&r, seen) {
                         let _ = self.clear(d, seen);
                     }
                     return Poll::Ready(Ok(r));
@@ -262,7 +263,8 @@ impl ScheduledIo {
     /// `WouldBlock` (tokio does the same). Reads do not use it: a short read
     /// does not always mean drained (TCP urgent mark, Unix `SCM_RIGHTS`
     /// boundaries; `tla/Readiness.tla`'s `readiness_short_not_drained` shows
-    /// the hang that assumption would cause). It is safe for the reason the tick
+    /// the hang that assumption would cause); TCP reads use
+    /// [`poll_tcp_read`](Self::poll_tcp_read), which knows the mark. It is safe for the reason the tick
     /// guard is: bytes arriving after the operation raise a new edge, and a
     /// report in between makes the clear stale (spec: the short transfer is
     /// `TryOp` followed by a `TryOp` that would block, then `ClearReadiness`,
@@ -275,7 +277,33 @@ impl ScheduledIo {
         want: usize,
         op: impl FnMut() -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        self.poll_io_until(d, cx, op, |&n| n > 0 && n < want)
+        self.poll_io_until(d, cx, op, |&n, _| n > 0 && n < want)
+    }
+
+    /// [`poll_io`](Self::poll_io) for a TCP stream *read* asked for `want`
+    /// bytes: a short read clears readiness like a short write does, unless
+    /// the snapshot it acted on has [`URGENT`]. On Linux a non-blocking TCP
+    /// `recv` returns short only when the receive queue was empty or at the
+    /// urgent mark; urgent data raises an edge whose report carries
+    /// `EPOLLPRI`, so either that report came before the snapshot (`URGENT`
+    /// set: no clear, the next read goes past the mark) or after it (the
+    /// tick moved: the clear is refused). Saves the `recv` that would only
+    /// return `WouldBlock` (one syscall per echo round trip). Elsewhere (no
+    /// `EPOLLPRI` registration) it is [`poll_io`](Self::poll_io).
+    ///
+    /// TLA+: `Readiness.tla` with `Urgent` (`ArriveUrgent`, the `seenUrg`
+    /// guard in `TryOp`; mutant `ShortIgnoresUrgent` is caught)
+    #[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
+    pub(crate) fn poll_tcp_read(
+        &self,
+        cx: &mut Context<'_>,
+        want: usize,
+        op: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let epollpri = cfg!(any(target_os = "linux", target_os = "android"));
+        self.poll_io_until(Direction::Read, cx, op, |&n, seen| {
+            epollpri && n > 0 && n < want && !seen.has(URGENT)
+        })
     }
 }
 
@@ -295,6 +323,8 @@ pub(crate) struct EventBits {
     pub(crate) read_closed: bool,
     pub(crate) write_closed: bool,
     pub(crate) error: bool,
+    /// `EPOLLPRI`: TCP urgent data arrived (readiness invariant 5).
+    pub(crate) priority: bool,
 }
 
 #[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
@@ -316,6 +346,9 @@ impl EventBits {
         }
         if self.error {
             b |= ERROR | READABLE | WRITABLE;
+        }
+        if self.priority {
+            b |= URGENT;
         }
         b
     }

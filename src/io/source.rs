@@ -82,6 +82,19 @@ impl<T: mio::event::Source> IoSource<T> {
         self.reg.io().poll_stream_io(d, cx, want, || op(io))
     }
 
+    /// Runs a TCP read `op` asked for `want` bytes (see
+    /// `ScheduledIo::poll_tcp_read`: a short read clears readiness unless
+    /// urgent data was reported).
+    pub(crate) fn poll_tcp_read(
+        &self,
+        cx: &mut Context<'_>,
+        want: usize,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let io = self.get_ref();
+        self.reg.io().poll_tcp_read(cx, want, || op(io))
+    }
+
     /// Deregisters and returns the source (invariant 2 without the close).
     pub(crate) fn into_inner(mut self) -> io::Result<T> {
         let mut io = self.io.take().expect("invariant 1");

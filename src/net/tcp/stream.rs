@@ -335,11 +335,13 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        // Not `poll_stream_io`: a short read does not always mean the socket
-        // is drained (TCP stops at the urgent mark, Unix streams at a message
-        // carrying descriptors; tokio-rs/tokio#7051), and clearing readiness
-        // then would wait for an edge that never comes.
-        self.io.poll_io(Direction::Read, cx, |mut s| s.read(buf))
+        // Not `poll_stream_io`: a short TCP read may stop at the urgent mark
+        // with bytes left, and clearing readiness then would wait for an edge
+        // that never comes (tokio-rs/tokio#7051). `poll_tcp_read` clears
+        // after a short read only if no urgent data was ever reported
+        // (readiness invariant 5, TLA+ `Urgent`).
+        let want = buf.len();
+        self.io.poll_tcp_read(cx, want, |mut s| s.read(buf))
     }
 
     pub(crate) fn poll_write_priv(

@@ -15,7 +15,7 @@ thread_local! {
     /// The `smol-mt` executor of this thread (its workers, and `block_on`'s caller).
     static CURRENT: RefCell<Option<Arc<Executor<'static>>>> = const { RefCell::new(None) };
     /// The `smol-local` executor of this thread.
-    static LOCAL: LocalExecutor<'static> = LocalExecutor::new();
+    static LOCAL: LocalExecutor<'static> = const { LocalExecutor::new() };
 }
 
 fn with_current<T>(ex: &Arc<Executor<'static>>, f: impl FnOnce() -> T) -> T {
@@ -25,32 +25,25 @@ fn with_current<T>(ex: &Arc<Executor<'static>>, f: impl FnOnce() -> T) -> T {
     out
 }
 
-fn smol_sleep(d: Duration) -> impl Future<Output = ()> + Send {
-    async move {
-        async_io::Timer::after(d).await;
-    }
+async fn smol_sleep(d: Duration) {
+    async_io::Timer::after(d).await;
 }
 
-fn smol_serve_idle<R: Rt>(
-    l: std::net::TcpListener,
-    started: Arc<crate::workloads::Latch>,
-) -> impl Future<Output = ()> + Send {
-    async move {
-        use futures::AsyncReadExt;
-        let l = async_io::Async::new(l).expect("Async::new");
-        loop {
-            let (mut s, _) = l.accept().await.expect("accept");
-            let started = started.clone();
-            R::detach(R::spawn(async move {
-                started.done();
-                let mut buf = [0u8; 64];
-                while let Ok(n) = s.read(&mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
+async fn smol_serve_idle<R: Rt>(l: std::net::TcpListener, started: Arc<crate::workloads::Latch>) {
+    use futures::AsyncReadExt;
+    let l = async_io::Async::new(l).expect("Async::new");
+    loop {
+        let (mut s, _) = l.accept().await.expect("accept");
+        let started = started.clone();
+        R::detach(R::spawn(async move {
+            started.done();
+            let mut buf = [0u8; 64];
+            while let Ok(n) = s.read(&mut buf).await {
+                if n == 0 {
+                    break;
                 }
-            }));
-        }
+            }
+        }));
     }
 }
 

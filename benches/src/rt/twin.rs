@@ -124,20 +124,17 @@ impl Rt for Twin {
     fn yield_now() -> impl Future<Output = ()> + Send {
         futures_lite::future::yield_now()
     }
-    fn sleep(_d: Duration) -> impl Future<Output = ()> + Send {
-        async { unreachable!("twin has no timers (TIMERS = false)") }
+    async fn sleep(_d: Duration) {
+        unreachable!("twin has no timers (TIMERS = false)")
     }
-    fn timeout_ready(_d: Duration) -> impl Future<Output = bool> + Send {
-        async { unreachable!("twin has no timers (TIMERS = false)") }
+    async fn timeout_ready(_d: Duration) -> bool {
+        unreachable!("twin has no timers (TIMERS = false)")
     }
-    fn timeout_yield(_d: Duration) -> impl Future<Output = bool> + Send {
-        async { unreachable!("twin has no timers (TIMERS = false)") }
+    async fn timeout_yield(_d: Duration) -> bool {
+        unreachable!("twin has no timers (TIMERS = false)")
     }
-    fn serve_idle(
-        _l: std::net::TcpListener,
-        _started: Arc<crate::workloads::Latch>,
-    ) -> impl Future<Output = ()> + Send {
-        async { unreachable!("twin has no sockets (NET = false)") }
+    async fn serve_idle(_l: std::net::TcpListener, _started: Arc<crate::workloads::Latch>) {
+        unreachable!("twin has no sockets (NET = false)")
     }
 }
 

@@ -9,9 +9,10 @@
 //! * The **server** runs on the runtime under test: an accept loop that spawns
 //!   one task per connection; each task `read`s into a 4 KiB buffer and
 //!   `write_all`s what it read back, until EOF. The servers are:
-//!   `tempo-mt` (tempo, `worker_threads = --workers`), `tokio-mt` (tokio
-//!   multi-thread, same worker count), `tokio-ct` (tokio current-thread on a
-//!   dedicated thread), `smol-mt` (the smol stack: an `async_executor::Executor`
+//!   `tempo-mt` (tempo, `worker_threads = --workers`), `tempo-ct` (tempo,
+//!   `worker_threads(0)`, driven by `block_on` on a dedicated thread),
+//!   `tokio-mt` (tokio multi-thread, same worker count), `tokio-ct` (tokio
+//!   current-thread on a dedicated thread), `smol-mt` (the smol stack: an `async_executor::Executor`
 //!   run by `--workers` std threads, each `futures_lite::future::block_on(ex.run(..))`,
 //!   with `async_io::Async` sockets, so async-io's own reactor thread polls
 //!   epoll), `mio` (a single-threaded, edge-triggered epoll loop written by
@@ -65,6 +66,7 @@ const STALL: Duration = Duration::from_secs(20);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ServerKind {
     TempoMt,
+    TempoCt,
     TokioMt,
     TokioCt,
     SmolMt,
@@ -72,8 +74,9 @@ enum ServerKind {
 }
 
 impl ServerKind {
-    const ALL: [ServerKind; 5] = [
+    const ALL: [ServerKind; 6] = [
         ServerKind::TempoMt,
+        ServerKind::TempoCt,
         ServerKind::TokioMt,
         ServerKind::TokioCt,
         ServerKind::SmolMt,
@@ -83,6 +86,7 @@ impl ServerKind {
     fn name(self) -> &'static str {
         match self {
             ServerKind::TempoMt => "tempo-mt",
+            ServerKind::TempoCt => "tempo-ct",
             ServerKind::TokioMt => "tokio-mt",
             ServerKind::TokioCt => "tokio-ct",
             ServerKind::SmolMt => "smol-mt",
@@ -126,7 +130,7 @@ struct Opts {
 
 const USAGE: &str = "\
 usage: echo [--quick] [--reps N] [--workers N] [--client-threads N] [--round-trips N]
-            [--servers tempo-mt,tokio-mt,tokio-ct,smol-mt,mio] [--configs 1,2,3,4]
+            [--servers tempo-mt,tempo-ct,tokio-mt,tokio-ct,smol-mt,mio] [--configs 1,2,3,4]
             [--out PATH | --no-write]
 
   --quick            1000-connection configs: 100 round trips per connection instead of 1000
@@ -261,6 +265,29 @@ fn start_server(kind: ServerKind, workers: usize) -> io::Result<Server> {
                 .build()?;
             rt.spawn(tempo_serve(l));
             Box::new(move || rt.shutdown_timeout(Duration::from_secs(5)))
+        }
+        ServerKind::TempoCt => {
+            // The same shape as `tokio-ct`: one dedicated thread whose
+            // `block_on` is the runtime's only worker (`worker_threads(0)`),
+            // running the accept loop as the `block_on` future.
+            let (tx, rx) = futures::channel::oneshot::channel::<()>();
+            let th = thread::Builder::new()
+                .name("tempo-ct-srv".into())
+                .spawn(move || {
+                    let rt = tempo::Runtime::builder()
+                        .worker_threads(0)
+                        .build()
+                        .expect("tempo worker_threads(0) runtime");
+                    rt.block_on(async move {
+                        let serve = std::pin::pin!(tempo_serve(l));
+                        let _ = futures::future::select(serve, rx).await;
+                    });
+                    // Dropping `rt` drops the connection tasks.
+                })?;
+            Box::new(move || {
+                let _ = tx.send(());
+                let _ = th.join();
+            })
         }
         ServerKind::TokioMt => {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -999,7 +1026,7 @@ fn header(o: &Opts, argv: &str) -> String {
         h,
         "* servers: tempo-mt / tokio-mt / smol-mt with {} worker threads (smol-mt: async-executor \
          `Executor` on std threads, async-io sockets polled by async-io's reactor thread); \
-         tokio-ct and mio on one thread each",
+         tempo-ct (`worker_threads(0)` under `block_on`), tokio-ct and mio on one thread each",
         o.workers
     );
     let _ = writeln!(
@@ -1104,7 +1131,7 @@ fn table(results: &Results) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "| config | server | throughput (rt/s) | ratio vs tokio-mt | MB/s | p50 (µs) | p99 (µs) | p999 (µs) | server CPU (µs/rt) | client CPU (µs/rt) | rt/s min–max |"
+        "| config | server | throughput (rt/s) | ratio vs tokio (same shape) | MB/s | p50 (µs) | p99 (µs) | p999 (µs) | server CPU (µs/rt) | client CPU (µs/rt) | rt/s min–max |"
     );
     let _ = writeln!(t, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for (cfg, per_server) in results {
@@ -1113,8 +1140,16 @@ fn table(results: &Results) -> String {
             let ok: Vec<f64> = runs.iter().filter_map(|r| r.as_ref().ok()).map(f).collect();
             (!ok.is_empty()).then(|| median(ok))
         };
-        let base = med(ServerKind::TokioMt, |s| s.rt_per_s);
+        // tempo-ct (one thread) against tokio-ct, every other server against
+        // tokio-mt.
+        let base_mt = med(ServerKind::TokioMt, |s| s.rt_per_s);
+        let base_ct = med(ServerKind::TokioCt, |s| s.rt_per_s);
         for (k, runs) in per_server {
+            let base = if *k == ServerKind::TempoCt {
+                base_ct
+            } else {
+                base_mt
+            };
             let errs: Vec<&String> = runs.iter().filter_map(|r| r.as_ref().err()).collect();
             let ok: Vec<&Sample> = runs.iter().filter_map(|r| r.as_ref().ok()).collect();
             if ok.is_empty() {

@@ -614,3 +614,74 @@ fn concurrent_block_on_from_two_threads_on_a_caller_driven_runtime() {
         assert_eq!(v, 99);
     });
 }
+
+/// CPU time (clock ticks, user + system) of this process's threads whose
+/// name starts with `prefix` (Linux: `/proc/self/task/*/stat`).
+#[cfg(target_os = "linux")]
+fn threads_cpu_ticks(prefix: &str) -> (usize, u64) {
+    let mut threads = 0;
+    let mut ticks = 0;
+    for e in std::fs::read_dir("/proc/self/task").unwrap() {
+        let dir = e.unwrap().path();
+        let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else {
+            continue; // the thread exited meanwhile
+        };
+        if !comm.trim_end().starts_with(prefix) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+        // Fields after the `(comm)`: state is field 3, utime 14, stime 15.
+        let rest = &stat[stat.rfind(')').unwrap() + 1..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        ticks += f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+        threads += 1;
+    }
+    (threads, ticks)
+}
+
+/// A worker that runs out of work lingers (polls for work without sleeping)
+/// for at most `LINGER` (50 µs) once per idle period, then parks: an idle
+/// runtime burns no CPU after a burst of work. A linger that never ended, or
+/// restarted on every turn of the loop, would cost both workers a whole
+/// core each over the idle window below.
+#[cfg(target_os = "linux")]
+#[test]
+fn idle_workers_stop_polling_after_a_burst() {
+    within(LIMIT, || {
+        let rt = Runtime::builder()
+            .worker_threads(2)
+            .thread_name("tempo-it-idle")
+            .build()
+            .unwrap();
+        // Bursts that leave both workers idle many times: chains of spawns
+        // (each task spawns the next), the case the linger is for.
+        fn link(left: usize, done: mpsc::Sender<()>) {
+            if left == 0 {
+                done.send(()).unwrap();
+            } else {
+                drop(tempo::spawn(async move { link(left - 1, done) }));
+            }
+        }
+        for _ in 0..20 {
+            let (tx, rx) = mpsc::channel();
+            rt.spawn(async move { link(200, tx) });
+            rx.recv().unwrap();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        let (n, before) = threads_cpu_ticks("tempo-it-idle");
+        assert_eq!(n, 2, "both worker threads found");
+        let window = Duration::from_millis(400);
+        std::thread::sleep(window);
+        let (_, after) = threads_cpu_ticks("tempo-it-idle");
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+        let busy_ms = (after - before) * 1000 / hz;
+        // Polling forever would read about 2 × 400 ms; allow for the tick
+        // granularity and a loaded machine.
+        assert!(
+            busy_ms <= 60,
+            "idle workers used {busy_ms} ms of CPU in {window:?}"
+        );
+    });
+}

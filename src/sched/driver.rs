@@ -16,7 +16,8 @@
 //! 4. `park` and `poll_events` are called only by the sched-role holder.
 //! 5. `has_sources()` is `false` only if `poll_events` could report nothing
 //!    now (no registered source); any thread may ask. A worker skips a round
-//!    only then (`worker.rs` invariant 6).
+//!    only then (`worker.rs` invariant 6), and a role holder with nothing to
+//!    run lingers instead of blocking in `park` only then (invariant 7).
 //!
 //! [`ParkDriver`] is the backend with no I/O: a mutex/condvar parker. It is
 //! also the mock that loom and shuttle run (their condvars are modelled).

@@ -1,5 +1,6 @@
 //! Idle workers: workers that found nothing to run while another worker
-//! holds the sched role sleep here until woken with a token.
+//! holds the sched role sleep here until woken with a token; and the short
+//! *linger* of a worker that just ran out of work ([`Idle::linger`]).
 //!
 //! # Invariants
 //! 1. `inner.sleeping` counts threads between registration and wake-up;
@@ -9,9 +10,30 @@
 //!    In the single SeqCst order one of them sees the other: no lost wakeup
 //!    (spec: `WorkerPark` guard + `NotifySched`).
 //! 3. `tokens <= sleeping`; each token releases exactly one sleeper.
+//! 4. `lingering`: at most one thread is inside [`Idle::linger`] at a time
+//!    (a swap claims it, the end of the linger clears it). It guards no data,
+//!    only how many cores may spin at once, so both accesses are `Relaxed`.
+//!    A lingering thread is not a sleeper: it is not counted in `sleepers`,
+//!    so a producer does not wake it (and pays no futex call); it sees the
+//!    work itself, by polling, and never blocks.
 
-use crate::sync::atomic::{fence, AtomicUsize, Ordering::*};
+use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use crate::sync::{Condvar, Mutex};
+use std::time::Duration;
+#[cfg(not(any(tempo_loom, tempo_shuttle)))]
+use std::time::Instant;
+
+/// How long a worker lingers after running out of work ([`Idle::linger`]).
+/// About the cost of the futex sleep and wake-up it saves on this class of
+/// machine (a context switch on each side), and far below a scheduler tick.
+#[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
+pub(crate) const LINGER: Duration = Duration::from_micros(50);
+
+/// Work that stays visible this long while a worker lingers is taken by it
+/// (the thread that made it is busy: a spawner still in its poll, a remote
+/// spawner): the bound on how late the linger can make a task start.
+#[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
+pub(crate) const STALE: Duration = Duration::from_micros(10);
 
 struct Inner {
     sleeping: usize,
@@ -19,6 +41,8 @@ struct Inner {
 }
 
 pub(crate) struct Idle {
+    /// Invariant 4.
+    lingering: AtomicBool,
     sleepers: AtomicUsize,
     inner: Mutex<Inner>,
     cv: Condvar,
@@ -27,6 +51,7 @@ pub(crate) struct Idle {
 impl Idle {
     pub(crate) fn new() -> Self {
         Idle {
+            lingering: AtomicBool::new(false),
             sleepers: AtomicUsize::new(0),
             inner: Mutex::new(Inner {
                 sleeping: 0,
@@ -71,6 +96,54 @@ impl Idle {
         }
         g.sleeping -= 1;
         self.sleepers.fetch_sub(1, SeqCst);
+    }
+
+    /// Polls, without blocking and without registering as a sleeper, for up
+    /// to [`LINGER`]: returns as soon as `take_now()` holds, or `present()`
+    /// has held at every look for [`STALE`]. Returns at once if another
+    /// thread lingers (invariant 4). The caller goes back to the top of its
+    /// loop either way, where the normal checks (and, to sleep, the
+    /// handshake of invariant 2) decide; the linger itself only reads.
+    ///
+    /// Under loom and shuttle the linger is one look (no clock: a model must
+    /// not branch on real time), so the models still run the caller's path
+    /// around it.
+    ///
+    /// TLA+: stuttering steps (reads) of a worker between `SchedRelease` and
+    /// its next action (`worker.rs` invariant 7).
+    pub(crate) fn linger(&self, take_now: impl Fn() -> bool, present: impl Fn() -> bool) {
+        if self.lingering.swap(true, Relaxed) {
+            return;
+        }
+        #[cfg(any(tempo_loom, tempo_shuttle))]
+        {
+            let _ = take_now() || present();
+        }
+        #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+        {
+            let start = Instant::now();
+            let mut since: Option<Instant> = None;
+            while !take_now() {
+                let now = Instant::now();
+                if present() {
+                    if now - *since.get_or_insert(now) >= STALE {
+                        break;
+                    }
+                } else {
+                    since = None;
+                }
+                if now - start >= LINGER {
+                    break;
+                }
+                // About half a microsecond between looks: the lines read here
+                // (front queue head, ready length) are written by the busy
+                // worker on every task, and each look pulls them over.
+                for _ in 0..16 {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+        self.lingering.store(false, Relaxed);
     }
 
     /// Number of registered sleepers (SeqCst read, invariant 2).

@@ -61,6 +61,26 @@
 //!    `BATCH` runs. A chain of spawns (each task spawns the next) then costs
 //!    no front-queue CAS, dispatch RMW, ready-queue lock or role round per
 //!    link; a lone `yield_now` loop likewise (numbers: `benches/RESULTS.md`).
+//! 7. *Linger.* A worker thread of a runtime with two or more workers that
+//!    holds the role after a round that found nothing to run, with no
+//!    deadline waiting, no I/O source registered and an empty front queue,
+//!    releases the role instead of blocking in the driver and polls for work
+//!    for up to `idle::LINGER` (`Idle::linger`), once per idle period (the
+//!    flag `lingered`, reset by every run). Nothing can then arrive through
+//!    the driver but an unpark, and a producer that finds the role free and
+//!    no sleeper wakes nobody: a spawner whose child the lingering worker
+//!    would otherwise have been woken for (a futex or eventfd call on the
+//!    spawner's side, a context switch on the other) keeps its own work, and
+//!    starts the child itself after its poll. The lingering worker takes
+//!    work that stays visible for `idle::STALE` (the spawner is still busy:
+//!    the start guarantee of `tests/fairness.rs` holds, `STALE` later at
+//!    most) or a ready queue of two or more tasks at once. When it stops
+//!    (work, shutdown or the time bound) it goes back to the top of the
+//!    loop, so it parks only through the usual checks and handshakes
+//!    (invariant 2). Spec: `SchedRelease` from `Drained` (already allowed),
+//!    then reads (stuttering); no new action. (`chain-1000` on two workers:
+//!    the second worker, parked in the driver, was woken for every few links
+//!    and took the next one to its own core; numbers: `benches/RESULTS.md`.)
 
 use super::Shared;
 use crate::task::header::{Notified, RawTask};
@@ -82,6 +102,12 @@ pub(crate) trait Hooks {
     fn pending(&self) -> bool;
     /// The hook's own earliest deadline.
     fn deadline(&self) -> Option<Instant>;
+    /// Whether this loop may linger (invariant 7): only a worker thread's,
+    /// never a caller-driven `block_on`, whose own future's waker unparks
+    /// the driver.
+    fn may_linger(&self) -> bool {
+        false
+    }
 }
 
 /// Hooks of a plain worker thread.
@@ -95,6 +121,9 @@ impl Hooks for NoHooks {
     }
     fn deadline(&self) -> Option<Instant> {
         None
+    }
+    fn may_linger(&self) -> bool {
+        true
     }
 }
 
@@ -292,6 +321,8 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
     let mut share: VecDeque<Notified> = VecDeque::with_capacity(BATCH);
     // Tasks this worker's runs re-posted (invariant 5).
     let mut rerun: VecDeque<Notified> = VecDeque::with_capacity(BATCH);
+    // This idle period's linger is spent (invariant 7).
+    let mut lingered = false;
     loop {
         debug_assert!(share.is_empty(), "tempo bug: a share outlived its batch");
         debug_assert!(rerun.is_empty(), "tempo bug: a rerun outlived its batch");
@@ -339,6 +370,7 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             };
             next = run_task(shared, n, &mut rerun);
             ran += 1;
+            lingered = false;
         }
         if let Some(n) = next {
             // TLA+: `SlotFlush` (to the rerun list, invariant 5). Through the
@@ -373,6 +405,23 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 if timed && ready <= 1 {
                     shared.idle.notify_one();
                 }
+                continue;
+            }
+            if !lingered
+                && shared.workers >= 2
+                && hooks.may_linger()
+                && round.next_deadline.is_none()
+                && !shared.driver.has_sources()
+                && shared.front.is_empty()
+            {
+                // Invariant 7. TLA+: `SchedRelease` (from `Drained`), then
+                // reads only.
+                drop(role);
+                lingered = true;
+                shared.idle.linger(
+                    || shared.is_shutdown() || shared.ready.len() >= 2,
+                    || shared.ready.len() > 0 || !shared.front.is_empty(),
+                );
                 continue;
             }
             // Nothing to run: block in the driver, holding the role, until the

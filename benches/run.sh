@@ -11,7 +11,7 @@
 # usage: bash benches/run.sh [--quick] [--skip-suite] [--skip-echo] [--no-build]
 #
 #   --quick       smaller loads: suite --quick --reps 3, echo --quick --reps 3
-#                 (default: suite --reps 5, echo --reps 3)
+#                 (default: suite --reps 5, echo --reps 5)
 #   --skip-suite  keep the existing results/suite.tsv
 #   --skip-echo   keep the existing results/echo.tsv
 #   --no-build    use the binaries already in target/release
@@ -52,7 +52,7 @@ if ((quick)); then
     echo_args=(--quick --reps 3)
 else
     suite_args=(--reps 5)
-    echo_args=(--reps 3)
+    echo_args=(--reps 5)
 fi
 # Word-split the environment's extra arguments on purpose (no quoting inside them).
 read -r -a extra_suite <<<"${SUITE_ARGS:-}"

@@ -3,43 +3,21 @@
 //! counting global allocator, so this file holds one test (other tests of
 //! the same binary would allocate concurrently).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-/// The system allocator, counting live bytes (requested sizes).
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments
-// unchanged; the counter is a side effect only.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, Relaxed);
-        // SAFETY: forwarded contract.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, Relaxed);
-        // SAFETY: forwarded contract.
-        unsafe { System.alloc_zeroed(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as isize, Relaxed);
-        // SAFETY: forwarded contract.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new as isize - l.size() as isize, Relaxed);
-        // SAFETY: forwarded contract.
-        unsafe { System.realloc(p, l, new) }
-    }
-}
+// The benches' counting allocator (live bytes, requested sizes), shared as
+// a file: this package does not depend on the benches crate.
+#[path = "../benches/src/alloc.rs"]
+mod alloc;
 
 #[global_allocator]
-static A: Counting = Counting;
+static A: alloc::Counting = alloc::Counting;
+
+fn live() -> isize {
+    alloc::live().expect("the counting allocator is installed")
+}
 
 const TASKS: usize = 300_000;
 
@@ -84,9 +62,9 @@ fn leftover_after_burst(workers: usize) -> isize {
         std::thread::sleep(Duration::from_millis(50));
     };
     burst(100);
-    let before = LIVE.load(Relaxed);
+    let before = live();
     burst(TASKS);
-    let after = LIVE.load(Relaxed);
+    let after = live();
     after - before
 }
 

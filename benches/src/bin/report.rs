@@ -605,7 +605,7 @@ fn markdown(data: &Data, cx: &Context) -> Result<String, String> {
     let _ = writeln!(w, "```sh");
     let _ = writeln!(
         w,
-        "bash benches/run.sh          # build, suite --reps 5, echo --reps 3, then this report"
+        "bash benches/run.sh          # build, suite --reps 5, echo --reps 5, then this report"
     );
     let _ = writeln!(
         w,

@@ -135,9 +135,10 @@ impl Idle {
                 if now - start >= LINGER {
                     break;
                 }
-                // About half a microsecond between looks: the lines read here
-                // (front queue head, ready length) are written by the busy
-                // worker on every task, and each look pulls them over.
+                // A few hundred nanoseconds between looks (16 `pause`s, CPU
+                // dependent): the lines read here (front queue head, ready
+                // length) are written by the busy worker on every task, and
+                // each look pulls them over to this core.
                 for _ in 0..16 {
                     std::hint::spin_loop();
                 }

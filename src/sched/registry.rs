@@ -10,10 +10,11 @@
 //! 2. Once `close` ran, `insert` fails: no task can be registered after the
 //!    shutdown sweep started (spec: `registryClosed`).
 //! 3. A task's `registry_key` is read and written only under its shard's lock.
-//! 4. `live` counts the shard's occupied slots. When the last task of a shard
-//!    is removed, the shard gives back the slot and free vectors if a burst
-//!    grew them beyond [`SHRINK_ABOVE`] slots (a key is only reused, never
-//!    moved, so a shard can shrink only once it is empty).
+//! 4. Every slot is either occupied or on the free list, so the live count
+//!    is `slots.len() - free.len()` ([`Shard::live`]). When the last task of
+//!    a shard is removed, the shard gives back the slot and free vectors if
+//!    a burst grew them beyond [`SHRINK_ABOVE`] slots (a key is only reused,
+//!    never moved, so a shard can shrink only once it is empty).
 
 use crate::sync::Mutex;
 use crate::task::header::{RawTask, NO_KEY};
@@ -28,9 +29,14 @@ const SHRINK_ABOVE: usize = 4096;
 struct Shard {
     slots: Vec<Option<RawTask>>,
     free: Vec<u32>,
-    /// Occupied slots (invariant 4).
-    live: usize,
     closed: bool,
+}
+
+impl Shard {
+    /// Occupied slots (invariant 4).
+    fn live(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
 }
 
 pub(crate) struct Registry {
@@ -78,7 +84,6 @@ impl Registry {
                 k
             }
         };
-        s.live += 1;
         // SAFETY: invariant 3: we hold the shard lock.
         t.header().registry_key.with_mut(|p| unsafe { *p = key });
         true
@@ -95,11 +100,10 @@ impl Registry {
         }
         s.slots[key as usize] = None;
         s.free.push(key);
-        s.live -= 1;
         // SAFETY: invariant 3.
         t.header().registry_key.with_mut(|p| unsafe { *p = NO_KEY });
         // Invariant 4; the big vectors are freed after the lock is released.
-        let big = (s.live == 0 && s.slots.capacity() > SHRINK_ABOVE)
+        let big = (s.live() == 0 && s.slots.capacity() > SHRINK_ABOVE)
             .then(|| (std::mem::take(&mut s.slots), std::mem::take(&mut s.free)));
         drop(s);
         drop(big);
@@ -124,16 +128,12 @@ impl Registry {
                 out.push(t);
             }
             s.free.clear();
-            s.live = 0;
         }
         out
     }
 
     /// Number of live tasks.
     pub(crate) fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().slots.iter().filter(|x| x.is_some()).count())
-            .sum()
+        self.shards.iter().map(|s| s.lock().live()).sum()
     }
 }

@@ -37,6 +37,8 @@ Mutants == {"none",
             "SlotTakesWaiting",         \* a worker's wake of a Waiting task goes
                                         \* to its next-run slot (heap entry kept)
             "ParkWithShare",            \* a worker parks with tasks left in its share
+            "ParkWithPass",             \* the role holder blocks in the driver with
+                                        \* the task its round let pass in its share
             "ParkWithRerun"}            \* a worker parks with re-posted tasks left
                                         \* in its rerun list
 
@@ -61,6 +63,7 @@ VARIABLES
     cancelled,      \* [T -> BOOLEAN] abort requested
     woken,          \* [T -> BOOLEAN] explicit wakeup pending (consumed by the task)
     signaled,       \* [T -> BOOLEAN] sticky signal pending (consumed by receive_signal)
+    started,        \* [T -> BOOLEAN] has run at least once (STARTED, set by StartPoll)
     \* ---- ghost (not in the code): a Wakeup not yet followed by a new
     \*      run or by a receive_signal that returned true ----
     wakeOwed,       \* [T -> BOOLEAN]
@@ -103,7 +106,7 @@ VARIABLES
     shutdown,       \* BOOLEAN
     budget          \* Nat: environment events left
 
-taskVars  == <<status, notified, cancelled, woken, signaled, wakeOwed>>
+taskVars  == <<status, notified, cancelled, woken, signaled, started, wakeOwed>>
 queueVars == <<front, frontClosed, ready, heap, due, local, pending, notifying, slot, share, rerun>>
 schedVars == <<schedHolder, driverToken, phase, lateRound>>
 workVars  == <<hand, dropping, wstate, tryRole>>
@@ -149,6 +152,7 @@ Init ==
     /\ cancelled   = [t \in T |-> FALSE]
     /\ woken       = [t \in T |-> FALSE]
     /\ signaled    = [t \in T |-> FALSE]
+    /\ started     = [t \in T |-> FALSE]
     /\ wakeOwed    = [t \in T |-> FALSE]
     /\ front = <<>>  /\ frontClosed = FALSE
     /\ ready = <<>>  /\ heap = {}  /\ due = {}  /\ local = <<>>
@@ -228,7 +232,7 @@ SpawnRegister(t) ==
     /\ ~registryClosed
     /\ status'  = [status EXCEPT ![t] = "Scheduled"]
     /\ pending' = pending \cup {t}
-    /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
     /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, slot, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
@@ -243,7 +247,7 @@ Wake(t, w) ==
     /\ Actor(w)
     /\ budget' = budget - 1
     /\ WakeEffect(t, w)
-    /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<started, cancelled, woken, signaled, wakeOwed>>
     /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
@@ -258,7 +262,7 @@ Wakeup(t, w) ==
          THEN UNCHANGED <<status, pending, notified, woken, slot, share, rerun>>
          ELSE /\ woken' = [woken EXCEPT ![t] = TRUE]
               /\ WakeEffect(t, w)
-    /\ UNCHANGED <<cancelled, signaled>>
+    /\ UNCHANGED <<started, cancelled, signaled>>
     /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
@@ -269,7 +273,7 @@ Signal(t, w) ==
     /\ budget' = budget - 1
     /\ signaled' = [signaled EXCEPT ![t] = TRUE]
     /\ WakeEffect(t, w)
-    /\ UNCHANGED <<cancelled, woken, wakeOwed>>
+    /\ UNCHANGED <<started, cancelled, woken, wakeOwed>>
     /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
@@ -280,7 +284,7 @@ Abort(t, w) ==
     /\ budget' = budget - 1
     /\ cancelled' = [cancelled EXCEPT ![t] = TRUE]
     /\ WakeEffect(t, w)
-    /\ UNCHANGED <<woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<started, woken, signaled, wakeOwed>>
     /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
@@ -379,7 +383,12 @@ SchedTakeFront(w) ==
     /\ UNCHANGED <<schedHolder, driverToken, lateRound, workVars, rtVars>>
 
 (* Sched::dispatch (RoleGuard::round -> State::transition_to_dispatched):  *)
-(* one RMW on the head of the local batch.  WorkerNotify (Idle::notify_one) *)
+(* one RMW on the head of the local batch.  The pass (role.rs invariant 4): *)
+(* the first Scheduled task of the round that has run before (started: a    *)
+(* wake, not a spawn) goes to the holder's share instead of the back of the *)
+(* ready queue, and the holder runs it first after its release; at most one *)
+(* per round (the share is empty when the round starts: SchedAcquire).      *)
+(* WorkerNotify (Idle::notify_one) *)
 (* is folded into every push to the ready queue; the code batches these     *)
 (* notifications after the release ("help" loop in run_loop) -- that only   *)
 (* delays wake-ups of extra workers, which liveness does not rely on while  *)
@@ -393,19 +402,23 @@ SchedDispatch(w) ==
        /\ CASE status[t] = "WaitingPosted" ->
                  /\ status' = [status EXCEPT ![t] = "Waiting"]
                  /\ heap' = heap \cup {t}
-                 /\ UNCHANGED <<ready, due, wstate>>
+                 /\ UNCHANGED <<ready, due, wstate, share>>
             [] status[t] = "Scheduled" ->
                  /\ IF Mutant = "DispatchKeepsHeap"
                       THEN UNCHANGED <<heap, due>>
                       ELSE /\ heap' = heap \ {t}
                            /\ due'  = due \ {t}
-                 /\ ready' = Append(ready, t)
-                 /\ NotifyOne
+                 /\ IF started[t] /\ share[w] = <<>>
+                      THEN /\ share' = [share EXCEPT ![w] = <<t>>]
+                           /\ UNCHANGED <<ready, wstate>>
+                      ELSE /\ ready' = Append(ready, t)
+                           /\ NotifyOne
+                           /\ UNCHANGED share
                  /\ UNCHANGED status
             [] OTHER ->          \* Complete: swept by shutdown, drop the reference
-                 UNCHANGED <<status, heap, due, ready, wstate>>
-    /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, pending, notifying, slot, share, rerun>>
+                 UNCHANGED <<status, heap, due, ready, wstate, share>>
+    /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<front, frontClosed, pending, notifying, slot, rerun>>
     /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
 (* Sched::expire (RoleGuard::round -> WaitingHeap::pop_expired,             *)
@@ -423,7 +436,7 @@ SchedExpire(w, t) ==
               /\ ready'  = Append(ready, t)
               /\ NotifyOne
          ELSE UNCHANGED <<status, ready, wstate>>   \* Scheduled: a wake beat the deadline
-    /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
     /\ UNCHANGED <<front, frontClosed, local, pending, notifying, slot, share, rerun>>
     /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
@@ -451,6 +464,7 @@ SchedPark(w) ==
     /\ phase = "Drained"
     /\ local = <<>> /\ front = <<>> /\ ready = <<>> /\ due = {}
     /\ rerun[w] = <<>>
+    /\ share[w] = <<>> \/ Mutant = "ParkWithPass"    \* no pass (role.rs invariant 4)
     /\ wstate' = [wstate EXCEPT ![w] = "DriverParking"]
     /\ phase' = "Woke"              \* when the driver returns: drop the guard
     /\ UNCHANGED <<taskVars, queueVars, schedHolder, driverToken, lateRound, hand, dropping, tryRole, rtVars>>
@@ -519,6 +533,10 @@ WorkerTakeShare(w) ==
     /\ hand[w] = None
     /\ slot[w] = None
     /\ share[w] # <<>>
+    /\ schedHolder # w                  \* a pass runs after the release,
+    /\ w \notin lateRound               \* but not after a round taken after
+                                        \* shutdown began: that worker exits
+                                        \* next (WorkerExit gives the pass back)
     /\ hand'  = [hand EXCEPT ![w] = Head(share[w])]
     /\ share' = [share EXCEPT ![w] = Tail(share[w])]
     /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, slot, rerun>>
@@ -591,12 +609,12 @@ SlotFlush(w) ==
 RerunFlush(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
-    /\ share[w] = <<>>
     /\ rerun[w] # <<>>
     /\ \/ /\ w \in tryRole
+          /\ share[w] = <<>>
           /\ schedHolder # w
           /\ tryRole' = tryRole \ {w}
-       \/ /\ IsHolder(w)
+       \/ /\ IsHolder(w)              \* its share: at most the round's pass
           /\ phase = "Drained"
           /\ local = <<>>
           /\ UNCHANGED tryRole
@@ -614,6 +632,7 @@ StartPoll(w) ==
     /\ LET t == hand[w] IN
        /\ status'   = [status EXCEPT ![t] = "Running"]
        /\ notified' = [notified EXCEPT ![t] = FALSE]
+       /\ started'  = [started EXCEPT ![t] = TRUE]
        /\ wakeOwed' = [wakeOwed EXCEPT ![t] = FALSE]     \* ghost: a new run begins
        /\ dropping' = IF cancelled[t] THEN dropping \cup {w} ELSE dropping
     /\ UNCHANGED <<cancelled, woken, signaled>>
@@ -627,7 +646,7 @@ ReceiveSignal(w) ==
     /\ signaled[hand[w]]
     /\ signaled' = [signaled EXCEPT ![hand[w]] = FALSE]
     /\ wakeOwed' = [wakeOwed EXCEPT ![hand[w]] = FALSE]  \* ghost: the task saw the signal
-    /\ UNCHANGED <<status, notified, cancelled, woken>>
+    /\ UNCHANGED <<started, status, notified, cancelled, woken>>
     /\ UNCHANGED <<queueVars, schedVars, workVars, rtVars>>
 
 (* State::take_woken (the task consumes its explicit wakeup). *)
@@ -635,7 +654,7 @@ ConsumeWoken(w) ==
     /\ Polling(w)
     /\ woken[hand[w]]
     /\ woken' = [woken EXCEPT ![hand[w]] = FALSE]
-    /\ UNCHANGED <<status, notified, cancelled, signaled, wakeOwed>>
+    /\ UNCHANGED <<started, status, notified, cancelled, signaled, wakeOwed>>
     /\ UNCHANGED <<queueVars, schedVars, workVars, rtVars>>
 
 (* Shared::spawn from inside a task's poll on a runtime with one runner     *)
@@ -653,7 +672,7 @@ SpawnLocal(t, w) ==
     /\ Polling(w)
     /\ status' = [status EXCEPT ![t] = "Scheduled"]
     /\ rerun'  = [rerun EXCEPT ![w] = Append(rerun[w], t)]
-    /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
     /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, pending, notifying, slot, share>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
@@ -687,7 +706,7 @@ PollPending(w) ==
                                        /\ pending' = pending \cup {t}
                                   ELSE /\ status'  = [status EXCEPT ![t] = "Idle"]
                                        /\ UNCHANGED pending
-    /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<started, cancelled, woken, signaled, wakeOwed>>
     /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, slot, share>>
     /\ UNCHANGED <<schedVars, wstate, tryRole, rtVars>>
 
@@ -697,7 +716,7 @@ PollReady(w) ==
     /\ status'   = [status EXCEPT ![hand[w]] = "Complete"]
     /\ notified' = [notified EXCEPT ![hand[w]] = FALSE]
     /\ hand'     = [hand EXCEPT ![w] = None]
-    /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<started, cancelled, woken, signaled, wakeOwed>>
     /\ UNCHANGED <<queueVars, schedVars, dropping, wstate, tryRole, rtVars>>
 
 (* State::transition_to_complete after dropping a cancelled future. *)
@@ -707,7 +726,7 @@ FinishCancel(w) ==
     /\ notified' = [notified EXCEPT ![hand[w]] = FALSE]
     /\ hand'     = [hand EXCEPT ![w] = None]
     /\ dropping' = dropping \ {w}
-    /\ UNCHANGED <<cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<started, cancelled, woken, signaled, wakeOwed>>
     /\ UNCHANGED <<queueVars, schedVars, wstate, tryRole, rtVars>>
 
 (* Idle::park: register as sleeper, re-check has_work, park -- one step     *)
@@ -753,17 +772,22 @@ ShutdownBegin ==
     /\ driverToken' = (driverToken \/ \E w \in W : wstate[w] = "DriverParking")
     /\ UNCHANGED <<taskVars, queueVars, schedHolder, phase, lateRound, hand, dropping, tryRole, budget>>
 
-(* Worker::run returns (worker::run_loop sees is_shutdown at its top). *)
+(* Worker::run returns (worker::run_loop sees is_shutdown at its top).  A  *)
+(* pass its last round gave it (role.rs invariant 4) and that it has not   *)
+(* run yet goes back to the ready queue first (worker.rs invariant 4; the  *)
+(* code also wakes a sleeper for it, which after ShutdownBegin is moot).   *)
 WorkerExit(w) ==
     /\ shutdown
     /\ wstate[w] = "Active"
     /\ hand[w] = None
     /\ slot[w] = None
-    /\ share[w] = <<>>
     /\ rerun[w] = <<>>
     /\ schedHolder # w
     /\ wstate' = [wstate EXCEPT ![w] = "Exited"]
-    /\ UNCHANGED <<taskVars, queueVars, schedVars, hand, dropping, tryRole, rtVars>>
+    /\ ready'  = ready \o share[w]
+    /\ share'  = [share EXCEPT ![w] = <<>>]
+    /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying, slot, rerun>>
+    /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
 (* Shared::finish_shutdown, per registered task: State::transition_to_     *)
 (* shutdown (Claimed: -> Running|Cancelled) then cancel_and_complete (the   *)
@@ -775,7 +799,7 @@ ShutdownSweep(t) ==
     /\ AllExited
     /\ status[t] \notin {"Running", "Complete", "Unborn"}
     /\ status' = [status EXCEPT ![t] = "Complete"]
-    /\ UNCHANGED <<notified, cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
     /\ UNCHANGED <<queueVars, schedVars, workVars, rtVars>>
 
 (* FrontQueue::close, ReadyQueue::drain, heap drain (finish_shutdown):     *)
@@ -884,6 +908,7 @@ TypeOK ==
     /\ cancelled \in [T -> BOOLEAN]
     /\ woken     \in [T -> BOOLEAN]
     /\ signaled  \in [T -> BOOLEAN]
+    /\ started   \in [T -> BOOLEAN]
     /\ wakeOwed  \in [T -> BOOLEAN]
     /\ front \in Seq(T) /\ ready \in Seq(T) /\ local \in Seq(T)
     /\ frontClosed \in BOOLEAN
@@ -942,9 +967,13 @@ HandOK ==
                              /\ slot[w] \notin heap
                              /\ wstate[w] = "Active"
                              /\ schedHolder # w
-        \* The share: tasks the worker popped and owes a run, never in the heap.
+        \* The share: tasks the worker popped and owes a run, never in the heap;
+        \* or, between its dispatch and the holder's release, the one task
+        \* that passed the ready queue in the holder's round (role.rs inv. 4).
         /\ share[w] # <<>> => /\ wstate[w] = "Active"
-                              /\ schedHolder # w
+                              /\ schedHolder = w => /\ phase = "Drained"
+                                                    /\ Len(share[w]) = 1
+                                                    /\ started[Head(share[w])]
                               /\ \A i \in 1..Len(share[w]) :
                                     /\ status[share[w][i]] = "Scheduled"
                                     /\ share[w][i] \notin heap

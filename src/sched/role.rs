@@ -1,13 +1,31 @@
 //! The sched role: a try-lock that any worker may take (no dedicated
 //! thread), and the state only its holder touches: the waiting heap and the
 //! batch being dispatched. One round moves the front queue into the ready
-//! queue or the heap, and expired heap entries into the ready queue.
+//! queue or the heap, and expired heap entries into the ready queue, except
+//! for one woken task that it hands to the holder to run next (invariant 4).
 //!
 //! # Invariants
 //! 1. At most one thread holds the role (`held` CAS false→true, SeqCst).
 //! 2. `core` is accessed only by the holder ([`RoleGuard`] is the proof).
 //! 3. `timed` mirrors the heap length (SeqCst), so an idle worker can see,
 //!    without the role, that deadlines need a timekeeper (`idle.rs` inv. 2).
+//! 4. *The pass.* The first task of a round's front-queue batch that is
+//!    `SCHEDULED` and has run before (`Dispatch::ToReady { started: true }`:
+//!    a wake from another thread, from the I/O driver, or from a worker
+//!    whose next-run slot was taken) does not go to the back of the ready
+//!    queue: the round returns it ([`Round::pass`]) and the holder runs it
+//!    first in its next batch, as its share (`worker.rs` invariant 4). At
+//!    most one task passes per round, so a ready task is passed by at most
+//!    one task per round (bounded delay: DESIGN promises FIFO *start*
+//!    order and a bounded delay for every ready task, not FIFO among
+//!    wakes); a spawned task (`started: false`) never passes, so start
+//!    order stays FIFO (`tests/fifo.rs`), and expired deadlines keep their
+//!    `(deadline, seq)` order behind the ready queue. Before, a task woken
+//!    from outside while every worker ran a long task waited for the first
+//!    run to end (the round) *and then* behind the tasks readied before it:
+//!    the `4-fairness` probe's p99 on two workers was one CPU hog longer
+//!    than the detection (numbers: `benches/RESULTS.md`). TLA+:
+//!    `SchedDispatch`'s pass branch (`share[w]`).
 
 use super::heap::WaitingHeap;
 use super::Shared;
@@ -47,6 +65,9 @@ pub(crate) struct RoleGuard<'a> {
 pub(crate) struct Round {
     /// The earliest deadline still in the heap.
     pub(crate) next_deadline: Option<Instant>,
+    /// The woken task that passes the ready queue (invariant 4): the holder
+    /// runs it next, after releasing the role.
+    pub(crate) pass: Option<Notified>,
 }
 
 impl SchedRole {
@@ -98,11 +119,13 @@ impl RoleGuard<'_> {
 
     /// One scheduling round.
     ///
-    /// TLA+: `SchedTakeFront`, then `SchedDispatch` per task, then `SchedExpire`
+    /// TLA+: `SchedTakeFront`, then `SchedDispatch` per task (the first
+    /// woken one to the holder's share: invariant 4), then `SchedExpire`
     /// per expired entry (all sched-role-private steps between them).
     pub(crate) fn round(&mut self, shared: &Shared) -> Round {
         let core = self.core();
         shared.front.take_all(&mut core.batch);
+        let mut pass = None;
         while let Some(n) = core.batch.pop_front() {
             match n.raw().state().transition_to_dispatched() {
                 Dispatch::ToHeap => {
@@ -118,9 +141,14 @@ impl RoleGuard<'_> {
                     );
                     core.heap.insert(d, n);
                 }
-                Dispatch::ToReady => {
+                Dispatch::ToReady { started } => {
                     drop(core.heap.remove(&n));
-                    core.out.push_back(n);
+                    // Invariant 4: one woken task passes; spawns never do.
+                    if started && pass.is_none() {
+                        pass = Some(n);
+                    } else {
+                        core.out.push_back(n);
+                    }
                 }
                 Dispatch::Drop => drop(core.heap.remove(&n)),
             }
@@ -143,7 +171,10 @@ impl RoleGuard<'_> {
             .and_then(|t| shared.epoch.instant(t));
         let len = core.heap.len();
         self.role.timed.store(len, SeqCst);
-        Round { next_deadline }
+        Round {
+            next_deadline,
+            pass,
+        }
     }
 }
 

@@ -13,7 +13,7 @@
 //!    list (invariant 5), behind everything already in the ready queue.
 //! 2. A worker parks only after re-checking for work with the handshakes of
 //!    `shared.rs` invariant 1; the role holder blocks in the driver only with
-//!    an empty front queue and ready queue.
+//!    an empty front queue and ready queue, and without a pass (invariant 4).
 //! 3. Between `transition_to_running` and the end of the poll the worker has
 //!    the run permission: it alone touches the task's stage and task-local state.
 //! 4. A worker pops its *share* of the ready queue at once (`pop_batch`: up
@@ -24,7 +24,14 @@
 //!    (and an empty slot), so no other worker ever waits for a task that this
 //!    one holds while it sleeps (TLA+: `share[w]`, `WorkerPop`,
 //!    `WorkerTakeShare`). A slot task still runs before the share (a message
-//!    reply is hot in cache), but only within the batch bound.
+//!    reply is hot in cache), but only within the batch bound. One
+//!    exception, in the other direction: the task that passed the ready
+//!    queue in the worker's round (`role.rs` invariant 4) is put in the
+//!    empty share after the round and runs first in the next batch; the
+//!    worker then never parks (a round with a pass has work), and if the
+//!    loop ends first (shutdown, or the `block_on` future is done) it gives
+//!    the task back to the ready queue and wakes a sleeper for it (TLA+:
+//!    `SchedDispatch`'s pass branch, `WorkerExit`).
 //! 5. A task whose poll returned `AfterPoll::Repost` (it woke itself, e.g.
 //!    `yield_now`, or was woken or signaled while running) goes to the
 //!    worker's *rerun* list, not to the front queue: it is `SCHEDULED`, in no
@@ -324,9 +331,13 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
     // This idle period's linger is spent (invariant 7).
     let mut lingered = false;
     loop {
-        debug_assert!(share.is_empty(), "tempo bug: a share outlived its batch");
+        debug_assert!(share.len() <= 1, "tempo bug: a share outlived its batch");
         debug_assert!(rerun.is_empty(), "tempo bug: a rerun outlived its batch");
         if shared.is_shutdown() || hooks.done() {
+            // TLA+: `WorkerExit` (a pass not yet run goes back, invariant 4).
+            if shared.ready.push_batch(&mut share) > 0 {
+                shared.idle.notify_one();
+            }
             return;
         }
         let mut ran = 0;
@@ -383,6 +394,8 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             // Readiness first, so the tasks it wakes are taken by this round.
             shared.driver.poll_events();
             let round = role.round(shared);
+            // Invariant 4: the round's pass runs first in the next batch.
+            share.extend(round.pass);
             if !rerun.is_empty() {
                 // TLA+: `RerunFlush` (as the holder, after the round:
                 // invariant 5). The help loop below wakes sleepers for them.
@@ -392,7 +405,8 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 drop(super::ready::trim(&mut rerun));
             }
             let ready = shared.ready.len();
-            if ready > 0 || ran > 0 || hooks.pending() || shared.is_shutdown() {
+            if ready > 0 || ran > 0 || !share.is_empty() || hooks.pending() || shared.is_shutdown()
+            {
                 let timed = round.next_deadline.is_some();
                 drop(role);
                 // Help: one more worker per extra ready task.

@@ -8,8 +8,8 @@
 //!
 //! # Layout
 //! ```text
-//!  63 ............ 16 | 15..9 |  8   7    6    5    4    3  | 2..0
-//!  reference count    | (0)   | JW   JI   SIG  WOK  CAN  NOT| status
+//!  63 ............ 16 | 15..10 |  9   8   7    6    5    4    3  | 2..0
+//!  reference count    | (0)    | STA JW  JI   SIG  WOK  CAN  NOT| status
 //! ```
 //!
 //! # Invariants (checked by `debug_assert!`s and mirrored in `tla/Scheduler.tla`)
@@ -25,6 +25,12 @@
 //! 5. The reference count counts: the registry entry, the `JoinHandle`, every
 //!    `Waker` and `TaskRef`, and the one notification travelling through the
 //!    queues. The task is freed by whoever drops the count to zero.
+//! 6. [`STARTED`] is set by the first `transition_to_running` and never
+//!    cleared: a `SCHEDULED` task without it was spawned and has never run
+//!    (spec: `started`). The sched role reads it in the dispatch RMW
+//!    (`Dispatch::ToReady { started }`): a woken task may pass the ready
+//!    queue, a spawned one never does (FIFO start order; `sched/role.rs`
+//!    invariant 4).
 
 use crate::sync::atomic::{AtomicUsize, Ordering::*};
 
@@ -61,6 +67,10 @@ pub(crate) const JOIN_INTEREST: usize = 1 << 7;
 /// The join waker slot holds a waker the completer must wake. Never set
 /// without `JOIN_INTEREST`.
 pub(crate) const JOIN_WAKER: usize = 1 << 8;
+/// The task has been started (polled, or dropped as cancelled) at least
+/// once; set by `transition_to_running`, never cleared (invariant 6).
+/// Combines with every status but the initial `SCHEDULED` of a new task.
+pub(crate) const STARTED: usize = 1 << 9;
 
 /// Shift of the reference count.
 const REF_SHIFT: usize = 16;
@@ -148,6 +158,7 @@ impl std::fmt::Debug for Snapshot {
             (SIGNALED, "signaled"),
             (JOIN_INTEREST, "join_interest"),
             (JOIN_WAKER, "join_waker"),
+            (STARTED, "started"),
         ] {
             if self.has(flag) {
                 d.field(n, &true);
@@ -221,8 +232,13 @@ pub(crate) enum Shutdown {
 pub(crate) enum Dispatch {
     /// Put it in the waiting heap (it is now `WAITING`).
     ToHeap,
-    /// Put it in the ready queue (it is `SCHEDULED`).
-    ToReady,
+    /// Put it in the ready queue (it is `SCHEDULED`). `started`: it has run
+    /// before (a wake, which may pass the ready queue, `sched/role.rs`
+    /// invariant 4), or not (a spawn, which never does: FIFO start order).
+    ToReady {
+        /// [`STARTED`] was set (invariant 6).
+        started: bool,
+    },
     /// It is complete: drop the notification.
     Drop,
 }
@@ -378,16 +394,21 @@ impl State {
     pub(crate) fn transition_to_running(&self) -> Start {
         let (prev, r) = self.update(act!(StartPoll), |s| match s.status() {
             COMPLETE => (s, Start::Skip),
-            SCHEDULED if s.has(CANCELLED) => (s.with_status(RUNNING), Start::Cancel),
+            SCHEDULED if s.has(CANCELLED) => (s.with_status(RUNNING).set(STARTED), Start::Cancel),
             // Seeded bug (VERIFICATION.md): the signal is cleared when the
             // poll starts, before the task could `receive_signal` it.
             #[cfg(tempo_mutant = "signal_cleared_at_start")]
             SCHEDULED => (
-                s.with_status(RUNNING).unset(NOTIFIED | SIGNALED),
+                s.with_status(RUNNING)
+                    .unset(NOTIFIED | SIGNALED)
+                    .set(STARTED),
                 Start::Poll(s),
             ),
             #[cfg(not(tempo_mutant = "signal_cleared_at_start"))]
-            SCHEDULED => (s.with_status(RUNNING).unset(NOTIFIED), Start::Poll(s)),
+            SCHEDULED => (
+                s.with_status(RUNNING).unset(NOTIFIED).set(STARTED),
+                Start::Poll(s),
+            ),
             _ => panic!("tempo bug: transition_to_running from {s:?}"),
         });
         match r {
@@ -438,7 +459,12 @@ impl State {
     pub(crate) fn transition_to_dispatched(&self) -> Dispatch {
         self.update(act!(Dispatch), |s| match s.status() {
             WAITING_POSTED => (s.with_status(WAITING), Dispatch::ToHeap),
-            SCHEDULED => (s, Dispatch::ToReady),
+            SCHEDULED => (
+                s,
+                Dispatch::ToReady {
+                    started: s.has(STARTED),
+                },
+            ),
             COMPLETE => (s, Dispatch::Drop),
             _ => panic!("tempo bug: dispatch of {s:?}"),
         })
@@ -595,7 +621,29 @@ mod tests {
         assert_eq!(s.transition_to_idle(true), AfterPoll::PostWaiting);
         assert_eq!(s.transition_to_signaled(), Notify::Nothing);
         assert_eq!(s.load().status(), SCHEDULED);
-        assert_eq!(s.transition_to_dispatched(), Dispatch::ToReady);
+        assert_eq!(
+            s.transition_to_dispatched(),
+            Dispatch::ToReady { started: true }
+        );
+    }
+
+    #[test]
+    fn a_spawned_task_dispatches_unstarted_and_a_woken_one_started() {
+        let s = State::new();
+        assert_eq!(
+            s.transition_to_dispatched(),
+            Dispatch::ToReady { started: false },
+            "a spawn never passes the ready queue (invariant 6)"
+        );
+        assert!(matches!(s.transition_to_running(), Start::Poll(_)));
+        assert!(s.load().has(STARTED));
+        assert_eq!(s.transition_to_idle(false), AfterPoll::Idle);
+        assert!(s.load().has(STARTED), "never cleared");
+        assert_eq!(s.transition_to_notified(), Notify::PushIdle);
+        assert_eq!(
+            s.transition_to_dispatched(),
+            Dispatch::ToReady { started: true }
+        );
     }
 
     #[test]

@@ -465,3 +465,43 @@ fn local_spawn_vs_shutdown() {
         drop(p);
     });
 }
+
+/// A task woken from another thread while the worker runs a share of other
+/// tasks: the wake leaves the front queue's hint, so after the run in
+/// progress the worker takes a round between runs (`worker.rs` invariant 8)
+/// and the woken task passes the rest of the share (`role.rs` invariant 4);
+/// or the wake lands before or after the batch and goes the usual way.
+/// Every task runs exactly as owed either way (the trace oracle checks each
+/// step against `Scheduler.tla`, where the pass sits in the holder's slot).
+///
+/// Two threads (the caller-driven worker, the waker): preemption bound 2.
+#[test]
+fn pass_between_runs() {
+    model(|| {
+        let rt = rt(0);
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        let w = rt.spawn(async move {
+            s.store(1, SeqCst);
+            task::wait().await
+        });
+        let t = w.task_ref();
+        let th = loom::thread::spawn(move || {
+            // Only a task that has run can pass (a spawn never does).
+            while started.load(SeqCst) == 0 {
+                loom::thread::yield_now();
+            }
+            t.wakeup();
+        });
+        let a = rt.spawn(async {
+            task::yield_now().await;
+            1
+        });
+        let b = rt.spawn(async { 2 });
+        rt.block_on(async move {
+            assert_eq!(w.await.unwrap(), WaitOutcome::Woken);
+            assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+        });
+        th.join().unwrap();
+    });
+}

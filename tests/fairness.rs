@@ -560,82 +560,97 @@ impl Drop for Hogs {
     }
 }
 
-/// The pass (`sched/role.rs` invariant 4): a task woken from another thread
-/// while both workers compute waits for the first of the two runs to end
-/// (the worker's round finds it), then runs on that worker *before* the
-/// hogs readied earlier: its wake-to-run delay is at most one `HOG` (plus
-/// the OS's own stalls). Without the pass it could wait for one more hog
-/// run after that (the worst of 30 wakes: 27–39 ms in five attempts, which
-/// failed this test in one run of two; with the pass 16–18 ms, on the
-/// 2-core development VM with TLC running beside it). A spawn never passes
-/// (FIFO start order: `tests/fifo.rs`).
-#[test]
-fn woken_task_passes_the_tasks_readied_before_it_two_workers() {
-    let _s = serial();
-    within(Duration::from_secs(20), || {
-        let rt = Runtime::builder().worker_threads(2).build().unwrap();
-        let hogs = Hogs::start(&rt);
-        let base = Instant::now();
-        let sent_at = Arc::new(AtomicU64::new(0));
-        let acks = Arc::new(AtomicUsize::new(0));
-        let lats = Arc::new(Mutex::new(Vec::new()));
-        let (s, a, l) = (sent_at.clone(), acks.clone(), lats.clone());
-        let probe = rt.spawn(async move {
-            loop {
-                match task::wait().await {
-                    WaitOutcome::Woken => {
-                        let now = base.elapsed().as_nanos() as u64;
-                        l.lock()
-                            .unwrap()
-                            .push(Duration::from_nanos(now.saturating_sub(s.load(SeqCst))));
-                        a.fetch_add(1, SeqCst);
-                    }
-                    WaitOutcome::Signaled => return,
-                    WaitOutcome::Expired => unreachable!(),
+/// The pass (`sched/role.rs` invariant 4) and the round between runs
+/// (`sched/worker.rs` invariant 8): a task woken from another thread while
+/// every worker computes waits for the run in progress to end (the worker
+/// then takes a round and finds it), and then runs on that worker *before*
+/// the hogs readied earlier and before the rest of the worker's share: its
+/// wake-to-run delay is at most one `HOG` (plus the OS's own stalls).
+/// Without the pass, on two workers, it could wait for one more hog run
+/// after that (the worst of 30 wakes: 27–39 ms in five attempts, which
+/// failed this test in one run of two; with it 16–18 ms, on the 2-core
+/// development VM with TLC running beside it). Without the round between
+/// runs, on one worker, it waited for the whole share: all four hogs. A
+/// spawn never passes (FIFO start order: `tests/fifo.rs`).
+fn woken_task_runs_after_the_run_in_progress(workers: usize) {
+    let rt = Runtime::builder().worker_threads(workers).build().unwrap();
+    let hogs = Hogs::start(&rt);
+    let base = Instant::now();
+    let sent_at = Arc::new(AtomicU64::new(0));
+    let acks = Arc::new(AtomicUsize::new(0));
+    let lats = Arc::new(Mutex::new(Vec::new()));
+    let (s, a, l) = (sent_at.clone(), acks.clone(), lats.clone());
+    let probe = rt.spawn(async move {
+        loop {
+            match task::wait().await {
+                WaitOutcome::Woken => {
+                    let now = base.elapsed().as_nanos() as u64;
+                    l.lock()
+                        .unwrap()
+                        .push(Duration::from_nanos(now.saturating_sub(s.load(SeqCst))));
+                    a.fetch_add(1, SeqCst);
                 }
-            }
-        });
-        let t = probe.task_ref();
-        let mut seen = Vec::new();
-        let mut passed = false;
-        for attempt in 1..=ATTEMPTS {
-            lats.lock().unwrap().clear();
-            let control = Control::start();
-            for i in 0..30u64 {
-                let before = acks.load(SeqCst);
-                sent_at.store(base.elapsed().as_nanos() as u64, SeqCst);
-                t.wakeup();
-                let t0 = Instant::now();
-                while acks.load(SeqCst) == before {
-                    assert!(
-                        t0.elapsed() < STARVED,
-                        "wakeup #{i} never ran the probe: starved or lost"
-                    );
-                    std::thread::yield_now();
-                }
-                // Spread the wakes over the hogs' runs (no phase lock).
-                std::thread::sleep(Duration::from_micros(3_000 + (i * 7_919) % 11_000));
-            }
-            let os = control.finish();
-            let (p50, p99, max) = stats(lats.lock().unwrap().clone());
-            eprintln!(
-                "wake-to-run behind 4 hogs of {HOG:?}, 2 workers (attempt {attempt}): \
-                 p50={p50:?} p99={p99:?} max={max:?} (worst OS-thread stall meanwhile: {os:?})"
-            );
-            seen.push((max, os));
-            if max < HOG + HOG / 4 + os {
-                passed = true;
-                break;
+                WaitOutcome::Signaled => return,
+                WaitOutcome::Expired => unreachable!(),
             }
         }
-        assert!(
-            passed,
-            "the woken task waited behind older ready tasks: wake-to-run \
-             >= {:?} + the OS's own stall in all {ATTEMPTS} attempts (max, OS stall): {seen:?}",
-            HOG + HOG / 4
+    });
+    let t = probe.task_ref();
+    let mut seen = Vec::new();
+    let mut passed = false;
+    for attempt in 1..=ATTEMPTS {
+        lats.lock().unwrap().clear();
+        let control = Control::start();
+        for i in 0..30u64 {
+            let before = acks.load(SeqCst);
+            sent_at.store(base.elapsed().as_nanos() as u64, SeqCst);
+            t.wakeup();
+            let t0 = Instant::now();
+            while acks.load(SeqCst) == before {
+                assert!(
+                    t0.elapsed() < STARVED,
+                    "wakeup #{i} never ran the probe: starved or lost"
+                );
+                std::thread::yield_now();
+            }
+            // Spread the wakes over the hogs' runs (no phase lock).
+            std::thread::sleep(Duration::from_micros(3_000 + (i * 7_919) % 11_000));
+        }
+        let os = control.finish();
+        let (p50, p99, max) = stats(lats.lock().unwrap().clone());
+        eprintln!(
+            "wake-to-run behind 4 hogs of {HOG:?}, {workers} worker(s) (attempt {attempt}): \
+             p50={p50:?} p99={p99:?} max={max:?} (worst OS-thread stall meanwhile: {os:?})"
         );
-        t.signal();
-        rt.block_on(probe).unwrap();
-        drop(hogs);
+        seen.push((max, os));
+        if max < HOG + HOG / 4 + os {
+            passed = true;
+            break;
+        }
+    }
+    assert!(
+        passed,
+        "the woken task waited behind older ready tasks: wake-to-run \
+         >= {:?} + the OS's own stall in all {ATTEMPTS} attempts (max, OS stall): {seen:?}",
+        HOG + HOG / 4
+    );
+    t.signal();
+    rt.block_on(probe).unwrap();
+    drop(hogs);
+}
+
+#[test]
+fn woken_task_runs_after_the_run_in_progress_one_worker() {
+    let _s = serial();
+    within(Duration::from_secs(20), || {
+        woken_task_runs_after_the_run_in_progress(1)
+    });
+}
+
+#[test]
+fn woken_task_runs_after_the_run_in_progress_two_workers() {
+    let _s = serial();
+    within(Duration::from_secs(20), || {
+        woken_task_runs_after_the_run_in_progress(2)
     });
 }

@@ -339,19 +339,24 @@ IsHolder(w) == schedHolder = w /\ wstate[w] = "Active"
 (* and the retry after a release -- or at the end of a batch that left     *)
 (* tasks in its rerun list (flushed after the round, RerunFlush).  After    *)
 (* begin_shutdown a worker finishes its loop iteration: at most one more    *)
-(* round (lateRound).                                                       *)
+(* round (lateRound).  Also between two runs of a batch, with a non-empty   *)
+(* share and an empty slot (worker.rs invariant 8: round_between_runs, when *)
+(* the front queue's hint says a woken task was pushed; the hint is not     *)
+(* modelled, so this is allowed at any such point, a superset); that worker *)
+(* goes on with its batch after the round, so such a round is never late.   *)
 SchedAcquire(w) ==
     /\ schedHolder = NoWorker
     /\ wstate[w] = "Active"
     /\ hand[w] = None
     /\ slot[w] = None
-    /\ share[w] = <<>>
     /\ w \notin tryRole
-    /\ ready = <<>> \/ front # <<>> \/ rerun[w] # <<>>
+    /\ \/ /\ share[w] = <<>>
+          /\ ready = <<>> \/ front # <<>> \/ rerun[w] # <<>>
+       \/ share[w] # <<>>
     /\ ~shutdown \/ w \notin lateRound
     /\ schedHolder' = w
     /\ phase' = "Round"
-    /\ lateRound' = IF shutdown THEN lateRound \cup {w} ELSE lateRound
+    /\ lateRound' = IF shutdown /\ share[w] = <<>> THEN lateRound \cup {w} ELSE lateRound
     /\ UNCHANGED <<taskVars, queueVars, driverToken, hand, dropping, wstate, tryRole, rtVars>>
 
 (* SchedRole::try_acquire fails (another worker holds the role) at the end *)
@@ -385,9 +390,10 @@ SchedTakeFront(w) ==
 (* Sched::dispatch (RoleGuard::round -> State::transition_to_dispatched):  *)
 (* one RMW on the head of the local batch.  The pass (role.rs invariant 4): *)
 (* the first Scheduled task of the round that has run before (started: a    *)
-(* wake, not a spawn) goes to the holder's share instead of the back of the *)
-(* ready queue, and the holder runs it first after its release; at most one *)
-(* per round (the share is empty when the round starts: SchedAcquire).      *)
+(* wake, not a spawn) goes to the holder's next-run slot instead of the     *)
+(* back of the ready queue, and the holder runs it first after its release  *)
+(* (the code keeps it at the head of its share); at most one per round (the *)
+(* slot is empty when the round starts: SchedAcquire).                      *)
 (* WorkerNotify (Idle::notify_one) *)
 (* is folded into every push to the ready queue; the code batches these     *)
 (* notifications after the release ("help" loop in run_loop) -- that only   *)
@@ -402,23 +408,23 @@ SchedDispatch(w) ==
        /\ CASE status[t] = "WaitingPosted" ->
                  /\ status' = [status EXCEPT ![t] = "Waiting"]
                  /\ heap' = heap \cup {t}
-                 /\ UNCHANGED <<ready, due, wstate, share>>
+                 /\ UNCHANGED <<ready, due, wstate, slot>>
             [] status[t] = "Scheduled" ->
                  /\ IF Mutant = "DispatchKeepsHeap"
                       THEN UNCHANGED <<heap, due>>
                       ELSE /\ heap' = heap \ {t}
                            /\ due'  = due \ {t}
-                 /\ IF started[t] /\ share[w] = <<>>
-                      THEN /\ share' = [share EXCEPT ![w] = <<t>>]
+                 /\ IF started[t] /\ slot[w] = None
+                      THEN /\ slot' = [slot EXCEPT ![w] = t]
                            /\ UNCHANGED <<ready, wstate>>
                       ELSE /\ ready' = Append(ready, t)
                            /\ NotifyOne
-                           /\ UNCHANGED share
+                           /\ UNCHANGED slot
                  /\ UNCHANGED status
             [] OTHER ->          \* Complete: swept by shutdown, drop the reference
-                 UNCHANGED <<status, heap, due, ready, wstate, share>>
+                 UNCHANGED <<status, heap, due, ready, wstate, slot>>
     /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, pending, notifying, slot, rerun>>
+    /\ UNCHANGED <<front, frontClosed, pending, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
 (* Sched::expire (RoleGuard::round -> WaitingHeap::pop_expired,             *)
@@ -450,7 +456,7 @@ SchedExpire(w, t) ==
 SchedRelease(w) ==
     /\ IsHolder(w)
     /\ local = <<>>
-    /\ rerun[w] = <<>>
+    /\ rerun[w] = <<>> \/ share[w] # <<>>   \* a round between runs keeps it
     /\ phase = "Woke" \/ (phase = "Drained" /\ (due = {} \/ shutdown))
     /\ schedHolder' = NoWorker
     /\ phase' = "Round"              \* (canonical value while nobody holds the role)
@@ -464,7 +470,8 @@ SchedPark(w) ==
     /\ phase = "Drained"
     /\ local = <<>> /\ front = <<>> /\ ready = <<>> /\ due = {}
     /\ rerun[w] = <<>>
-    /\ share[w] = <<>> \/ Mutant = "ParkWithPass"    \* no pass (role.rs invariant 4)
+    /\ share[w] = <<>>
+    /\ slot[w] = None \/ Mutant = "ParkWithPass"    \* no pass (role.rs invariant 4)
     /\ wstate' = [wstate EXCEPT ![w] = "DriverParking"]
     /\ phase' = "Woke"              \* when the driver returns: drop the guard
     /\ UNCHANGED <<taskVars, queueVars, schedHolder, driverToken, lateRound, hand, dropping, tryRole, rtVars>>
@@ -533,10 +540,7 @@ WorkerTakeShare(w) ==
     /\ hand[w] = None
     /\ slot[w] = None
     /\ share[w] # <<>>
-    /\ schedHolder # w                  \* a pass runs after the release,
-    /\ w \notin lateRound               \* but not after a round taken after
-                                        \* shutdown began: that worker exits
-                                        \* next (WorkerExit gives the pass back)
+    /\ schedHolder # w                  \* not during a round between runs
     /\ hand'  = [hand EXCEPT ![w] = Head(share[w])]
     /\ share' = [share EXCEPT ![w] = Tail(share[w])]
     /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, slot, rerun>>
@@ -548,6 +552,10 @@ WorkerTakeSlot(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
     /\ slot[w] # None
+    /\ schedHolder # w                  \* a pass runs after the release,
+    /\ w \notin lateRound               \* but not after a round taken after
+                                        \* shutdown began: that worker exits
+                                        \* next (WorkerExit gives the pass back)
     /\ hand' = [hand EXCEPT ![w] = slot[w]]
     /\ slot' = [slot EXCEPT ![w] = None]
     /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, share, rerun>>
@@ -594,6 +602,8 @@ SlotFlush(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
     /\ slot[w] # None
+    /\ schedHolder # w                  \* as for WorkerTakeSlot: a holder's or
+    /\ w \notin lateRound               \* late worker's slot holds a pass
     /\ rerun' = [rerun EXCEPT ![w] = Append(rerun[w], slot[w])]
     /\ slot' = [slot EXCEPT ![w] = None]
     /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, share>>
@@ -609,12 +619,12 @@ SlotFlush(w) ==
 RerunFlush(w) ==
     /\ wstate[w] = "Active"
     /\ hand[w] = None
+    /\ share[w] = <<>>
     /\ rerun[w] # <<>>
     /\ \/ /\ w \in tryRole
-          /\ share[w] = <<>>
           /\ schedHolder # w
           /\ tryRole' = tryRole \ {w}
-       \/ /\ IsHolder(w)              \* its share: at most the round's pass
+       \/ /\ IsHolder(w)
           /\ phase = "Drained"
           /\ local = <<>>
           /\ UNCHANGED tryRole
@@ -780,13 +790,13 @@ WorkerExit(w) ==
     /\ shutdown
     /\ wstate[w] = "Active"
     /\ hand[w] = None
-    /\ slot[w] = None
+    /\ share[w] = <<>>
     /\ rerun[w] = <<>>
     /\ schedHolder # w
     /\ wstate' = [wstate EXCEPT ![w] = "Exited"]
-    /\ ready'  = ready \o share[w]
-    /\ share'  = [share EXCEPT ![w] = <<>>]
-    /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying, slot, rerun>>
+    /\ ready'  = IF slot[w] = None THEN ready ELSE Append(ready, slot[w])
+    /\ slot'   = [slot EXCEPT ![w] = None]
+    /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
 (* Shared::finish_shutdown, per registered task: State::transition_to_     *)
@@ -961,25 +971,23 @@ HandOK ==
         /\ wstate[w] \in {"Parked", "DriverParking", "DriverParked", "Exited"}
               => hand[w] = None
         \* The next-run slot: a task woken Idle -> Scheduled by the worker's own
-        \* run, never in the heap; only an active worker that is not the sched
-        \* role holder has one.
+        \* run, never in the heap; only an active worker has one, and the sched
+        \* role holder only as the pass of its round (role.rs invariant 4).
         /\ slot[w] # None => /\ status[slot[w]] = "Scheduled"
                              /\ slot[w] \notin heap
                              /\ wstate[w] = "Active"
-                             /\ schedHolder # w
-        \* The share: tasks the worker popped and owes a run, never in the heap;
-        \* or, between its dispatch and the holder's release, the one task
-        \* that passed the ready queue in the holder's round (role.rs inv. 4).
+                             /\ schedHolder = w => /\ phase = "Drained"
+                                                   /\ started[slot[w]]
+        \* The share: tasks the worker popped and owes a run, never in the heap
+        \* (a worker may hold the role with one: a round between runs).
         /\ share[w] # <<>> => /\ wstate[w] = "Active"
-                              /\ schedHolder = w => /\ phase = "Drained"
-                                                    /\ Len(share[w]) = 1
-                                                    /\ started[Head(share[w])]
                               /\ \A i \in 1..Len(share[w]) :
                                     /\ status[share[w][i]] = "Scheduled"
                                     /\ share[w][i] \notin heap
         \* The rerun list: tasks the worker ran and owes another run, never in
         \* the heap (a running task has no heap entry).  A holder has one only
-        \* between SchedAcquire and the RerunFlush that ends its round.
+        \* between SchedAcquire and the RerunFlush that ends its round, or
+        \* during a round between two runs of its batch (worker.rs inv. 8).
         /\ rerun[w] # <<>> => /\ wstate[w] = "Active"
                               /\ \A i \in 1..Len(rerun[w]) :
                                     /\ status[rerun[w][i]] = "Scheduled"

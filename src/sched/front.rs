@@ -17,8 +17,17 @@
 //! 3. Push is Release (publishes `queue_next` and the task's state); `take_all`
 //!    is Acquire. Both are SeqCst because they take part in the Dekker-style
 //!    handshakes of `Shared::push_front` / `Idle::park` (see `shared.rs`).
+//! 4. `woken` is a hint, not state: set (Relaxed) after the push of a woken
+//!    task (`Shared::push_woken`), cleared (Relaxed) by `take_all` before it
+//!    takes the chain. A worker reads it after each run to decide whether a
+//!    round between runs is worth taking (`worker.rs` invariant 8). Nothing
+//!    depends on it for correctness: a lost or stale hint only moves that
+//!    round to the end of the batch or makes it find nothing, and the spec
+//!    lets a worker with a share try the role at any time (`SchedAcquire`).
+//!    Spawns and deadline posts do not set it: they never pass the ready
+//!    queue (`role.rs` invariant 4), so a round for them would buy nothing.
 
-use crate::sync::atomic::{AtomicPtr, Ordering::*};
+use crate::sync::atomic::{AtomicBool, AtomicPtr, Ordering::*};
 use crate::task::header::{Header, Notified, RawTask};
 use std::collections::VecDeque;
 use std::ptr::NonNull;
@@ -38,14 +47,26 @@ pub(crate) enum Pushed {
     Closed(Notified),
 }
 
+/// Aligned to 128 bytes (two cache lines: x86 prefetches lines in pairs),
+/// so `head` shares no line with the fields beside it in `Shared`: the
+/// ready queue's length and lock are written on every pop, and a worker
+/// reads `head` after every run (`worker.rs` invariant 8). Unpadded, that
+/// load missed in the cache once per run: `2-yield` on two workers ran
+/// 3.1 → 3.7 ms (medians of 9, three alternations), and the same false
+/// sharing is the likely cause of the tenth session's unexplained `2-yield`
+/// loss with a per-run check of the front queue.
+#[repr(align(128))]
 pub(crate) struct FrontQueue {
     head: AtomicPtr<Header>,
+    /// A woken task was pushed since the last `take_all` (invariant 4).
+    woken: AtomicBool,
 }
 
 impl FrontQueue {
     pub(crate) fn new() -> Self {
         FrontQueue {
             head: AtomicPtr::new(std::ptr::null_mut()),
+            woken: AtomicBool::new(false),
         }
     }
 
@@ -79,6 +100,21 @@ impl FrontQueue {
         }
     }
 
+    /// Records that a woken task was just pushed (invariant 4: a hint).
+    pub(crate) fn mark_woken(&self) {
+        // Relaxed: a hint (invariant 4); read before written, so a stream of
+        // wakes costs one store per round, not one per wake.
+        if !self.woken.load(Relaxed) {
+            self.woken.store(true, Relaxed);
+        }
+    }
+
+    /// Whether a woken task may be waiting here (invariant 4: a hint).
+    pub(crate) fn has_woken(&self) -> bool {
+        // Relaxed: a hint (invariant 4).
+        self.woken.load(Relaxed)
+    }
+
     /// Whether the queue looks empty (SeqCst; part of the park handshake).
     pub(crate) fn is_empty(&self) -> bool {
         let h = self.head.load(SeqCst);
@@ -94,6 +130,11 @@ impl FrontQueue {
         // push in between (from a straggler left by `shutdown_timeout`)
         // succeeded and was overwritten, leaking its task
         // (`tla/FrontQueue.tla`, `mutants/front_straggler_take_after_close.cfg`).
+        // Invariant 4: cleared before the take, so a hint set after it is
+        // never for a task this take already has.
+        if self.woken.load(Relaxed) {
+            self.woken.store(false, Relaxed);
+        }
         let mut p = self.head.load(Relaxed);
         loop {
             if p.is_null() || p == CLOSED {

@@ -14,7 +14,7 @@
 //!    a wake from another thread, from the I/O driver, or from a worker
 //!    whose next-run slot was taken) does not go to the back of the ready
 //!    queue: the round returns it ([`Round::pass`]) and the holder runs it
-//!    first in its next batch, as its share (`worker.rs` invariant 4). At
+//!    next, from the head of its share (`worker.rs` invariants 4 and 8). At
 //!    most one task passes per round, so a ready task is passed by at most
 //!    one task per round (bounded delay: DESIGN promises FIFO *start*
 //!    order and a bounded delay for every ready task, not FIFO among
@@ -25,7 +25,7 @@
 //!    run to end (the round) *and then* behind the tasks readied before it:
 //!    the `4-fairness` probe's p99 on two workers was one CPU hog longer
 //!    than the detection (numbers: `benches/RESULTS.md`). TLA+:
-//!    `SchedDispatch`'s pass branch (`share[w]`).
+//!    `SchedDispatch`'s pass branch (into the holder's `slot[w]`).
 
 use super::heap::WaitingHeap;
 use super::Shared;
@@ -120,7 +120,7 @@ impl RoleGuard<'_> {
     /// One scheduling round.
     ///
     /// TLA+: `SchedTakeFront`, then `SchedDispatch` per task (the first
-    /// woken one to the holder's share: invariant 4), then `SchedExpire`
+    /// woken one to the holder: invariant 4), then `SchedExpire`
     /// per expired entry (all sched-role-private steps between them).
     pub(crate) fn round(&mut self, shared: &Shared) -> Round {
         let core = self.core();

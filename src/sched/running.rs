@@ -191,7 +191,7 @@ impl Drop for RunGuard {
     fn drop(&mut self) {
         if let Some(n) = self.restore() {
             // SAFETY: invariant 1: the guard's runtime outlives the guard.
-            unsafe { (*self.shared).push_front(n) }
+            unsafe { (*self.shared).push_woken(n) }
         }
     }
 }

@@ -193,6 +193,17 @@ impl Shared {
         }
     }
 
+    /// [`push_front`](Self::push_front) for a woken task (it has run before:
+    /// it may pass the ready queue, `role.rs` invariant 4), leaving the hint
+    /// that a worker with a share reads after each run (`front.rs` invariant
+    /// 4, `worker.rs` invariant 8).
+    ///
+    /// TLA+: `PushFront` (the hint is not modelled)
+    pub(crate) fn push_woken(&self, n: Notified) {
+        self.push_front(n);
+        self.front.mark_woken();
+    }
+
     /// Makes sure someone will take the front queue (invariant 1).
     ///
     /// TLA+: `NotifySched`

@@ -26,12 +26,13 @@
 //!    `WorkerTakeShare`). A slot task still runs before the share (a message
 //!    reply is hot in cache), but only within the batch bound. One
 //!    exception, in the other direction: the task that passed the ready
-//!    queue in the worker's round (`role.rs` invariant 4) is put in the
-//!    empty share after the round and runs first in the next batch; the
-//!    worker then never parks (a round with a pass has work), and if the
-//!    loop ends first (shutdown, or the `block_on` future is done) it gives
-//!    the task back to the ready queue and wakes a sleeper for it (TLA+:
-//!    `SchedDispatch`'s pass branch, `WorkerExit`).
+//!    queue in the worker's round (`role.rs` invariant 4) is put at the head
+//!    of the share after the round (empty at the end of a batch, invariant
+//!    8 between runs) and runs next; the worker then never parks (a round
+//!    with a pass has work), and if the loop ends first (shutdown, or the
+//!    `block_on` future is done) it gives the task back to the ready queue
+//!    and wakes a sleeper for it (TLA+: the pass sits in `slot[w]`,
+//!    `SchedDispatch`'s pass branch, `WorkerTakeSlot`, `WorkerExit`).
 //! 5. A task whose poll returned `AfterPoll::Repost` (it woke itself, e.g.
 //!    `yield_now`, or was woken or signaled while running) goes to the
 //!    worker's *rerun* list, not to the front queue: it is `SCHEDULED`, in no
@@ -88,6 +89,22 @@
 //!    then reads (stuttering); no new action. (`chain-1000` on two workers:
 //!    the second worker, parked in the driver, was woken for every few links
 //!    and took the next one to its own core; numbers: `benches/RESULTS.md`.)
+//! 8. *A round between runs.* After a run that left the next-run slot
+//!    empty, a worker whose share still holds tasks reads the front queue's
+//!    hint that a woken task was pushed (`front.rs` invariant 4, one Relaxed
+//!    load on the line of the queue's head) and, if set, takes the role for
+//!    a round ([`round_between_runs`]): the round's pass (`role.rs`
+//!    invariant 4) goes to the head of the share and runs next; everything
+//!    else the round moves goes to the ready queue as usual, and the rerun
+//!    list waits for the end of the batch (invariant 5). Without it, a task
+//!    woken from outside waited for the rest of the share: on one thread the
+//!    share is the whole ready queue, so the `4-fairness` probe waited for
+//!    all four CPU hogs (400 µs, like tokio and async-executor, which run
+//!    FIFO too); now for the run in progress. Spawns and deadline posts do
+//!    not set the hint (they never pass), so a spawner from outside or a
+//!    burst of first sleeps costs no extra round; a wake costs at most one.
+//!    TLA+: `SchedAcquire` with a non-empty share (then `SchedRelease` with
+//!    the rerun list kept), the pass in `slot[w]`.
 
 use super::Shared;
 use crate::task::header::{Notified, RawTask};
@@ -317,6 +334,45 @@ fn take_own_rerun(
     rerun.pop_front()
 }
 
+/// After a round, with the role released and this worker about to run
+/// tasks: wakes one sleeper per ready task that nobody awake will take
+/// (`unclaimed`), and one to keep time if a deadline waits and nothing else
+/// would wake a worker for it.
+fn help(shared: &Shared, unclaimed: usize, timed: bool) {
+    for _ in 0..unclaimed.min(shared.idle.sleepers()) {
+        if !shared.idle.notify_one() {
+            break;
+        }
+    }
+    // Someone must keep time while we run tasks.
+    if timed && unclaimed == 0 {
+        shared.idle.notify_one();
+    }
+}
+
+/// The round a worker takes between two runs of its batch (invariant 8):
+/// a woken task was pushed to the front queue, the worker's slot is empty
+/// and its share is not. The pass, if any, goes to the head of the share;
+/// the rest of the round's tasks go to the ready queue, for sleepers (woken
+/// here) or for this worker's next pop. No readiness poll (the round at the end of the
+/// batch does that) and no rerun flush (the rerun list waits for the end of
+/// the batch, invariant 5).
+///
+/// TLA+: `SchedAcquire` with `share[w] # <<>>` (then `SchedTakeFront`,
+/// `SchedDispatch`, `SchedExpire`, `SchedRelease`, the pass in `slot[w]`).
+fn round_between_runs(shared: &Shared, share: &mut VecDeque<Notified>) {
+    let Some(mut role) = shared.role.try_acquire() else {
+        return;
+    };
+    let round = role.round(shared);
+    let timed = round.next_deadline.is_some();
+    drop(role);
+    if let Some(p) = round.pass {
+        share.push_front(p);
+    }
+    help(shared, shared.ready.len(), timed);
+}
+
 /// The worker loop (see the module invariants).
 ///
 /// TLA+: the order of `WorkerTakeSlot`/`WorkerTakeShare`/`WorkerPop`, `SlotFlush`,
@@ -382,6 +438,11 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             next = run_task(shared, n, &mut rerun);
             ran += 1;
             lingered = false;
+            if next.is_none() && !share.is_empty() && shared.front.has_woken() {
+                // Invariant 8: a woken task waits for one run, not for the
+                // rest of the share.
+                round_between_runs(shared, &mut share);
+            }
         }
         if let Some(n) = next {
             // TLA+: `SlotFlush` (to the rerun list, invariant 5). Through the
@@ -409,16 +470,8 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             {
                 let timed = round.next_deadline.is_some();
                 drop(role);
-                // Help: one more worker per extra ready task.
-                for _ in 1..ready.min(shared.idle.sleepers() + 1) {
-                    if !shared.idle.notify_one() {
-                        break;
-                    }
-                }
-                // Someone must keep time while we run tasks.
-                if timed && ready <= 1 {
-                    shared.idle.notify_one();
-                }
+                // This worker takes one of the ready tasks itself.
+                help(shared, ready.saturating_sub(1), timed);
                 continue;
             }
             if !lingered

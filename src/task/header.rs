@@ -152,13 +152,13 @@ impl RawTask {
             // SAFETY: `running.rs` invariant 1: this thread runs a task of
             // this runtime and holds a handle to it, so `*p` outlives the
             // push even if the task is freed by another worker right after.
-            unsafe { (*p).push_front(n) }
+            unsafe { (*p).push_woken(n) }
         } else {
             // The clone keeps the runtime alive through the push: once the
             // task is in the front queue it may be run, completed and freed
             // (and with it this header's reference) by another thread.
             let shared = self.header().shared.clone();
-            shared.push_front(Notified(self));
+            shared.push_woken(Notified(self));
         }
     }
 

@@ -281,54 +281,95 @@ fn spawned_task_starts_while_its_spawner_keeps_running_two_block_on_callers() {
     });
 }
 
+/// A task that waits for wakeups (`task::wait`) and records each one's
+/// wake-to-run delay; [`WakeProbe::wake`] wakes it from the calling thread
+/// and waits for it to run (a probe that never runs is starvation).
+struct WakeProbe {
+    base: Instant,
+    sent_at: Arc<AtomicU64>,
+    acks: Arc<AtomicUsize>,
+    lats: Arc<Mutex<Vec<Duration>>>,
+    handle: tempo::JoinHandle<()>,
+    task: task::TaskRef,
+}
+
+impl WakeProbe {
+    fn start(rt: &Runtime) -> WakeProbe {
+        let base = Instant::now();
+        // Nanoseconds since `base` at which the last wakeup was sent.
+        let sent_at = Arc::new(AtomicU64::new(0));
+        let acks = Arc::new(AtomicUsize::new(0));
+        let lats = Arc::new(Mutex::new(Vec::new()));
+        let (s, a, l) = (sent_at.clone(), acks.clone(), lats.clone());
+        let handle = rt.spawn(async move {
+            loop {
+                match task::wait().await {
+                    WaitOutcome::Woken => {
+                        let now = base.elapsed().as_nanos() as u64;
+                        l.lock()
+                            .unwrap()
+                            .push(Duration::from_nanos(now.saturating_sub(s.load(SeqCst))));
+                        a.fetch_add(1, SeqCst);
+                    }
+                    WaitOutcome::Signaled => return,
+                    WaitOutcome::Expired => unreachable!(),
+                }
+            }
+        });
+        let task = handle.task_ref();
+        WakeProbe {
+            base,
+            sent_at,
+            acks,
+            lats,
+            handle,
+            task,
+        }
+    }
+
+    /// Wakes the probe (wakeup number `i`) and waits until it has run.
+    fn wake(&self, i: u64) {
+        let before = self.acks.load(SeqCst);
+        self.sent_at
+            .store(self.base.elapsed().as_nanos() as u64, SeqCst);
+        self.task.wakeup();
+        let t0 = Instant::now();
+        while self.acks.load(SeqCst) == before {
+            assert!(
+                t0.elapsed() < STARVED,
+                "wakeup #{i} never ran the probe: starved or lost"
+            );
+            std::thread::yield_now();
+        }
+    }
+
+    /// The delays recorded since the last call.
+    fn take(&self) -> Vec<Duration> {
+        std::mem::take(&mut *self.lats.lock().unwrap())
+    }
+
+    fn stop(self, rt: &Runtime) {
+        self.task.signal();
+        rt.block_on(self.handle).unwrap();
+    }
+}
+
 fn wakeup_latency(workers: usize) {
     let rt = Runtime::builder().worker_threads(workers).build().unwrap();
     let spinners = Spinners::start(&rt);
-    let base = Instant::now();
-    // Nanoseconds since `base` at which the last wakeup was sent.
-    let sent_at = Arc::new(AtomicU64::new(0));
-    let acks = Arc::new(AtomicUsize::new(0));
-    let lats = Arc::new(Mutex::new(Vec::new()));
-    let (s, a, l) = (sent_at.clone(), acks.clone(), lats.clone());
-    let probe = rt.spawn(async move {
-        loop {
-            match task::wait().await {
-                WaitOutcome::Woken => {
-                    let now = base.elapsed().as_nanos() as u64;
-                    l.lock()
-                        .unwrap()
-                        .push(Duration::from_nanos(now.saturating_sub(s.load(SeqCst))));
-                    a.fetch_add(1, SeqCst);
-                }
-                WaitOutcome::Signaled => return,
-                WaitOutcome::Expired => unreachable!(),
-            }
-        }
-    });
-    let t = probe.task_ref();
+    let probe = WakeProbe::start(&rt);
     bounded(
         &format!("wakeup-to-run via TaskRef, {workers} worker(s), 4 spinners"),
         || {
-            lats.lock().unwrap().clear();
+            probe.take();
             for i in 0..100 {
-                let before = acks.load(SeqCst);
-                sent_at.store(base.elapsed().as_nanos() as u64, SeqCst);
-                t.wakeup();
-                let t0 = Instant::now();
-                while acks.load(SeqCst) == before {
-                    assert!(
-                        t0.elapsed() < STARVED,
-                        "wakeup #{i} never ran the probe: starved or lost"
-                    );
-                    std::thread::yield_now();
-                }
+                probe.wake(i);
                 std::thread::sleep(Duration::from_millis(1));
             }
-            lats.lock().unwrap().clone()
+            probe.take()
         },
     );
-    t.signal();
-    rt.block_on(probe).unwrap();
+    probe.stop(&rt);
     drop(spinners);
 }
 
@@ -575,49 +616,19 @@ impl Drop for Hogs {
 fn woken_task_runs_after_the_run_in_progress(workers: usize) {
     let rt = Runtime::builder().worker_threads(workers).build().unwrap();
     let hogs = Hogs::start(&rt);
-    let base = Instant::now();
-    let sent_at = Arc::new(AtomicU64::new(0));
-    let acks = Arc::new(AtomicUsize::new(0));
-    let lats = Arc::new(Mutex::new(Vec::new()));
-    let (s, a, l) = (sent_at.clone(), acks.clone(), lats.clone());
-    let probe = rt.spawn(async move {
-        loop {
-            match task::wait().await {
-                WaitOutcome::Woken => {
-                    let now = base.elapsed().as_nanos() as u64;
-                    l.lock()
-                        .unwrap()
-                        .push(Duration::from_nanos(now.saturating_sub(s.load(SeqCst))));
-                    a.fetch_add(1, SeqCst);
-                }
-                WaitOutcome::Signaled => return,
-                WaitOutcome::Expired => unreachable!(),
-            }
-        }
-    });
-    let t = probe.task_ref();
+    let probe = WakeProbe::start(&rt);
     let mut seen = Vec::new();
     let mut passed = false;
     for attempt in 1..=ATTEMPTS {
-        lats.lock().unwrap().clear();
+        probe.take();
         let control = Control::start();
         for i in 0..30u64 {
-            let before = acks.load(SeqCst);
-            sent_at.store(base.elapsed().as_nanos() as u64, SeqCst);
-            t.wakeup();
-            let t0 = Instant::now();
-            while acks.load(SeqCst) == before {
-                assert!(
-                    t0.elapsed() < STARVED,
-                    "wakeup #{i} never ran the probe: starved or lost"
-                );
-                std::thread::yield_now();
-            }
+            probe.wake(i);
             // Spread the wakes over the hogs' runs (no phase lock).
             std::thread::sleep(Duration::from_micros(3_000 + (i * 7_919) % 11_000));
         }
         let os = control.finish();
-        let (p50, p99, max) = stats(lats.lock().unwrap().clone());
+        let (p50, p99, max) = stats(probe.take());
         eprintln!(
             "wake-to-run behind 4 hogs of {HOG:?}, {workers} worker(s) (attempt {attempt}): \
              p50={p50:?} p99={p99:?} max={max:?} (worst OS-thread stall meanwhile: {os:?})"
@@ -634,8 +645,7 @@ fn woken_task_runs_after_the_run_in_progress(workers: usize) {
          >= {:?} + the OS's own stall in all {ATTEMPTS} attempts (max, OS stall): {seen:?}",
         HOG + HOG / 4
     );
-    t.signal();
-    rt.block_on(probe).unwrap();
+    probe.stop(&rt);
     drop(hogs);
 }
 

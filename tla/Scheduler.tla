@@ -879,7 +879,14 @@ Fairness ==
          /\ WF_vars(DriverTimeout(w))
          /\ WF_vars(WorkerPop(w))
          /\ WF_vars(WorkerTakeSlot(w))
-         /\ WF_vars(WorkerTakeShare(w))
+         \* Strong: a worker may take the role between two runs of its batch
+         \* (SchedAcquire with a share), which disables this step while it
+         \* holds the role; the code runs the next task of its share right
+         \* after such a round (worker.rs invariant 8: at most one round per
+         \* run), so it is not kept from it forever (WF alone allowed the
+         \* lasso acquire, take an empty front, release, forever: TLC,
+         \* SchedulerLive2.cfg).
+         /\ SF_vars(WorkerTakeShare(w))
          /\ WF_vars(RerunFlush(w))
          /\ WF_vars(SchedBusy(w))
          \* One try_acquire, which either takes the role or finds it held: a

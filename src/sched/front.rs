@@ -48,13 +48,14 @@ pub(crate) enum Pushed {
 }
 
 /// Aligned to 128 bytes (two cache lines: x86 prefetches lines in pairs),
-/// so `head` shares no line with the fields beside it in `Shared`: the
-/// ready queue's length and lock are written on every pop, and a worker
-/// reads `head` after every run (`worker.rs` invariant 8). Unpadded, that
-/// load missed in the cache once per run: `2-yield` on two workers ran
-/// 3.1 → 3.7 ms (medians of 9, three alternations), and the same false
-/// sharing is the likely cause of the tenth session's unexplained `2-yield`
-/// loss with a per-run check of the front queue.
+/// so `head` and the hint beside it share no line with the fields around
+/// them in `Shared`: the ready queue's length and lock are written on every
+/// pop, and a worker reads the hint after every run (`worker.rs` invariant
+/// 8). Unpadded, a per-run read of `head` missed in the cache once per run:
+/// `2-yield` on two workers ran 3.1 → 3.7 ms (medians of 9, three
+/// alternations), and the same false sharing is the likely cause of the
+/// tenth session's unexplained `2-yield` loss with a per-run check of the
+/// front queue.
 #[repr(align(128))]
 pub(crate) struct FrontQueue {
     head: AtomicPtr<Header>,
@@ -130,8 +131,9 @@ impl FrontQueue {
         // push in between (from a straggler left by `shutdown_timeout`)
         // succeeded and was overwritten, leaking its task
         // (`tla/FrontQueue.tla`, `mutants/front_straggler_take_after_close.cfg`).
-        // Invariant 4: cleared before the take, so a hint set after it is
-        // never for a task this take already has.
+        // Invariant 4: cleared before the take, so no hint is lost for a
+        // task this take misses (one set between the clear and the take may
+        // be stale: the next round between runs then finds nothing).
         if self.woken.load(Relaxed) {
             self.woken.store(false, Relaxed);
         }

@@ -32,6 +32,12 @@ struct Spinners {
 impl Spinners {
     /// Spawns 4 tasks that `yield_now` forever, and waits until they all spin.
     fn start(rt: &Runtime) -> Spinners {
+        Spinners::hogs(rt, Duration::ZERO)
+    }
+
+    /// Spawns 4 tasks that compute for `busy` and then `yield_now`, forever
+    /// (CPU hogs), and waits until they all run.
+    fn hogs(rt: &Runtime, busy: Duration) -> Spinners {
         let stop = Arc::new(AtomicBool::new(false));
         let spins = Arc::new(AtomicUsize::new(0));
         let running = Arc::new(AtomicUsize::new(0));
@@ -41,6 +47,12 @@ impl Spinners {
                 running.fetch_add(1, SeqCst);
                 while !stop.load(SeqCst) {
                     spins.fetch_add(1, SeqCst);
+                    if !busy.is_zero() {
+                        let t0 = Instant::now();
+                        while t0.elapsed() < busy {
+                            std::hint::spin_loop();
+                        }
+                    }
                     yield_now().await;
                 }
             });
@@ -562,44 +574,8 @@ fn pingpong_pair_on_the_next_run_slot_does_not_starve_others() {
     });
 }
 
-/// Four tasks that each compute for `HOG` and then yield, forever.
-struct Hogs {
-    stop: Arc<AtomicBool>,
-}
-
+/// How long each of the four CPU hogs computes before it yields.
 const HOG: Duration = Duration::from_millis(20);
-
-impl Hogs {
-    fn start(rt: &Runtime) -> Hogs {
-        let stop = Arc::new(AtomicBool::new(false));
-        let running = Arc::new(AtomicUsize::new(0));
-        for _ in 0..4 {
-            let (stop, running) = (stop.clone(), running.clone());
-            rt.spawn(async move {
-                running.fetch_add(1, SeqCst);
-                while !stop.load(SeqCst) {
-                    let t0 = Instant::now();
-                    while t0.elapsed() < HOG {
-                        std::hint::spin_loop();
-                    }
-                    yield_now().await;
-                }
-            });
-        }
-        let t0 = Instant::now();
-        while running.load(SeqCst) < 4 {
-            assert!(t0.elapsed() < STARVED, "the hogs did not all start");
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        Hogs { stop }
-    }
-}
-
-impl Drop for Hogs {
-    fn drop(&mut self) {
-        self.stop.store(true, SeqCst);
-    }
-}
 
 /// The pass (`sched/role.rs` invariant 4) and the round between runs
 /// (`sched/worker.rs` invariant 8): a task woken from another thread while
@@ -615,7 +591,7 @@ impl Drop for Hogs {
 /// spawn never passes (FIFO start order: `tests/fifo.rs`).
 fn woken_task_runs_after_the_run_in_progress(workers: usize) {
     let rt = Runtime::builder().worker_threads(workers).build().unwrap();
-    let hogs = Hogs::start(&rt);
+    let hogs = Spinners::hogs(&rt, HOG);
     let probe = WakeProbe::start(&rt);
     let mut seen = Vec::new();
     let mut passed = false;

@@ -22,6 +22,10 @@
 #
 # The benchmarks share the machine with whatever else runs on it: run this on
 # a quiet machine (the load average is recorded in each TSV and in RESULTS.md).
+# The suite also takes a host probe between its cases and warns at its end
+# about the cases run in a slow phase of the host (benches/src/host.rs;
+# RESULTS.md: "Host phases"): rerun those with SUITE_ARGS="--only ..." and
+# --skip-echo, or the whole run once the probe reads its calm value again.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -51,11 +51,18 @@
 //!    hash-map iteration order in the output).
 //! 9. **Not comparable is not a loss.** A ratio that is not finite (a zero or
 //!    NaN median) is shown as `n/a` and counted neither as a win nor a loss.
+//! 10. **Host phases are shown, not hidden.** The `# host-probe:` lines of a
+//!     file (`tempo_benches::host`) are not machine metadata: the host
+//!     section lists the run's best and median reading and names every case
+//!     whose readings reached `host::SLOW` times the best. Flagged cases
+//!     stay in every table and in the count; the reader is told which
+//!     numbers a slow phase of the host may have moved.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use tempo_benches::host;
 use tempo_benches::record::{fmt, Better, Row};
 
 /// Default directory of the `*.tsv` inputs (and of the SVG output).
@@ -91,6 +98,9 @@ const CRATES: [&str; 6] = [
     "futures-lite",
     "mio",
 ];
+/// Metadata key of the host probe's readings (invariant 10): one line per
+/// case, never shown in the machine table.
+const PROBE_KEY: &str = "host-probe";
 /// Metadata keys shown first in the machine table, in this order.
 const META_ORDER: [&str; 7] = [
     "cpu",
@@ -629,6 +639,9 @@ fn markdown(data: &Data, cx: &Context) -> Result<String, String> {
     // Machine.
     machine_section(w, data, cx.lock);
 
+    // Host phases (invariant 10).
+    host_section(w, data)?;
+
     // Headline table.
     headline_section(w, data);
 
@@ -669,7 +682,7 @@ fn machine_section(w: &mut String, data: &Data, lock: Option<&str>) {
         .collect();
     for s in &data.sources {
         for (k, _) in &s.meta {
-            if k != "command" && !keys.contains(k) {
+            if k != "command" && k != PROBE_KEY && !keys.contains(k) {
                 keys.push(k.clone());
             }
         }
@@ -719,6 +732,77 @@ fn machine_section(w: &mut String, data: &Data, lock: Option<&str>) {
             let _ = writeln!(w, "Crate versions: `Cargo.lock` could not be read.\n");
         }
     }
+}
+
+/// The host section (invariant 10): per file with `# host-probe:` lines,
+/// the best and median reading and the cases flagged as run in a slow phase.
+/// A malformed line is an error naming its file (invariant 6).
+fn host_section(w: &mut String, data: &Data) -> Result<(), String> {
+    let mut any = false;
+    for s in &data.sources {
+        let mut probes = Vec::new();
+        for (k, v) in &s.meta {
+            if k == PROBE_KEY {
+                probes.push(host::parse_probe(v).ok_or_else(|| {
+                    format!(
+                        "{}: bad `# {PROBE_KEY}:` line {v:?} (want `workload/case before after`)",
+                        s.name
+                    )
+                })?);
+            }
+        }
+        let Some((best, slow)) = host::slow_cases(&probes) else {
+            continue;
+        };
+        if !any {
+            let _ = writeln!(
+                w,
+                "## Host phases
+"
+            );
+            let _ = writeln!(
+                w,
+                "The host probe (`benches/src/host.rs`: µs per round trip of a `Mutex` + `Condvar` \
+                 hand-off between two threads pinned to two CPUs, median of {} runs of {}) is \
+                 taken before the first case and after each case. This VM has slow phases, \
+                 minutes long and without steal time, in which two-thread runtimes run 2–3× \
+                 slower; the runtimes of a case are interleaved rep by rep, so a phase moves all \
+                 of a case's columns together, and a phase that begins or ends among a case's \
+                 reps moves its ratios. Flagged cases stay in every table and in the count.\n",
+                host::RUNS,
+                host::ROUNDS
+            );
+            any = true;
+        }
+        let all: Vec<f64> = probes.iter().flat_map(|p| [p.1, p.2]).collect();
+        let med = tempo_benches::stats::median(&all);
+        let verdict = if slow.is_empty() {
+            "no case flagged".to_string()
+        } else {
+            format!(
+                "**{} of {} cases flagged** (a reading before or after them ≥ {}× the best): {}",
+                slow.len(),
+                probes.len(),
+                host::SLOW,
+                slow.iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let _ = writeln!(
+            w,
+            "* `{}`: best {} µs, median {} µs over {} readings; {verdict}.",
+            s.shown,
+            fmt(best),
+            fmt(med),
+            all.len()
+        );
+    }
+    if any {
+        w.push('\n');
+    }
+    Ok(())
 }
 
 /// The headline table: one row per case, its first metric, every runtime.
@@ -1418,6 +1502,39 @@ mod tests {
             "the detail table shows non-headline losses too"
         );
         assert!(md.contains("![ratios](results/ratios.svg)"));
+    }
+
+    /// Invariant 10: probe lines stay out of the machine table; the host
+    /// section names the flagged cases; a malformed line is an error.
+    #[test]
+    fn host_probe_flags_slow_cases() {
+        let rows = [
+            line("1-a", "x", "time", "lower", "tempo-mt", &[1.0]),
+            line("2-b", "y", "time", "lower", "tempo-mt", &[1.0]),
+        ]
+        .join("\n");
+        let cx = Context {
+            lock: None,
+            previous: None,
+            svg_link: "r.svg",
+        };
+        let probes = "# host-probe: 1-a/x 10.00 11.00\n# host-probe: 2-b/y 11.00 16.00\n";
+        let md = markdown(&data(&format!("{probes}{rows}")).unwrap(), &cx).unwrap();
+        assert!(md.contains("## Host phases"), "{md}");
+        assert!(
+            md.contains("best 10.00 µs, median 11.00 µs over 4 readings; **1 of 2 cases flagged**"),
+            "{md}"
+        );
+        assert!(md.contains("`2-b/y`") && !md.contains("`1-a/x`"), "{md}");
+        assert!(!md.contains("| host-probe |"), "{md}");
+        let calm = "# host-probe: 1-a/x 10.00 11.00\n";
+        let md = markdown(&data(&format!("{calm}{rows}")).unwrap(), &cx).unwrap();
+        assert!(md.contains("no case flagged"), "{md}");
+        let none = markdown(&data(&rows).unwrap(), &cx).unwrap();
+        assert!(!none.contains("## Host phases"), "{none}");
+        let bad = "# host-probe: 1-a/x ten 11\n";
+        let e = markdown(&data(&format!("{bad}{rows}")).unwrap(), &cx).unwrap_err();
+        assert!(e.contains("bad `# host-probe:` line"), "{e}");
     }
 
     /// Invariant 7: the analysis section is carried over byte for byte, created when absent, and an unclosed one is refused.

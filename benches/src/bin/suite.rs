@@ -9,10 +9,15 @@
 //!
 //! Writes `results/suite.tsv` (see `tempo_benches::record`); `bin/report`
 //! turns it into `RESULTS.md`. `bash benches/run.sh` does both (and echo).
+//!
+//! Before the first case and after every case it takes the host probe
+//! (`tempo_benches::host`), records each case's two readings in the TSV and,
+//! at the end, names on stderr the cases run in a slow phase of the host.
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
+use tempo_benches::host;
 use tempo_benches::record::{machine_meta, Row};
 use tempo_benches::rt::ALL;
 use tempo_benches::workloads;
@@ -114,6 +119,9 @@ fn main() {
         })
         .collect();
     let mut rows: Vec<Row> = Vec::new();
+    // (case id, host probe before, after): see `tempo_benches::host`.
+    let mut probes: Vec<(String, f64, f64)> = Vec::new();
+    let mut before = host::probe();
     for c in &cases {
         let mut per_rt: Vec<(String, Vec<Vec<f64>>)> =
             o.rts.iter().map(|r| (r.clone(), Vec::new())).collect();
@@ -150,6 +158,9 @@ fn main() {
                 }
             }
         }
+        let after = host::probe();
+        probes.push((format!("{}/{}", c.workload, c.case), before, after));
+        before = after;
         for (name, reps) in per_rt {
             if reps.is_empty() {
                 continue;
@@ -176,11 +187,31 @@ fn main() {
         "\n# workers: {}\n# reps: {}\n# quick: {}\n",
         o.workers, o.reps, o.quick
     ));
+    for (id, a, b) in &probes {
+        text.push_str(&host::probe_line(id, *a, *b));
+        text.push('\n');
+    }
     for r in &rows {
         text.push_str(&r.to_line());
         text.push('\n');
     }
     print!("{text}");
+    if let Some((best, slow)) = host::slow_cases(&probes) {
+        if slow.is_empty() {
+            eprintln!("suite: host probe steady (best {best:.1} µs per round trip)");
+        } else {
+            eprintln!(
+                "suite: WARNING: the host probe read {}x its best ({best:.1} µs) or more around \
+                 {} of {} cases, a slow phase of the host: {} (rerun them on a calm host, \
+                 e.g. `--only {}`)",
+                host::SLOW,
+                slow.len(),
+                probes.len(),
+                slow.join(", "),
+                slow.join(",")
+            );
+        }
+    }
     if let Some(path) = &o.out {
         if let Some(dir) = std::path::Path::new(path).parent() {
             let _ = std::fs::create_dir_all(dir);

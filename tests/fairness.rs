@@ -640,3 +640,115 @@ fn woken_task_runs_after_the_run_in_progress_two_workers() {
         woken_task_runs_after_the_run_in_progress(2)
     });
 }
+
+/// Tasks in the backlog of [`expired_timer_passes_a_backlog`], each busy
+/// for [`BACKLOG_BUSY`]: 100 ms of work for one worker.
+const BACKLOG: usize = 2000;
+const BACKLOG_BUSY: Duration = Duration::from_micros(50);
+
+/// A task's 2 ms sleep expires while a backlog of [`BACKLOG`] busy tasks,
+/// spawned after it went to sleep, waits in the ready queue: it runs after
+/// a share or two of them (the ready queue's expired lane, `ready.rs`
+/// invariant 3), not after the whole backlog (100 ms on one worker, 50 on
+/// two: at least `BOUND` either way).
+fn expired_timer_passes_a_backlog(workers: usize) {
+    let rt = Runtime::builder().worker_threads(workers).build().unwrap();
+    bounded(
+        &format!(
+            "sleep(2ms) lateness behind {BACKLOG} spawned tasks of {BACKLOG_BUSY:?}, \
+             {workers} worker(s)"
+        ),
+        || {
+            let mut late = Vec::with_capacity(5);
+            for _ in 0..5 {
+                let asleep = Arc::new(AtomicBool::new(false));
+                let a = asleep.clone();
+                let sleeper = rt.spawn(async move {
+                    let d = Duration::from_millis(2);
+                    let t0 = Instant::now();
+                    let s = sleep(d);
+                    a.store(true, SeqCst);
+                    s.await;
+                    t0.elapsed().saturating_sub(d)
+                });
+                while !asleep.load(SeqCst) {
+                    std::thread::yield_now();
+                }
+                let backlog: Vec<_> = (0..BACKLOG)
+                    .map(|_| {
+                        rt.spawn(async {
+                            let t0 = Instant::now();
+                            while t0.elapsed() < BACKLOG_BUSY {
+                                std::hint::spin_loop();
+                            }
+                        })
+                    })
+                    .collect();
+                let l = rt.block_on(async move { tempo::time::timeout(STARVED, sleeper).await });
+                late.push(l.expect("the sleeper starved").unwrap());
+                rt.block_on(async move {
+                    for h in backlog {
+                        h.await.unwrap();
+                    }
+                });
+            }
+            late
+        },
+    );
+}
+
+#[test]
+fn expired_timer_passes_a_backlog_one_worker() {
+    let _s = serial();
+    within(Duration::from_secs(20), || {
+        expired_timer_passes_a_backlog(1)
+    });
+}
+
+#[test]
+fn expired_timer_passes_a_backlog_two_workers() {
+    let _s = serial();
+    within(Duration::from_secs(20), || {
+        expired_timer_passes_a_backlog(2)
+    });
+}
+
+/// The other direction: 64 tasks that sleep 10 µs in a loop keep the
+/// expired lane busy, and a task spawned from outside still starts within
+/// the bound (every pop takes from both lanes).
+fn spawn_latency_under_expiring_timers(workers: usize) {
+    let rt = Runtime::builder().worker_threads(workers).build().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let naps = Arc::new(AtomicUsize::new(0));
+    for _ in 0..64 {
+        let (stop, naps) = (stop.clone(), naps.clone());
+        drop(rt.spawn(async move {
+            while !stop.load(SeqCst) {
+                sleep(Duration::from_micros(10)).await;
+                naps.fetch_add(1, SeqCst);
+            }
+        }));
+    }
+    let t0 = Instant::now();
+    while naps.load(SeqCst) < 640 {
+        assert!(t0.elapsed() < STARVED, "the sleepers do not run");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    bounded(
+        &format!("spawn-to-first-poll, {workers} worker(s), 64 tasks sleeping 10 µs in a loop"),
+        || probe_spawns(&rt, "expiring timers"),
+    );
+    stop.store(true, SeqCst);
+}
+
+#[test]
+fn spawned_task_starts_while_timers_keep_expiring_one_worker() {
+    let _s = serial();
+    within(LIMIT, || spawn_latency_under_expiring_timers(1));
+}
+
+#[test]
+fn spawned_task_starts_while_timers_keep_expiring_two_workers() {
+    let _s = serial();
+    within(LIMIT, || spawn_latency_under_expiring_timers(2));
+}

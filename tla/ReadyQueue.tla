@@ -4,7 +4,7 @@
 (* an AtomicUsize `len` mirroring the deque's length, read without the     *)
 (* lock.  Modelled step by step:                                           *)
 (*                                                                         *)
-(*  - the sched-role holder's ReadyQueue::push_batch (lock, append, store  *)
+(*  - the sched-role holder's ReadyQueue::push_round (lock, append, store  *)
 (*    len, unlock), followed by the wake-ups of run_loop (read `sleepers`, *)
 (*    hand out tokens under the Idle mutex);                               *)
 (*    a worker's flush of its rerun list (worker.rs invariant 5) is the    *)
@@ -30,6 +30,12 @@
 (* the Idle mutex that carries a wake-up token (`innerView`).             *)
 (*                                                                         *)
 (* Items 1..N are pushed in order, in batches of 1..MaxBatch.              *)
+(*                                                                         *)
+(* The code's queue has two lanes (ready.rs invariant 3: expired tasks and *)
+(* the rest), two deques under the one mutex with one `len` for their      *)
+(* total; push_round appends to both in one critical section.  What      *)
+(* this module checks depends only on the total, so its items stand for    *)
+(* both lanes' tasks; which lane a pop serves is Scheduler.tla's WorkerPop. *)
 (***************************************************************************)
 EXTENDS Naturals, Sequences, FiniteSets, TLC
 
@@ -104,7 +110,7 @@ LenNow == hist[Len(hist)]
 StoreLen(v) == hist' = Append(hist, v)
 
 (***************************************************************************)
-(* The sched-role holder: RoleGuard::round's `push_batch`, then run_loop's *)
+(* The sched-role holder: RoleGuard::round's `push_round`, then run_loop's *)
 (* wake-ups (`ready.len()`, release, `notify_one` loop).                   *)
 (***************************************************************************)
 

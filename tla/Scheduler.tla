@@ -39,8 +39,10 @@ Mutants == {"none",
             "ParkWithShare",            \* a worker parks with tasks left in its share
             "ParkWithPass",             \* the role holder blocks in the driver with
                                         \* the task its round let pass in its share
-            "ParkWithRerun"}            \* a worker parks with re-posted tasks left
+            "ParkWithRerun",            \* a worker parks with re-posted tasks left
                                         \* in its rerun list
+            "PopSkipsLane"}             \* a pop may leave a non-empty lane of the
+                                        \* ready queue untouched (ready.rs inv. 3)
 
 ASSUME /\ NoWorker \notin W
        /\ None \notin T
@@ -70,7 +72,11 @@ VARIABLES
     \* ---- shared structures ----
     front,          \* Seq(T): lock-free MPSC front queue
     frontClosed,    \* BOOLEAN
-    ready,          \* Seq(T): FIFO ready queue (pushed by the sched role only)
+    ready,          \* Seq(T): FIFO ready queue, the lane of spawned, woken and re-posted
+                    \*   tasks (pushed by the sched role and by RerunFlush)
+    expq,           \* Seq(T): the ready queue's expired lane (sched/ready.rs invariant 3):
+                    \*   tasks whose deadline passed, in expiry order; WorkerPop takes
+                    \*   from both lanes, at least one from each non-empty lane
     heap,           \* SUBSET T: waiting heap, owned by the sched role
     due,            \* SUBSET heap: entries whose deadline has passed (time)
     local,          \* Seq(T): batch the sched-role holder took from front
@@ -107,7 +113,7 @@ VARIABLES
     budget          \* Nat: environment events left
 
 taskVars  == <<status, notified, cancelled, woken, signaled, started, wakeOwed>>
-queueVars == <<front, frontClosed, ready, heap, due, local, pending, notifying, slot, share, rerun>>
+queueVars == <<front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, share, rerun>>
 schedVars == <<schedHolder, driverToken, phase, lateRound>>
 workVars  == <<hand, dropping, wstate, tryRole>>
 rtVars    == <<registryClosed, shutdown, budget>>
@@ -131,10 +137,11 @@ SumRerun(ws, t) == IF ws = {} THEN 0
                         IN Occ(rerun[w], t) + SumRerun(ws \ {w}, t)
 RerunCount(t) == SumRerun(W, t)
 (* Number of "places" holding a reference that owes t a run / a trip to the heap. *)
-Places(t)     == Occ(front, t) + Occ(local, t) + Occ(ready, t)
+Places(t)     == Occ(front, t) + Occ(local, t) + Occ(ready, t) + Occ(expq, t)
                  + (IF t \in pending THEN 1 ELSE 0) + Cardinality(Holders(t))
                  + Cardinality(SlotHolders(t))
                  + ShareCount(t) + RerunCount(t)
+ReadyEmpty    == ready = <<>> /\ expq = <<>>   \* ReadyQueue::len() = 0 (both lanes)
 OnWayToSched(t) == t \in pending \/ InSeq(front, t) \/ InSeq(local, t)
 AllExited     == \A w \in W : wstate[w] = "Exited"
 ParkedWorkers == {w \in W : wstate[w] = "Parked"}
@@ -155,7 +162,7 @@ Init ==
     /\ started     = [t \in T |-> FALSE]
     /\ wakeOwed    = [t \in T |-> FALSE]
     /\ front = <<>>  /\ frontClosed = FALSE
-    /\ ready = <<>>  /\ heap = {}  /\ due = {}  /\ local = <<>>
+    /\ ready = <<>>  /\ expq = <<>>  /\ heap = {}  /\ due = {}  /\ local = <<>>
     /\ pending = {}  /\ notifying = {}
     /\ slot = [w \in W |-> None]
     /\ share = [w \in W |-> <<>>]
@@ -233,7 +240,7 @@ SpawnRegister(t) ==
     /\ status'  = [status EXCEPT ![t] = "Scheduled"]
     /\ pending' = pending \cup {t}
     /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, slot, share, rerun>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, slot, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* State::transition_to_notified (Waker::wake).  This is also the whole    *)
@@ -248,7 +255,7 @@ Wake(t, w) ==
     /\ budget' = budget - 1
     /\ WakeEffect(t, w)
     /\ UNCHANGED <<started, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share, rerun>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 (* State::transition_to_woken: absorbed (no change at all) if a signal is   *)
@@ -263,7 +270,7 @@ Wakeup(t, w) ==
          ELSE /\ woken' = [woken EXCEPT ![t] = TRUE]
               /\ WakeEffect(t, w)
     /\ UNCHANGED <<started, cancelled, signaled>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share, rerun>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 (* State::transition_to_signaled: signals do not stack (a boolean). *)
@@ -274,7 +281,7 @@ Signal(t, w) ==
     /\ signaled' = [signaled EXCEPT ![t] = TRUE]
     /\ WakeEffect(t, w)
     /\ UNCHANGED <<started, cancelled, woken, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share, rerun>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 (* State::transition_to_cancelled (JoinHandle::abort) *)
@@ -285,7 +292,7 @@ Abort(t, w) ==
     /\ cancelled' = [cancelled EXCEPT ![t] = TRUE]
     /\ WakeEffect(t, w)
     /\ UNCHANGED <<started, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, share, rerun>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 -----------------------------------------------------------------------------
@@ -303,7 +310,7 @@ PushFront(t) ==
          ELSE /\ front' = Append(front, t)
               /\ notifying' = IF front = <<>> /\ Mutant # "NoPushNotify"
                                 THEN notifying \cup {t} ELSE notifying
-    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, local, slot, share, rerun>>
+    /\ UNCHANGED <<taskVars, frontClosed, ready, expq, heap, due, local, slot, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* The second half of the pusher's SeqCst Dekker pair (after the push):    *)
@@ -322,7 +329,7 @@ NotifySched(t) ==
                      /\ UNCHANGED driverToken
                 ELSE /\ driverToken' = (Mutant # "NoDriverToken" \/ driverToken)
                      /\ UNCHANGED wstate
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, slot, share, rerun>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, slot, share, rerun>>
     /\ UNCHANGED <<schedHolder, phase, lateRound, hand, dropping, tryRole, rtVars>>
 
 -----------------------------------------------------------------------------
@@ -351,7 +358,7 @@ SchedAcquire(w) ==
     /\ slot[w] = None
     /\ w \notin tryRole
     /\ \/ /\ share[w] = <<>>
-          /\ ready = <<>> \/ front # <<>> \/ rerun[w] # <<>>
+          /\ ReadyEmpty \/ front # <<>> \/ rerun[w] # <<>>
        \/ share[w] # <<>>
     /\ ~shutdown \/ w \notin lateRound
     /\ schedHolder' = w
@@ -384,7 +391,7 @@ SchedTakeFront(w) ==
     /\ local' = front
     /\ front' = <<>>
     /\ phase' = "Drained"
-    /\ UNCHANGED <<taskVars, frontClosed, ready, heap, due, pending, notifying, slot, share, rerun>>
+    /\ UNCHANGED <<taskVars, frontClosed, ready, expq, heap, due, pending, notifying, slot, share, rerun>>
     /\ UNCHANGED <<schedHolder, driverToken, lateRound, workVars, rtVars>>
 
 (* Sched::dispatch (RoleGuard::round -> State::transition_to_dispatched):  *)
@@ -424,13 +431,15 @@ SchedDispatch(w) ==
             [] OTHER ->          \* Complete: swept by shutdown, drop the reference
                  UNCHANGED <<status, heap, due, ready, wstate, slot>>
     /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, pending, notifying, share, rerun>>
+    /\ UNCHANGED <<front, frontClosed, expq, pending, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
 (* Sched::expire (RoleGuard::round -> WaitingHeap::pop_expired,             *)
-(* State::transition_expired): a deadline in the heap has passed.  Which    *)
-(* due entry goes first is left open (fairness is per entry: the heap pops  *)
-(* in deadline order, so no due entry is passed over forever).              *)
+(* State::transition_expired, ReadyQueue::push_round): a deadline in the    *)
+(* heap has passed; the task goes to the expired lane of the ready queue    *)
+(* (expq), which every pop serves (WorkerPop).  Which due entry goes first  *)
+(* is left open (fairness is per entry: the heap pops in deadline order, so *)
+(* no due entry is passed over forever).                                    *)
 SchedExpire(w, t) ==
     /\ IsHolder(w)
     /\ phase = "Drained"
@@ -439,11 +448,11 @@ SchedExpire(w, t) ==
     /\ due'  = due \ {t}
     /\ IF status[t] = "Waiting" \/ (Mutant = "ExpireIgnoresStatus" /\ status[t] = "Scheduled")
          THEN /\ status' = [status EXCEPT ![t] = "Scheduled"]
-              /\ ready'  = Append(ready, t)
+              /\ expq'   = Append(expq, t)
               /\ NotifyOne
-         ELSE UNCHANGED <<status, ready, wstate>>   \* Scheduled: a wake beat the deadline
+         ELSE UNCHANGED <<status, expq, wstate>>   \* Scheduled: a wake beat the deadline
     /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, local, pending, notifying, slot, share, rerun>>
+    /\ UNCHANGED <<front, frontClosed, ready, local, pending, notifying, slot, share, rerun>>
     /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
 (* SchedRole::release (RoleGuard::drop): after a full round (take_all,     *)
@@ -468,7 +477,7 @@ SchedPark(w) ==
     /\ IsHolder(w)
     /\ ~shutdown
     /\ phase = "Drained"
-    /\ local = <<>> /\ front = <<>> /\ ready = <<>> /\ due = {}
+    /\ local = <<>> /\ front = <<>> /\ ReadyEmpty /\ due = {}
     /\ rerun[w] = <<>>
     /\ share[w] = <<>>
     /\ slot[w] = None \/ Mutant = "ParkWithPass"    \* no pass (role.rs invariant 4)
@@ -499,7 +508,7 @@ DriverTimeout(w) ==
 Tick(t) ==
     /\ t \in heap \ due
     /\ due' = due \cup {t}
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, local, pending, notifying, slot, share, rerun>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, local, pending, notifying, slot, share, rerun>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 -----------------------------------------------------------------------------
@@ -508,10 +517,12 @@ Tick(t) ==
 (***************************************************************************)
 
 (* ReadyQueue::pop_batch.  The holder releases the role before running    *)
-(* tasks.  The worker takes a prefix of the ready queue under one lock: the *)
-(* first task to its hand, the rest to its share (worker.rs invariant 4),   *)
-(* which it runs before it pops again.  Any prefix length is allowed (the   *)
-(* code takes up to len / workers, at most what is left of its batch).  No  *)
+(* tasks.  The worker takes a prefix of each lane of the ready queue under  *)
+(* one lock, at least one task from each non-empty lane, the expired ones   *)
+(* first (ready.rs invariant 3): the first task to its hand, the rest to    *)
+(* its share (worker.rs invariant 4), which it runs before it pops again.   *)
+(* Any prefix lengths are allowed (the code takes up to len / workers, half *)
+(* from the expired lane, at most what is left of its batch).  No           *)
 (* shutdown check: run_loop checks the flag only at the top of an          *)
 (* iteration, and runs up to BATCH tasks (and its share) in one.  A worker *)
 (* that found the role busy flushes its rerun list first (tryRole).  A     *)
@@ -525,11 +536,19 @@ WorkerPop(w) ==
     /\ schedHolder # w
     /\ w \notin tryRole
     /\ w \notin lateRound
-    /\ ready # <<>>
-    /\ \E k \in 1..Len(ready) :
-         /\ hand'  = [hand EXCEPT ![w] = Head(ready)]
-         /\ share' = [share EXCEPT ![w] = SubSeq(ready, 2, k)]
-         /\ ready' = SubSeq(ready, k + 1, Len(ready))
+    /\ ~ReadyEmpty
+    /\ \E ke \in 0..Len(expq), kf \in 0..Len(ready) :
+         \* ReadyQueue::pop_batch: a prefix of each lane, at least one task
+         \* from each non-empty lane (sched/ready.rs invariant 3), the
+         \* expired ones first.
+         /\ ke + kf >= 1
+         /\ Mutant # "PopSkipsLane" => /\ expq # <<>> => ke >= 1
+                                       /\ ready # <<>> => kf >= 1
+         /\ LET got == SubSeq(expq, 1, ke) \o SubSeq(ready, 1, kf) IN
+            /\ hand'  = [hand EXCEPT ![w] = Head(got)]
+            /\ share' = [share EXCEPT ![w] = Tail(got)]
+         /\ expq'  = SubSeq(expq, ke + 1, Len(expq))
+         /\ ready' = SubSeq(ready, kf + 1, Len(ready))
     /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying, slot, rerun>>
     /\ UNCHANGED <<schedVars, dropping, wstate, tryRole, rtVars>>
 
@@ -543,7 +562,7 @@ WorkerTakeShare(w) ==
     /\ schedHolder # w                  \* not during a round between runs
     /\ hand'  = [hand EXCEPT ![w] = Head(share[w])]
     /\ share' = [share EXCEPT ![w] = Tail(share[w])]
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, slot, rerun>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, rerun>>
     /\ UNCHANGED <<schedVars, dropping, wstate, tryRole, rtVars>>
 
 (* worker::run_loop takes the task its last run put in the next-run slot  *)
@@ -558,7 +577,7 @@ WorkerTakeSlot(w) ==
                                         \* next (WorkerExit gives the pass back)
     /\ hand' = [hand EXCEPT ![w] = slot[w]]
     /\ slot' = [slot EXCEPT ![w] = None]
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, share, rerun>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, dropping, wstate, tryRole, rtVars>>
 
 (* worker::take_own_rerun, on a one-runner runtime: with nothing in its    *)
@@ -586,11 +605,11 @@ WorkerTakeRerun(w) ==
     /\ w \notin lateRound
     /\ ~shutdown
     /\ front = <<>>
-    /\ ready = <<>>
+    /\ ReadyEmpty
     /\ heap = {}
     /\ hand'  = [hand EXCEPT ![w] = Head(rerun[w])]
     /\ rerun' = [rerun EXCEPT ![w] = Tail(rerun[w])]
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, slot, share>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, share>>
     /\ UNCHANGED <<schedVars, dropping, wstate, tryRole, rtVars>>
 
 (* worker::run_loop after BATCH runs: the slot's task goes to the worker's  *)
@@ -606,7 +625,7 @@ SlotFlush(w) ==
     /\ w \notin lateRound               \* late worker's slot holds a pass
     /\ rerun' = [rerun EXCEPT ![w] = Append(rerun[w], slot[w])]
     /\ slot' = [slot EXCEPT ![w] = None]
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, heap, due, local, pending, notifying, share>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, share>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* worker::run_loop at the end of its batch (ReadyQueue::push_batch): the   *)
@@ -631,7 +650,7 @@ RerunFlush(w) ==
     /\ ready' = ready \o rerun[w]
     /\ rerun' = [rerun EXCEPT ![w] = <<>>]
     /\ NotifyOne \/ UNCHANGED wstate
-    /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying, slot, share>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, expq, heap, due, local, pending, notifying, slot, share>>
     /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
 
 (* State::transition_to_running.  If cancelled, the worker drops the future *)
@@ -683,7 +702,7 @@ SpawnLocal(t, w) ==
     /\ status' = [status EXCEPT ![t] = "Scheduled"]
     /\ rerun'  = [rerun EXCEPT ![w] = Append(rerun[w], t)]
     /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, pending, notifying, slot, share>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, share>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* State::transition_to_idle: the poll returned Pending.  hasDeadline: the  *)
@@ -717,7 +736,7 @@ PollPending(w) ==
                                   ELSE /\ status'  = [status EXCEPT ![t] = "Idle"]
                                        /\ UNCHANGED pending
     /\ UNCHANGED <<started, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, heap, due, local, notifying, slot, share>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, slot, share>>
     /\ UNCHANGED <<schedVars, wstate, tryRole, rtVars>>
 
 (* State::transition_to_complete: the poll returned Ready (output stored). *)
@@ -759,7 +778,7 @@ WorkerPark(w) ==
     /\ w \notin tryRole
     /\ schedHolder # w
     /\ ~shutdown
-    /\ ready = <<>>
+    /\ ReadyEmpty
     /\ CASE Mutant = "ParkWithoutHolder" -> schedHolder # NoWorker \/ front = <<>>
          [] Mutant = "ParkIgnoresFront"  -> schedHolder # NoWorker \/ heap = {}
          [] OTHER                        -> schedHolder # NoWorker \/ (front = <<>> /\ heap = {})
@@ -796,7 +815,7 @@ WorkerExit(w) ==
     /\ wstate' = [wstate EXCEPT ![w] = "Exited"]
     /\ ready'  = IF slot[w] = None THEN ready ELSE Append(ready, slot[w])
     /\ slot'   = [slot EXCEPT ![w] = None]
-    /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying, share, rerun>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, expq, heap, due, local, pending, notifying, share, rerun>>
     /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
 (* Shared::finish_shutdown, per registered task: State::transition_to_     *)
@@ -814,13 +833,13 @@ ShutdownSweep(t) ==
 
 (* FrontQueue::close, ReadyQueue::drain, heap drain (finish_shutdown):     *)
 (* later pushes only release their reference; the references held by       *)
-(* front, ready, heap and the batch are released.                          *)
+(* front, both lanes of the ready queue, heap and the batch are released.  *)
 FrontClose ==
     /\ ~frontClosed
     /\ AllExited
     /\ \A t \in T : status[t] \in {"Complete", "Unborn"}
     /\ frontClosed' = TRUE
-    /\ front' = <<>>  /\ ready' = <<>>  /\ local' = <<>>
+    /\ front' = <<>>  /\ ready' = <<>>  /\ expq' = <<>>  /\ local' = <<>>
     /\ heap' = {}     /\ due' = {}
     /\ UNCHANGED <<taskVars, pending, notifying, slot, share, rerun, schedVars, workVars, rtVars>>
 
@@ -927,7 +946,7 @@ TypeOK ==
     /\ signaled  \in [T -> BOOLEAN]
     /\ started   \in [T -> BOOLEAN]
     /\ wakeOwed  \in [T -> BOOLEAN]
-    /\ front \in Seq(T) /\ ready \in Seq(T) /\ local \in Seq(T)
+    /\ front \in Seq(T) /\ ready \in Seq(T) /\ expq \in Seq(T) /\ local \in Seq(T)
     /\ frontClosed \in BOOLEAN
     /\ heap \subseteq T /\ due \subseteq heap
     /\ pending \subseteq T /\ notifying \subseteq T

@@ -1,8 +1,9 @@
 //! The sched role: a try-lock that any worker may take (no dedicated
 //! thread), and the state only its holder touches: the waiting heap and the
 //! batch being dispatched. One round moves the front queue into the ready
-//! queue or the heap, and expired heap entries into the ready queue, except
-//! for one woken task that it hands to the holder to run next (invariant 4).
+//! queue or the heap, and expired heap entries into the ready queue's
+//! expired lane (`ready.rs` invariant 3), except for one woken task that it
+//! hands to the holder to run next (invariant 4).
 //!
 //! # Invariants
 //! 1. At most one thread holds the role (`held` CAS false→true, SeqCst).
@@ -20,7 +21,8 @@
 //!    order and a bounded delay for every ready task, not FIFO among
 //!    wakes); a spawned task (`started: false`) never passes, so start
 //!    order stays FIFO (`tests/fifo.rs`), and expired deadlines keep their
-//!    `(deadline, seq)` order behind the ready queue. Before, a task woken
+//!    `(deadline, seq)` order in their own lane of the ready queue
+//!    (`ready.rs` invariant 3). Before, a task woken
 //!    from outside while every worker ran a long task waited for the first
 //!    run to end (the round) *and then* behind the tasks readied before it:
 //!    the `4-fairness` probe's p99 on two workers was one CPU hog longer
@@ -42,6 +44,7 @@ pub(crate) struct SchedCore {
     pub(crate) heap: WaitingHeap,
     batch: VecDeque<Notified>,
     out: VecDeque<Notified>,
+    expired: VecDeque<Notified>,
 }
 
 pub(crate) struct SchedRole {
@@ -157,13 +160,14 @@ impl RoleGuard<'_> {
             let now = shared.epoch.now_ticks(shared.clock.now());
             while let Some(n) = core.heap.pop_expired(now) {
                 if n.raw().state().transition_expired() {
-                    core.out.push_back(n);
+                    core.expired.push_back(n);
                 }
             }
         }
-        shared.ready.push_batch(&mut core.out);
+        shared.ready.push_round(&mut core.out, &mut core.expired);
         drop(super::ready::trim(&mut core.batch));
         drop(super::ready::trim(&mut core.out));
+        drop(super::ready::trim(&mut core.expired));
         // `None` for `Epoch::NEVER`: that deadline is never reached.
         let next_deadline = core
             .heap

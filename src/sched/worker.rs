@@ -7,7 +7,7 @@
 //! # Invariants
 //! 1. A worker runs at most [`BATCH`] tasks (from its next-run slot or the
 //!    ready queue; plus what is left of its share, invariant 4, which is at
-//!    most `BATCH` itself) before it tries the sched role again, so front-queue tasks
+//!    most `BATCH + 1` itself) before it tries the sched role again, so front-queue tasks
 //!    and expired deadlines reach the ready queue within a bounded delay (no
 //!    pinning). A task still in the slot after the batch goes to the rerun
 //!    list (invariant 5), behind everything already in the ready queue.
@@ -17,7 +17,9 @@
 //! 3. Between `transition_to_running` and the end of the poll the worker has
 //!    the run permission: it alone touches the task's stage and task-local state.
 //! 4. A worker pops its *share* of the ready queue at once (`pop_batch`: up
-//!    to `len / workers`, never more than what is left of its batch) into a
+//!    to `len / workers` from its two lanes, `ready.rs` invariant 3, never
+//!    more than what is left of its batch but for one task when both lanes
+//!    hold tasks) into a
 //!    buffer on its own stack, runs them in order, and pops again only when
 //!    the share is empty. The share is always empty when the worker leaves
 //!    its batch: it tries the role, parks and exits only with an empty share

@@ -237,7 +237,12 @@ unsafe fn run_one(shared: &Shared, n: Notified, rerun: *mut VecDeque<Notified>) 
                     });
                 }
                 match t.state().transition_to_idle(deadline.is_some()) {
-                    AfterPoll::Idle => {}
+                    AfterPoll::Idle { released: true } => {
+                        // The RMW released the notification's reference.
+                        let _ = n.into_raw();
+                        return;
+                    }
+                    AfterPoll::Idle { released: false } => {}
                     AfterPoll::Cancel => cancel_and_complete(shared, t),
                     // TLA+: the again-branch of `PollPending` (invariant 5).
                     AfterPoll::Repost => {

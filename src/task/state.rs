@@ -202,8 +202,13 @@ pub(crate) enum Start {
 #[must_use]
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub(crate) enum AfterPoll {
-    /// Pending and nothing pending for it: drop the notification.
-    Idle,
+    /// Pending and nothing pending for it. `released`: this RMW also
+    /// dropped the notification's reference (other references remained), so
+    /// the caller forgets the notification instead of dropping it; else the
+    /// caller drops it (which may free the task). One RMW instead of two on
+    /// every run that ends idle (`3-pingpong`: the reference decrement was a
+    /// fifth of `run_loop`'s own samples, perf).
+    Idle { released: bool },
     /// Woken or signaled during the poll: run it again (keep the notification;
     /// a worker appends it to its rerun list, `sched/worker.rs` invariant 5).
     Repost,
@@ -420,7 +425,9 @@ impl State {
     /// The poll returned `Pending`: stays `RUNNING` if aborted meanwhile (the
     /// caller cancels at once); `RUNNING → SCHEDULED` if woken or signaled
     /// meanwhile (a signaled task ignores its deadline); else `WAITING_POSTED`
-    /// with a deadline; else `IDLE`.
+    /// with a deadline; else `IDLE`, releasing the caller's notification
+    /// reference in the same RMW unless it is the last one
+    /// ([`AfterPoll::Idle`]).
     ///
     /// TLA+: `PollPending`
     pub(crate) fn transition_to_idle(&self, has_deadline: bool) -> AfterPoll {
@@ -432,8 +439,15 @@ impl State {
                 (s.with_status(SCHEDULED).unset(NOTIFIED), AfterPoll::Repost)
             } else if has_deadline {
                 (s.with_status(WAITING_POSTED), AfterPoll::PostWaiting)
+            } else if s.refs() >= 2 {
+                // The notification's reference goes with this RMW; the task
+                // keeps at least one, so nothing is freed here.
+                (
+                    Snapshot(s.with_status(IDLE).0 - REF_ONE),
+                    AfterPoll::Idle { released: true },
+                )
             } else {
-                (s.with_status(IDLE), AfterPoll::Idle)
+                (s.with_status(IDLE), AfterPoll::Idle { released: false })
             }
         })
         .1
@@ -608,10 +622,34 @@ mod tests {
         assert!(s.load().has(NOTIFIED));
         assert_eq!(s.transition_to_idle(false), AfterPoll::Repost);
         assert!(matches!(s.transition_to_running(), Start::Poll(_)));
-        assert_eq!(s.transition_to_idle(false), AfterPoll::Idle);
+        assert_eq!(
+            s.transition_to_idle(false),
+            AfterPoll::Idle { released: true }
+        );
+        assert_eq!(
+            s.load().refs(),
+            2,
+            "the notification's reference went with it"
+        );
         assert_eq!(s.transition_to_notified(), Notify::PushIdle);
-        assert_eq!(s.load().refs(), 4);
+        assert_eq!(s.load().refs(), 3);
         assert_eq!(s.transition_to_notified(), Notify::Nothing, "idempotent");
+    }
+
+    /// The last reference is never released by `transition_to_idle`: the
+    /// caller drops it, and with it frees the task.
+    #[test]
+    fn idle_keeps_the_last_reference_for_the_caller() {
+        let s = State::new();
+        assert!(matches!(s.transition_to_running(), Start::Poll(_)));
+        assert!(!s.ref_dec() && !s.ref_dec(), "registry and handle gone");
+        assert_eq!(s.load().refs(), 1);
+        assert_eq!(
+            s.transition_to_idle(false),
+            AfterPoll::Idle { released: false }
+        );
+        assert_eq!(s.load().refs(), 1);
+        assert!(s.ref_dec(), "the caller's drop is the last");
     }
 
     #[test]
@@ -637,7 +675,10 @@ mod tests {
         );
         assert!(matches!(s.transition_to_running(), Start::Poll(_)));
         assert!(s.load().has(STARTED));
-        assert_eq!(s.transition_to_idle(false), AfterPoll::Idle);
+        assert_eq!(
+            s.transition_to_idle(false),
+            AfterPoll::Idle { released: true }
+        );
         assert!(s.load().has(STARTED), "never cleared");
         assert_eq!(s.transition_to_notified(), Notify::PushIdle);
         assert_eq!(

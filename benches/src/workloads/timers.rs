@@ -97,8 +97,9 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-/// Deterministic durations in 1..=100 ms (xorshift, fixed seed).
-fn durations(n: usize) -> Vec<Duration> {
+/// Deterministic durations in 1..=100 ms (xorshift, fixed seed): the
+/// `sleep-100k` sequence, also used by `bin/timeline.rs`.
+pub fn durations(n: usize) -> Vec<Duration> {
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     (0..n)
         .map(|_| {

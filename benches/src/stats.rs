@@ -22,8 +22,26 @@ pub fn pct(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
-    let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i]
+    sorted[rank(sorted.len(), q)]
+}
+
+/// The index [`pct`] reads for quantile `q` of `len > 0` sorted values
+/// (nearest rank, 0-based), for callers that sort records rather than
+/// numbers and need to know *which* record sits at the quantile.
+///
+/// # Panics
+/// If `len` is 0.
+///
+/// # Examples
+/// ```
+/// use tempo_benches::stats::rank;
+/// assert_eq!(rank(100, 0.99), 98); // the 99th of 100
+/// assert_eq!(rank(100, 0.5), 49);
+/// assert_eq!(rank(3, 1.0), 2);
+/// ```
+pub fn rank(len: usize, q: f64) -> usize {
+    assert!(len > 0, "rank of an empty sample");
+    ((len as f64 * q).ceil() as usize).clamp(1, len) - 1
 }
 
 /// Sorts in place and returns `(p50, p99, max)`.

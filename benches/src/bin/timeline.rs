@@ -32,6 +32,7 @@ use tempo_benches::rt::smol_rt::SmolLocal;
 use tempo_benches::rt::tempo_rt::{TempoCt, TempoMt};
 use tempo_benches::rt::tokio_rt::{TokioCt, TokioMt};
 use tempo_benches::rt::Rt;
+use tempo_benches::stats::rank;
 use tempo_benches::workloads::timers::durations;
 
 // The suite's allocator, so that allocation costs are the suite's.
@@ -88,7 +89,8 @@ fn one<R: Rt>() -> String {
         .map(|(i, m)| (m.2.saturating_duration_since(m.1), i))
         .collect();
     late.sort();
-    let at = |q: f64| late[((late.len() as f64 * q) as usize).min(late.len() - 1)];
+    // The suite's nearest rank (`stats::pct`), kept with the task's index.
+    let at = |q: f64| late[rank(late.len(), q)];
     let (p50, p99) = (at(0.50), at(0.99));
     format!(
         "first-poll {:.2}  polled {:.2}  expired-meanwhile {}  caught-up {:.2} ({per:.2} µs each)  \

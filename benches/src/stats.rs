@@ -1,5 +1,6 @@
 //! Medians and percentiles.
 
+use crate::record::Better;
 use std::time::Duration;
 
 /// The median (mean of the two middle values for an even count); NaN if empty.
@@ -44,6 +45,84 @@ pub fn rank(len: usize, q: f64) -> usize {
     ((len as f64 * q).ceil() as usize).clamp(1, len) - 1
 }
 
+/// Fewest paired reps for which agreement of every pair counts as a
+/// verdict ([`Paired::verdict`]): with 5 pairs that all agree, a sign test
+/// gives p = 1/32 (one-sided) that the runtimes are equal and the order of
+/// each pair a coin toss; with `--quick`'s 3 it would be 1/8.
+pub const MIN_PAIRS: usize = 5;
+
+/// Rep *i* of tempo against rep *i* of a peer. The suite and the echo
+/// benchmark interleave the runtimes within every rep (order rotated each
+/// rep), so the two values of a pair were taken in the same minute and a
+/// slow phase of the host moves both; the pair's ratio is then a fairer
+/// sample than a ratio of medians taken minutes apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Paired {
+    /// Pairs in which tempo is ahead (advantage > 1).
+    pub ahead: usize,
+    /// Pairs in which tempo is behind (advantage < 1).
+    pub behind: usize,
+    /// Pairs compared: the shorter sample's length (exact ties and NaN
+    /// pairs count in `n` but neither ahead nor behind).
+    pub n: usize,
+}
+
+/// What every pair of a [`Paired`] says together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// At least [`MIN_PAIRS`] pairs, tempo ahead in every one.
+    Ahead,
+    /// At least [`MIN_PAIRS`] pairs, tempo behind in every one.
+    Behind,
+    /// The pairs disagree (or tie), or there are fewer than [`MIN_PAIRS`]:
+    /// the difference is within the run's noise.
+    Split,
+}
+
+impl Paired {
+    /// Compares `tempo[i]` with `peer[i]` by [`Better::advantage`].
+    ///
+    /// # Examples
+    /// ```
+    /// use tempo_benches::record::Better;
+    /// use tempo_benches::stats::{Paired, Verdict};
+    /// // Times (lower is better): tempo wins reps 0, 1 and 3.
+    /// let p = Paired::of(Better::Lower, &[1.0, 2.0, 5.0, 1.0, 9.0], &[2.0, 3.0, 4.0, 2.0, 8.0]);
+    /// assert_eq!((p.ahead, p.behind, p.n), (3, 2, 5));
+    /// assert_eq!(p.verdict(), Verdict::Split);
+    /// ```
+    pub fn of(better: Better, tempo: &[f64], peer: &[f64]) -> Paired {
+        let mut p = Paired {
+            ahead: 0,
+            behind: 0,
+            n: tempo.len().min(peer.len()),
+        };
+        for (&t, &q) in tempo.iter().zip(peer) {
+            let a = better.advantage(t, q);
+            if a > 1.0 {
+                p.ahead += 1;
+            } else if a < 1.0 {
+                p.behind += 1;
+            }
+        }
+        p
+    }
+
+    /// [`Verdict::Ahead`] or [`Verdict::Behind`] when every one of at least
+    /// [`MIN_PAIRS`] pairs agrees, else [`Verdict::Split`].
+    pub fn verdict(&self) -> Verdict {
+        if self.n < MIN_PAIRS {
+            Verdict::Split
+        } else if self.ahead == self.n {
+            Verdict::Ahead
+        } else if self.behind == self.n {
+            Verdict::Behind
+        } else {
+            Verdict::Split
+        }
+    }
+}
+
 /// Sorts in place and returns `(p50, p99, max)`.
 pub fn p50_p99_max(v: &mut [f64]) -> (f64, f64, f64) {
     v.sort_by(|a, b| a.total_cmp(b));
@@ -80,5 +159,29 @@ mod tests {
         assert_eq!(pct(&v, 0.5), 50.0);
         assert_eq!(pct(&v, 0.99), 99.0);
         assert_eq!(pct(&v, 1.0), 100.0);
+    }
+
+    #[test]
+    fn paired_reps_give_a_verdict_only_when_all_agree() {
+        let five = [1.0, 1.0, 1.0, 1.0, 1.0];
+        let more = [2.0, 2.0, 2.0, 2.0, 2.0];
+        // Lower is better: tempo's 1 beats the peer's 2 in every pair.
+        let p = Paired::of(Better::Lower, &five, &more);
+        assert_eq!(
+            (p.ahead, p.behind, p.n, p.verdict()),
+            (5, 0, 5, Verdict::Ahead)
+        );
+        // Higher is better: the same values lose every pair.
+        let p = Paired::of(Better::Higher, &five, &more);
+        assert_eq!((p.behind, p.verdict()), (5, Verdict::Behind));
+        // One tie breaks unanimity.
+        let p = Paired::of(Better::Lower, &five, &[2.0, 2.0, 1.0, 2.0, 2.0]);
+        assert_eq!((p.ahead, p.behind, p.verdict()), (4, 0, Verdict::Split));
+        // Fewer than MIN_PAIRS pairs never decide, and the shorter sample counts.
+        let p = Paired::of(Better::Lower, &five[..3], &more);
+        assert_eq!((p.ahead, p.n, p.verdict()), (3, 3, Verdict::Split));
+        // NaN compares neither way.
+        let p = Paired::of(Better::Lower, &[f64::NAN; 5], &more);
+        assert_eq!((p.ahead, p.behind, p.verdict()), (0, 0, Verdict::Split));
     }
 }

@@ -57,6 +57,14 @@
 //!     whose readings reached `host::SLOW` times the best. Flagged cases
 //!     stay in every table and in the count; the reader is told which
 //!     numbers a slow phase of the host may have moved.
+//! 11. **Paired reps, beside the medians.** Every comparison also compares
+//!     rep *i* of tempo with rep *i* of the peer ([`Paired`]; the runtimes
+//!     are interleaved within each rep, so a pair shares its minute of the
+//!     host). The bar section counts the pairs of runtimes where every paired
+//!     rep agrees ([`Verdict`]: at least [`MIN_PAIRS`] of them) and the loss
+//!     table gives each loss's `ahead/n`. This never changes the win/loss
+//!     count, which stays the ratio of medians the issue asks for; it says
+//!     which wins and losses the run's noise could have flipped.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -64,6 +72,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tempo_benches::host;
 use tempo_benches::record::{fmt, Better, Row};
+use tempo_benches::stats::{Paired, Verdict, MIN_PAIRS};
 
 /// Default directory of the `*.tsv` inputs (and of the SVG output).
 const DEFAULT_RESULTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/results");
@@ -443,6 +452,8 @@ struct Comparison<'a> {
     peer_median: f64,
     /// [`Better::advantage`]`(tempo_median, peer_median)` (invariant 1).
     ratio: f64,
+    /// Rep by rep (invariant 11).
+    paired: Paired,
 }
 
 /// The comparison of `peer` on `metric` of `case`, if `peer` is a peer and
@@ -455,8 +466,9 @@ fn compare<'a>(
 ) -> Option<Comparison<'a>> {
     let has_ct = data.has(case, "tempo-ct");
     let tempo = paired_tempo(peer, has_ct)?;
-    let t = data.find(case, &metric.name, tempo)?.row.median();
-    let p = data.find(case, &metric.name, peer)?.row.median();
+    let t_row = &data.find(case, &metric.name, tempo)?.row;
+    let p_row = &data.find(case, &metric.name, peer)?.row;
+    let (t, p) = (t_row.median(), p_row.median());
     Some(Comparison {
         case,
         metric,
@@ -466,6 +478,7 @@ fn compare<'a>(
         tempo_median: t,
         peer_median: p,
         ratio: metric.better.advantage(t, p),
+        paired: Paired::of(metric.better, &t_row.samples, &p_row.samples),
     })
 }
 
@@ -901,19 +914,31 @@ fn bar_section(w: &mut String, data: &Data, comps: &[Comparison]) {
     if !by_peer.is_empty() {
         let _ = writeln!(w, "Ahead by peer: {}.\n", by_peer.join(", "));
     }
+    let verdicts = |v: Verdict| finite.iter().filter(|c| c.paired.verdict() == v).count();
+    let _ = writeln!(
+        w,
+        "Rep by rep (rep *i* of tempo against rep *i* of the peer, taken in the same minute: the \
+         runtimes are interleaved within each rep): tempo ahead in every paired rep in **{}** \
+         pairs, behind in every paired rep in **{}**, split in {} (some reps each way, a tie, or \
+         fewer than {MIN_PAIRS} reps: a difference this run's noise could flip, whichever side \
+         its median ratio falls).\n",
+        verdicts(Verdict::Ahead),
+        verdicts(Verdict::Behind),
+        verdicts(Verdict::Split),
+    );
     if losses.is_empty() {
         let _ = writeln!(w, "No losses.\n");
     } else {
         let _ = writeln!(w, "Every loss (ratio < 1), in table order:\n");
         let _ = writeln!(
             w,
-            "| case | metric | peer | tempo | tempo median | peer median | ratio |"
+            "| case | metric | peer | tempo | tempo median | peer median | ratio | reps ahead |"
         );
-        let _ = writeln!(w, "|---|---|---|---|--:|--:|--:|");
+        let _ = writeln!(w, "|---|---|---|---|--:|--:|--:|--:|");
         for c in &losses {
             let _ = writeln!(
                 w,
-                "| {} | {} ({}) | {} | {}{} | {} | {} | {} |",
+                "| {} | {} ({}) | {} | {}{} | {} | {} | {} | {}/{} |",
                 cell(&c.case.id()),
                 cell(&c.metric.name),
                 cell(&c.metric.unit),
@@ -922,7 +947,9 @@ fn bar_section(w: &mut String, data: &Data, comps: &[Comparison]) {
                 if c.fallback { " †" } else { "" },
                 fmt(c.tempo_median),
                 fmt(c.peer_median),
-                mark(c.ratio)
+                mark(c.ratio),
+                c.paired.ahead,
+                c.paired.n
             );
         }
         w.push('\n');
@@ -1494,7 +1521,9 @@ mod tests {
         .unwrap();
         assert!(md.contains("**1 of 2**"), "{md}");
         assert!(
-            md.contains("| 2-y/q | time (u) | smol-mt | tempo-mt | 3.000 | 1.500 | **0.50×** ✗ |"),
+            md.contains(
+                "| 2-y/q | time (u) | smol-mt | tempo-mt | 3.000 | 1.500 | **0.50×** ✗ | 0/1 |"
+            ),
             "{md}"
         );
         assert!(
@@ -1502,6 +1531,72 @@ mod tests {
             "the detail table shows non-headline losses too"
         );
         assert!(md.contains("![ratios](results/ratios.svg)"));
+    }
+
+    /// Invariant 11: paired reps are counted beside the medians, and a
+    /// median loss whose reps disagree is still a loss.
+    #[test]
+    fn paired_reps_are_counted_beside_the_medians() {
+        let text = [
+            // tempo ahead in every rep.
+            line(
+                "2-y",
+                "a",
+                "time",
+                "lower",
+                "tempo-mt",
+                &[1.0, 1.0, 1.0, 1.0, 1.0],
+            ),
+            line(
+                "2-y",
+                "a",
+                "time",
+                "lower",
+                "tokio-mt",
+                &[2.0, 2.0, 2.0, 2.0, 2.0],
+            ),
+            // tempo behind in every rep.
+            line(
+                "2-y",
+                "a",
+                "time",
+                "lower",
+                "smol-mt",
+                &[0.5, 0.5, 0.5, 0.5, 0.5],
+            ),
+            // Median loss (1.0 vs 0.9), but tempo ahead in two of five reps.
+            line(
+                "2-y",
+                "a",
+                "time",
+                "lower",
+                "twin",
+                &[0.9, 1.2, 0.8, 1.5, 0.9],
+            ),
+        ]
+        .join("\n");
+        let d = data(&text).unwrap();
+        let md = markdown(
+            &d,
+            &Context {
+                lock: None,
+                previous: None,
+                svg_link: "results/ratios.svg",
+            },
+        )
+        .unwrap();
+        assert!(
+            md.contains("**1 of 3**"),
+            "the count stays on medians: {md}"
+        );
+        assert!(
+            md.contains(
+                "every paired rep in **1** pairs, behind in every paired rep in **1**, split in 1"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| **0.90×** ✗ | 2/5 |"), "{md}");
+        assert!(md.contains("| **0.50×** ✗ | 0/5 |"), "{md}");
     }
 
     /// Invariant 10: probe lines stay out of the machine table; the host

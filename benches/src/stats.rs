@@ -46,24 +46,32 @@ pub fn rank(len: usize, q: f64) -> usize {
 }
 
 /// Fewest paired reps for which agreement of every pair counts as a
-/// verdict ([`Paired::verdict`]): with 5 pairs that all agree, a sign test
-/// gives p = 1/32 (one-sided) that the runtimes are equal and the order of
-/// each pair a coin toss; with `--quick`'s 3 it would be 1/8.
+/// verdict ([`Paired::verdict`]). If the two runtimes were equal and the
+/// order within each pair a coin toss, 5 pairs would all agree on one given
+/// side with probability 1/32 (a sign test); with `--quick`'s 3 it would be
+/// 1/8. Across the suite's ~90 pairs a few unanimous pairs each way are
+/// expected by chance alone, so a verdict is a per-pair signal, not proof.
 pub const MIN_PAIRS: usize = 5;
 
 /// Rep *i* of tempo against rep *i* of a peer. The suite and the echo
 /// benchmark interleave the runtimes within every rep (order rotated each
-/// rep), so the two values of a pair were taken in the same minute and a
-/// slow phase of the host moves both; the pair's ratio is then a fairer
-/// sample than a ratio of medians taken minutes apart.
+/// rep), so the two values of a pair were taken in the same rep, seconds to
+/// about a minute apart, and a slow phase of the host moves both; the pair's
+/// ratio is then a fairer sample than a ratio of medians taken further apart.
+///
+/// Samples are paired by position, which is the rep only when no rep is
+/// missing: both producers leave out a rep that produced nothing. So two
+/// samples of different lengths are not paired at all (`n` = 0), and the
+/// caller pairs only rows of the same run (`report.rs` invariant 11).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Paired {
     /// Pairs in which tempo is ahead (advantage > 1).
     pub ahead: usize,
     /// Pairs in which tempo is behind (advantage < 1).
     pub behind: usize,
-    /// Pairs compared: the shorter sample's length (exact ties and NaN
-    /// pairs count in `n` but neither ahead nor behind).
+    /// Pairs compared: the samples' common length, or 0 when their lengths
+    /// differ (exact ties and NaN pairs count in `n` but neither ahead nor
+    /// behind).
     pub n: usize,
 }
 
@@ -74,13 +82,15 @@ pub enum Verdict {
     Ahead,
     /// At least [`MIN_PAIRS`] pairs, tempo behind in every one.
     Behind,
-    /// The pairs disagree (or tie), or there are fewer than [`MIN_PAIRS`]:
-    /// the difference is within the run's noise.
+    /// At least [`MIN_PAIRS`] pairs that disagree, or a tie among them.
     Split,
+    /// Fewer than [`MIN_PAIRS`] pairs (or none: unequal lengths): not judged.
+    TooFew,
 }
 
 impl Paired {
-    /// Compares `tempo[i]` with `peer[i]` by [`Better::advantage`].
+    /// Compares `tempo[i]` with `peer[i]` by [`Better::advantage`]; no
+    /// pairs when the lengths differ (a rep is missing on one side).
     ///
     /// # Examples
     /// ```
@@ -92,10 +102,13 @@ impl Paired {
     /// assert_eq!(p.verdict(), Verdict::Split);
     /// ```
     pub fn of(better: Better, tempo: &[f64], peer: &[f64]) -> Paired {
+        if tempo.len() != peer.len() {
+            return Paired::none();
+        }
         let mut p = Paired {
             ahead: 0,
             behind: 0,
-            n: tempo.len().min(peer.len()),
+            n: tempo.len(),
         };
         for (&t, &q) in tempo.iter().zip(peer) {
             let a = better.advantage(t, q);
@@ -108,11 +121,20 @@ impl Paired {
         p
     }
 
+    /// No pairs (rows that cannot be paired).
+    pub fn none() -> Paired {
+        Paired {
+            ahead: 0,
+            behind: 0,
+            n: 0,
+        }
+    }
+
     /// [`Verdict::Ahead`] or [`Verdict::Behind`] when every one of at least
-    /// [`MIN_PAIRS`] pairs agrees, else [`Verdict::Split`].
+    /// [`MIN_PAIRS`] pairs agrees, [`Verdict::TooFew`] below that.
     pub fn verdict(&self) -> Verdict {
         if self.n < MIN_PAIRS {
-            Verdict::Split
+            Verdict::TooFew
         } else if self.ahead == self.n {
             Verdict::Ahead
         } else if self.behind == self.n {
@@ -177,9 +199,12 @@ mod tests {
         // One tie breaks unanimity.
         let p = Paired::of(Better::Lower, &five, &[2.0, 2.0, 1.0, 2.0, 2.0]);
         assert_eq!((p.ahead, p.behind, p.verdict()), (4, 0, Verdict::Split));
-        // Fewer than MIN_PAIRS pairs never decide, and the shorter sample counts.
-        let p = Paired::of(Better::Lower, &five[..3], &more);
-        assert_eq!((p.ahead, p.n, p.verdict()), (3, 3, Verdict::Split));
+        // Fewer than MIN_PAIRS pairs are not judged.
+        let p = Paired::of(Better::Lower, &five[..3], &more[..3]);
+        assert_eq!((p.ahead, p.n, p.verdict()), (3, 3, Verdict::TooFew));
+        // Unequal lengths (a rep missing on one side) are not paired at all.
+        let p = Paired::of(Better::Lower, &five[..4], &more);
+        assert_eq!((p.ahead, p.n, p.verdict()), (0, 0, Verdict::TooFew));
         // NaN compares neither way.
         let p = Paired::of(Better::Lower, &[f64::NAN; 5], &more);
         assert_eq!((p.ahead, p.behind, p.verdict()), (0, 0, Verdict::Split));

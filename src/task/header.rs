@@ -40,7 +40,7 @@ pub(crate) const NO_KEY: u32 = u32::MAX;
 pub(crate) struct Vtable {
     /// Polls the future; `true` if it completed (output or panic stored).
     pub(crate) poll: unsafe fn(NonNull<Header>) -> bool,
-    /// Drops the future and stores `JoinError::Cancelled`.
+    /// Drops the future and stores the cancellation (`join::Repr::Cancelled`).
     pub(crate) cancel: unsafe fn(NonNull<Header>),
     /// Moves the output into `*dst` (a `Poll<Result<T, JoinError>>`).
     pub(crate) read_output: unsafe fn(NonNull<Header>, *mut ()),

@@ -59,12 +59,16 @@
 //!     numbers a slow phase of the host may have moved.
 //! 11. **Paired reps, beside the medians.** Every comparison also compares
 //!     rep *i* of tempo with rep *i* of the peer ([`Paired`]; the runtimes
-//!     are interleaved within each rep, so a pair shares its minute of the
-//!     host). The bar section counts the pairs of runtimes where every paired
-//!     rep agrees ([`Verdict`]: at least [`MIN_PAIRS`] of them) and the loss
-//!     table gives each loss's `ahead/n`. This never changes the win/loss
-//!     count, which stays the ratio of medians the issue asks for; it says
-//!     which wins and losses the run's noise could have flipped.
+//!     are interleaved within each rep, so a pair was taken in one rep, seconds
+//!     to a minute apart), but only for two rows of the same file with the
+//!     same number of samples (a producer leaves out a rep that produced
+//!     nothing, which would shift every later pair). The bar section counts
+//!     the pairs of runtimes where every paired rep agrees ([`Verdict`]: at
+//!     least [`MIN_PAIRS`] of them), those where the reps disagree, and those
+//!     not judged; the loss table gives each loss's `ahead/n`. This never
+//!     changes the win/loss count, which stays the ratio of medians the issue
+//!     asks for. A unanimous pair is a per-pair signal (a few are expected by
+//!     chance among ~90), a split one a difference the host's noise reaches.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -466,8 +470,9 @@ fn compare<'a>(
 ) -> Option<Comparison<'a>> {
     let has_ct = data.has(case, "tempo-ct");
     let tempo = paired_tempo(peer, has_ct)?;
-    let t_row = &data.find(case, &metric.name, tempo)?.row;
-    let p_row = &data.find(case, &metric.name, peer)?.row;
+    let t_rec = data.find(case, &metric.name, tempo)?;
+    let p_rec = data.find(case, &metric.name, peer)?;
+    let (t_row, p_row) = (&t_rec.row, &p_rec.row);
     let (t, p) = (t_row.median(), p_row.median());
     Some(Comparison {
         case,
@@ -478,7 +483,12 @@ fn compare<'a>(
         tempo_median: t,
         peer_median: p,
         ratio: metric.better.advantage(t, p),
-        paired: Paired::of(metric.better, &t_row.samples, &p_row.samples),
+        // Invariant 11: only rows of one run are paired.
+        paired: if t_rec.src == p_rec.src {
+            Paired::of(metric.better, &t_row.samples, &p_row.samples)
+        } else {
+            Paired::none()
+        },
     })
 }
 
@@ -917,14 +927,19 @@ fn bar_section(w: &mut String, data: &Data, comps: &[Comparison]) {
     let verdicts = |v: Verdict| finite.iter().filter(|c| c.paired.verdict() == v).count();
     let _ = writeln!(
         w,
-        "Rep by rep (rep *i* of tempo against rep *i* of the peer, taken in the same minute: the \
-         runtimes are interleaved within each rep): tempo ahead in every paired rep in **{}** \
-         pairs, behind in every paired rep in **{}**, split in {} (some reps each way, a tie, or \
-         fewer than {MIN_PAIRS} reps: a difference this run's noise could flip, whichever side \
-         its median ratio falls).\n",
+        "Rep by rep (rep *i* of tempo against rep *i* of the peer: the runtimes are interleaved \
+         within each rep, so a pair was taken seconds to a minute apart), pairs with tempo ahead \
+         in every paired rep: **{}**; behind in every paired rep: **{}**; split (reps each way, \
+         or a tie): {}{}. A unanimous pair is a per-pair signal (with {MIN_PAIRS} reps, 1 in 32 \
+         per side for equal runtimes, so a few are expected by chance); a split one is a \
+         difference this run's noise reaches, whichever side its median ratio falls.\n",
         verdicts(Verdict::Ahead),
         verdicts(Verdict::Behind),
         verdicts(Verdict::Split),
+        match verdicts(Verdict::TooFew) {
+            0 => String::new(),
+            n => format!("; not judged (fewer than {MIN_PAIRS} paired reps): {n}"),
+        },
     );
     if losses.is_empty() {
         let _ = writeln!(w, "No losses.\n");
@@ -1424,6 +1439,19 @@ mod tests {
         r.to_line()
     }
 
+    /// The report of `d` with no lock file and no previous `RESULTS.md`.
+    fn fresh_markdown(d: &Data) -> String {
+        markdown(
+            d,
+            &Context {
+                lock: None,
+                previous: None,
+                svg_link: "results/ratios.svg",
+            },
+        )
+        .unwrap()
+    }
+
     /// Parses one file named `t.tsv`.
     fn data(text: &str) -> Result<Data, String> {
         parse_all(&[("results/t.tsv".into(), "t.tsv".into(), text.into())])
@@ -1510,15 +1538,7 @@ mod tests {
         let d = data(&text).unwrap();
         assert_eq!(d.cases[0].id(), "2-y/q", "workloads in numeric order");
         assert_eq!(d.cases[1].metrics[0].name, "p99");
-        let md = markdown(
-            &d,
-            &Context {
-                lock: None,
-                previous: None,
-                svg_link: "results/ratios.svg",
-            },
-        )
-        .unwrap();
+        let md = fresh_markdown(&d);
         assert!(md.contains("**1 of 2**"), "{md}");
         assert!(
             md.contains(
@@ -1576,27 +1596,55 @@ mod tests {
         ]
         .join("\n");
         let d = data(&text).unwrap();
-        let md = markdown(
-            &d,
-            &Context {
-                lock: None,
-                previous: None,
-                svg_link: "results/ratios.svg",
-            },
-        )
-        .unwrap();
+        let md = fresh_markdown(&d);
         assert!(
             md.contains("**1 of 3**"),
             "the count stays on medians: {md}"
         );
         assert!(
             md.contains(
-                "every paired rep in **1** pairs, behind in every paired rep in **1**, split in 1"
+                "in every paired rep: **1**; behind in every paired rep: **1**; split (reps each \
+                 way, or a tie): 1. "
             ),
             "{md}"
         );
         assert!(md.contains("| **0.90×** ✗ | 2/5 |"), "{md}");
         assert!(md.contains("| **0.50×** ✗ | 0/5 |"), "{md}");
+
+        // Rows of two runs (two files) are not paired, nor are samples of
+        // different lengths (a rep left out on one side).
+        let five = [1.0, 1.0, 1.0, 1.0, 1.0];
+        let d = parse_all(&[
+            (
+                "results/a.tsv".into(),
+                "a.tsv".into(),
+                [
+                    line("2-y", "a", "time", "lower", "tempo-mt", &five),
+                    line(
+                        "2-y",
+                        "a",
+                        "time",
+                        "lower",
+                        "tokio-mt",
+                        &[0.5, 0.5, 0.5, 0.5],
+                    ),
+                ]
+                .join("\n"),
+            ),
+            (
+                "results/b.tsv".into(),
+                "b.tsv".into(),
+                line("2-y", "a", "time", "lower", "twin", &[0.5; 5]),
+            ),
+        ])
+        .unwrap();
+        let md = fresh_markdown(&d);
+        assert!(md.contains("**0 of 2**"), "{md}");
+        assert!(
+            md.contains("not judged (fewer than 5 paired reps): 2"),
+            "{md}"
+        );
+        assert!(md.contains("| **0.50×** ✗ | 0/0 |"), "{md}");
     }
 
     /// Invariant 10: probe lines stay out of the machine table; the host

@@ -1557,42 +1557,16 @@ mod tests {
     /// median loss whose reps disagree is still a loss.
     #[test]
     fn paired_reps_are_counted_beside_the_medians() {
+        // Every row of this test: case `2-y/a`, metric `time` (lower is better).
+        let row = |rt: &str, samples: &[f64]| line("2-y", "a", "time", "lower", rt, samples);
         let text = [
             // tempo ahead in every rep.
-            line(
-                "2-y",
-                "a",
-                "time",
-                "lower",
-                "tempo-mt",
-                &[1.0, 1.0, 1.0, 1.0, 1.0],
-            ),
-            line(
-                "2-y",
-                "a",
-                "time",
-                "lower",
-                "tokio-mt",
-                &[2.0, 2.0, 2.0, 2.0, 2.0],
-            ),
+            row("tempo-mt", &[1.0, 1.0, 1.0, 1.0, 1.0]),
+            row("tokio-mt", &[2.0, 2.0, 2.0, 2.0, 2.0]),
             // tempo behind in every rep.
-            line(
-                "2-y",
-                "a",
-                "time",
-                "lower",
-                "smol-mt",
-                &[0.5, 0.5, 0.5, 0.5, 0.5],
-            ),
+            row("smol-mt", &[0.5, 0.5, 0.5, 0.5, 0.5]),
             // Median loss (1.0 vs 0.9), but tempo ahead in two of five reps.
-            line(
-                "2-y",
-                "a",
-                "time",
-                "lower",
-                "twin",
-                &[0.9, 1.2, 0.8, 1.5, 0.9],
-            ),
+            row("twin", &[0.9, 1.2, 0.8, 1.5, 0.9]),
         ]
         .join("\n");
         let d = data(&text).unwrap();
@@ -1619,22 +1593,15 @@ mod tests {
                 "results/a.tsv".into(),
                 "a.tsv".into(),
                 [
-                    line("2-y", "a", "time", "lower", "tempo-mt", &five),
-                    line(
-                        "2-y",
-                        "a",
-                        "time",
-                        "lower",
-                        "tokio-mt",
-                        &[0.5, 0.5, 0.5, 0.5],
-                    ),
+                    row("tempo-mt", &five),
+                    row("tokio-mt", &[0.5, 0.5, 0.5, 0.5]),
                 ]
                 .join("\n"),
             ),
             (
                 "results/b.tsv".into(),
                 "b.tsv".into(),
-                line("2-y", "a", "time", "lower", "twin", &[0.5; 5]),
+                row("twin", &[0.5; 5]),
             ),
         ])
         .unwrap();

@@ -746,6 +746,39 @@ fn sleep_moved_between_tasks_still_fires() {
     });
 }
 
+/// Task ids are unique across runtimes, and a sleep registered by a task of
+/// one runtime and moved to a task of another still waits for its deadline.
+/// (Timer entries are keyed by the owner's id, so two runtimes handing out
+/// the same ids made such a sleep read the other task's slab: it completed
+/// at once, early.)
+#[test]
+fn sleep_moved_between_runtimes_never_fires_early() {
+    within(LIMIT, || {
+        // Two runtimes built alike, spawning in the same order.
+        let (ra, rb) = (rt(1), rt(1));
+        let when = Instant::now() + Duration::from_millis(300);
+        let a = ra.spawn(async move {
+            let mut s = Box::pin(sleep_until(when));
+            assert!(futures::poll!(s.as_mut()).is_pending());
+            Some(s) // (wrapped: an async block yielding a future trips clippy)
+        });
+        let (tx, rx) =
+            futures::channel::oneshot::channel::<std::pin::Pin<Box<tempo::time::Sleep>>>();
+        let b = rb.spawn(async move {
+            let s = rx.await.unwrap();
+            s.await;
+            Instant::now() >= when
+        });
+        assert_ne!(a.id(), b.id(), "task ids collide across runtimes");
+        let s = ra.block_on(a).unwrap().unwrap();
+        tx.send(s).ok().unwrap();
+        assert!(
+            rb.block_on(b).unwrap(),
+            "sleep moved across runtimes fired early"
+        );
+    });
+}
+
 #[test]
 fn wait_until_reports_expired_with_manual_clock() {
     within(LIMIT, || {

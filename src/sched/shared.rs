@@ -31,9 +31,9 @@ use super::idle::Idle;
 use super::ready::ReadyQueue;
 use super::registry::Registry;
 use super::role::SchedRole;
-use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
-use crate::sync::Arc;
+use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use crate::sync::Mutex;
+use crate::sync::{Arc, IdSource};
 use crate::task::harness;
 use crate::task::header::{Notified, RawTask};
 use crate::task::join::JoinHandle;
@@ -57,7 +57,7 @@ pub(crate) struct Shared {
     /// Origin of the deadline ticks in task headers and the waiting heap.
     pub(crate) epoch: Epoch,
     shutdown: AtomicBool,
-    next_id: AtomicU64,
+    ids: IdSource,
     /// Worker threads (0: the caller of `block_on`/`run` is the only worker).
     pub(crate) workers: usize,
     /// Threads inside `worker::run_loop` now (worker threads and
@@ -108,7 +108,7 @@ impl Shared {
             epoch: clock.epoch(),
             clock,
             shutdown: AtomicBool::new(false),
-            next_id: AtomicU64::new(1),
+            ids: IdSource::new(),
             workers,
             runners: AtomicUsize::new(0),
             stopped: AtomicBool::new(false),
@@ -117,9 +117,10 @@ impl Shared {
         }
     }
 
-    /// A fresh id for a task or a `block_on` frame.
+    /// A fresh id for a task or a `block_on` frame, unique within the
+    /// process ([`IdSource`]).
     pub(crate) fn next_id(&self) -> u64 {
-        self.next_id.fetch_add(1, Relaxed)
+        self.ids.next()
     }
 
     /// Whether this runtime has one runner: a single worker thread, or no

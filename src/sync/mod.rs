@@ -40,6 +40,48 @@ pub(crate) use mutex::{Condvar, Mutex};
 /// task state word, which loom does see).
 pub(crate) use std::sync::{Arc, Weak};
 
+/// The source of task and `block_on` frame ids: every id it hands out is
+/// fresh, so an id names one task (or frame) for the life of the process.
+///
+/// `task/local.rs` invariant 2 relies on this: a timer entry is keyed by its
+/// owner's id, and a `Sleep` moved to a task of *another runtime* must not
+/// find that task's entries under its old key. (Until the fourteenth session
+/// each runtime counted from 1, and such a sleep completed at once:
+/// `tests/time.rs::sleep_moved_between_runtimes_never_fires_early`.)
+///
+/// Normal builds share one process-wide counter (one `fetch_add` per spawn,
+/// as the per-runtime counter was). Under loom and shuttle each runtime keeps
+/// its own counter, a model atomic: a process-wide one would carry over from
+/// one iteration of a model to the next, and the ids pick registry shards, so
+/// two iterations of one schedule would not do the same steps.
+pub(crate) struct IdSource {
+    #[cfg(any(tempo_loom, tempo_shuttle))]
+    next: atomic::AtomicU64,
+}
+
+#[cfg(not(any(tempo_loom, tempo_shuttle)))]
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl IdSource {
+    /// A source (normal builds: a view of the process-wide counter).
+    pub(crate) fn new() -> IdSource {
+        IdSource {
+            #[cfg(any(tempo_loom, tempo_shuttle))]
+            next: atomic::AtomicU64::new(1),
+        }
+    }
+
+    /// A fresh id (never 0).
+    pub(crate) fn next(&self) -> u64 {
+        // Relaxed: the id orders nothing; uniqueness comes from the RMW.
+        #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        #[cfg(any(tempo_loom, tempo_shuttle))]
+        let id = self.next.fetch_add(1, atomic::Ordering::Relaxed);
+        id
+    }
+}
+
 /// Number of CPUs available to the process (1 if unknown): the default
 /// worker count. Not a synchronisation primitive, but it names `thread`.
 pub(crate) fn available_parallelism() -> usize {

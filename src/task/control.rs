@@ -83,7 +83,8 @@ impl TaskRef {
         self.raw.state().load().is_complete()
     }
 
-    /// The task's id.
+    /// The task's id: unique within the process, across runtimes, and never
+    /// reused (see [`JoinHandle::id`](crate::task::JoinHandle::id)).
     pub fn id(&self) -> u64 {
         self.raw.id()
     }

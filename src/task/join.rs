@@ -106,7 +106,19 @@ impl<T> JoinHandle<T> {
         TaskRef::new(self.raw)
     }
 
-    /// The task's id (unique within the process).
+    /// The task's id: unique within the process (across runtimes too) and
+    /// never reused, also after the task ends; the same as
+    /// [`TaskRef::id`](crate::task::TaskRef::id) and [`JoinError::id`].
+    ///
+    /// # Examples
+    /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
+    /// let a = tempo::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let b = tempo::Runtime::builder().worker_threads(1).build().unwrap();
+    /// let (ha, hb) = (a.spawn(async {}), b.spawn(async {}));
+    /// assert_ne!(ha.id(), hb.id());
+    /// # }
+    /// ```
     pub fn id(&self) -> u64 {
         self.raw.id()
     }
@@ -242,7 +254,7 @@ impl JoinError {
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(_))
     }
-    /// The id of the task.
+    /// The id of the task ([`JoinHandle::id`]).
     pub fn id(&self) -> u64 {
         self.id
     }

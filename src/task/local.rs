@@ -14,6 +14,8 @@
 //!    to which this thread then has exclusive access.
 //! 2. A timer entry is identified by `(owner id, slot, generation)`; an entry
 //!    is only touched when the current owner's id equals the entry's owner id.
+//!    Owner ids (task and `block_on` frame ids) are unique within the
+//!    process, across runtimes (`sync::IdSource`).
 //!    A sleep moved to another task (or dropped elsewhere) leaves its old entry
 //!    to fire once, spuriously and harmlessly, and registers anew.
 //! 3. `TaskLocal` is cleared when the task completes, so wakers stored in it

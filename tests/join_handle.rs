@@ -584,3 +584,77 @@ impl Rng {
         x.wrapping_mul(0x2545F4914F6CDD1D)
     }
 }
+
+/// A `!Unpin` future that remembers where it was first polled and, when
+/// dropped, whether it is still there: `Pin`'s drop guarantee says the
+/// memory of a pinned value is not repurposed before its `drop` runs, which
+/// futures holding intrusive links (waiter lists of locks, channels and
+/// events) rely on to unlink themselves.
+struct Anchored {
+    first_poll_at: Arc<AtomicUsize>,
+    dropped_at: Arc<AtomicUsize>,
+    _pin: std::marker::PhantomPinned,
+}
+
+impl std::future::Future for Anchored {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let at = &*self as *const Anchored as usize;
+        self.first_poll_at
+            .compare_exchange(0, at, SeqCst, SeqCst)
+            .ok();
+        std::task::Poll::Pending
+    }
+}
+
+impl Drop for Anchored {
+    fn drop(&mut self) {
+        self.dropped_at
+            .store(self as *const Anchored as usize, SeqCst);
+    }
+}
+
+#[test]
+fn a_cancelled_future_is_dropped_where_it_was_pinned() {
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            for how in ["abort", "shutdown"] {
+                for nested in [false, true] {
+                    let rt = rt(workers);
+                    let (polled, dropped) =
+                        (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+                    let a = Anchored {
+                        first_poll_at: polled.clone(),
+                        dropped_at: dropped.clone(),
+                        _pin: std::marker::PhantomPinned,
+                    };
+                    let h = if nested {
+                        // Pinned inside an async block's state, itself pinned in the task.
+                        rt.spawn(async move {
+                            let _before = 1u8;
+                            a.await
+                        })
+                    } else {
+                        rt.spawn(a)
+                    };
+                    assert!(eventually(LIMIT, || {
+                        nap(&rt, 1);
+                        polled.load(SeqCst) != 0
+                    }));
+                    if how == "abort" {
+                        h.abort();
+                        assert!(rt.block_on(h).unwrap_err().is_cancelled());
+                    } else {
+                        drop(rt);
+                        drop(h);
+                    }
+                    assert_eq!(
+                        dropped.load(SeqCst),
+                        polled.load(SeqCst),
+                        "workers={workers} {how} nested={nested}: the future moved between its first poll and its drop"
+                    );
+                }
+            }
+        }
+    });
+}

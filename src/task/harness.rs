@@ -9,6 +9,13 @@
 //!    disjoint (see `State::drop_join_interest`).
 //! 2. Every call into user code (poll, the future's and output's `Drop`) is
 //!    wrapped in `catch_unwind`: a panicking task never takes its worker down.
+//! 3. The future never moves: it is polled pinned in the cell and dropped in
+//!    place (`set_stage`), as `Pin`'s drop guarantee requires of a pinned
+//!    value. Futures that link themselves into intrusive waiter lists rely
+//!    on it to unlink from the address they registered. (Until the
+//!    fourteenth session the old stage was moved out and then dropped, so
+//!    a task cancelled by `abort` or shutdown dropped its future at another
+//!    address: `tests/join_handle.rs::a_cancelled_future_is_dropped_where_it_was_pinned`.)
 
 use super::header::{Header, Vtable};
 use super::join::{JoinError, Repr};
@@ -74,14 +81,18 @@ unsafe fn cell<'a, F: Future>(p: NonNull<Header>) -> &'a Cell<F> {
     unsafe { p.cast::<Cell<F>>().as_ref() }
 }
 
-/// Replaces the stage, dropping the old value under `catch_unwind`.
+/// Replaces the stage, dropping the old value in place under `catch_unwind`
+/// (invariant 3).
 fn set_stage<F: Future>(c: &Cell<F>, new: Stage<F>) {
     c.stage.with_mut(|st| {
-        // SAFETY: invariant 1, the caller holds the stage.
-        let old = unsafe { std::ptr::replace(st, Stage::Consumed) };
-        let _ = catch_unwind(AssertUnwindSafe(move || drop(old)));
-        // SAFETY: as above.
-        unsafe { *st = new };
+        // SAFETY: invariant 1, the caller holds the stage; invariant 3, the
+        // future is dropped where it was pinned. A panicking drop still
+        // counts as done (drop glue unwinds through the remaining fields), so
+        // the value is never dropped twice.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { std::ptr::drop_in_place(st) }));
+        // SAFETY: as above; the old value is gone, so `write` (which drops
+        // nothing) is the right way to put the new one.
+        unsafe { std::ptr::write(st, new) };
     })
 }
 

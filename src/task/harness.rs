@@ -10,12 +10,20 @@
 //! 2. Every call into user code (poll, the future's and output's `Drop`) is
 //!    wrapped in `catch_unwind`: a panicking task never takes its worker down.
 //! 3. The future never moves: it is polled pinned in the cell and dropped in
-//!    place (`set_stage`), as `Pin`'s drop guarantee requires of a pinned
+//!    place (`finish`), as `Pin`'s drop guarantee requires of a pinned
 //!    value. Futures that link themselves into intrusive waiter lists rely
 //!    on it to unlink from the address they registered. (Until the
 //!    fourteenth session the old stage was moved out and then dropped, so
 //!    a task cancelled by `abort` or shutdown dropped its future at another
 //!    address: `tests/join_handle.rs::a_cancelled_future_is_dropped_where_it_was_pinned`.)
+//! 4. The stage's live field follows from the state: the future until the
+//!    task completes (`poll` and `cancel` end it, holding the run
+//!    permission, before `transition_to_complete`); then the output, until
+//!    exactly one party reads or drops it (`join.rs` invariant 3); then
+//!    nothing, which `dealloc` relies on (the task is freed only after its
+//!    completion: the registry's reference goes at completion or with the
+//!    shutdown sweep, which completes every task it claims). Checked builds
+//!    record the live field and assert every access (`Cell::step`).
 
 use super::header::{Header, Vtable};
 use super::join::{JoinError, Repr};
@@ -24,25 +32,57 @@ use crate::sched::Shared;
 use crate::sync::Arc;
 use crate::sync::UnsafeCell;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
-/// What the cell holds. A failure is stored as a [`Repr`] (no task id: the
-/// header has it, and `read_output` adds it), which keeps a small future's
-/// stage at 24 bytes instead of 32 (unit test
-/// `a_small_future_cell_is_104_bytes`).
-enum Stage<F: Future> {
-    Running(F),
-    Finished(Result<F::Output, Repr>),
-    Consumed,
+/// What the cell holds: the future until the task completes, then its
+/// result until the join side reads or drops it, then nothing. Which of the
+/// three it is follows from the task's state and the join protocol
+/// (invariant 4); it is not stored, so the stage is as large as the larger
+/// of the two and no larger (a 16-byte future's stage is 16 bytes; a tagged
+/// enum took 24: unit test `a_small_future_cell_is_96_bytes`). A failure is
+/// stored as a [`Repr`] (no task id: the header has it, and `read_output`
+/// adds it).
+union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<Result<F::Output, Repr>>,
+}
+
+/// Which field of the stage is live (invariant 4). Stored only in checked
+/// builds (debug, loom, shuttle), where every access asserts it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Live {
+    Future,
+    Output,
+    Nothing,
 }
 
 #[repr(C)]
 struct Cell<F: Future> {
     header: Header,
     stage: UnsafeCell<Stage<F>>,
+    #[cfg(any(debug_assertions, tempo_loom, tempo_shuttle))]
+    live: UnsafeCell<Live>,
+}
+
+impl<F: Future> Cell<F> {
+    /// Checked builds: asserts that `expect` is live and records `next`;
+    /// accessed under the stage's rule (invariant 1). Nothing otherwise.
+    #[inline]
+    fn step(&self, expect: Live, next: Live) {
+        #[cfg(any(debug_assertions, tempo_loom, tempo_shuttle))]
+        self.live.with_mut(|l| {
+            // SAFETY: invariant 1, as for the stage.
+            let l = unsafe { &mut *l };
+            assert_eq!(*l, expect, "tempo bug: the task stage holds another value");
+            *l = next;
+        });
+        #[cfg(not(any(debug_assertions, tempo_loom, tempo_shuttle)))]
+        let _ = (expect, next);
+    }
 }
 
 struct Vt<F>(std::marker::PhantomData<F>);
@@ -68,7 +108,11 @@ where
 {
     let cell = Box::new(Cell {
         header: Header::new(&Vt::<F>::VTABLE, id, shared),
-        stage: UnsafeCell::new(Stage::Running(future)),
+        stage: UnsafeCell::new(Stage {
+            future: ManuallyDrop::new(future),
+        }),
+        #[cfg(any(debug_assertions, tempo_loom, tempo_shuttle))]
+        live: UnsafeCell::new(Live::Future),
     });
     // `Cell` is repr(C) with the header first, so the cast is valid.
     NonNull::from(Box::leak(cell)).cast::<Header>()
@@ -81,18 +125,20 @@ unsafe fn cell<'a, F: Future>(p: NonNull<Header>) -> &'a Cell<F> {
     unsafe { p.cast::<Cell<F>>().as_ref() }
 }
 
-/// Replaces the stage, dropping the old value in place under `catch_unwind`
-/// (invariant 3).
-fn set_stage<F: Future>(c: &Cell<F>, new: Stage<F>) {
+/// Drops the future in place (invariant 3) and stores the task's result.
+/// The caller holds the run permission (invariant 1).
+fn finish<F: Future>(c: &Cell<F>, out: Result<F::Output, Repr>) {
+    c.step(Live::Future, Live::Output);
     c.stage.with_mut(|st| {
-        // SAFETY: invariant 1, the caller holds the stage; invariant 3, the
-        // future is dropped where it was pinned. A panicking drop still
-        // counts as done (drop glue unwinds through the remaining fields), so
-        // the value is never dropped twice.
-        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { std::ptr::drop_in_place(st) }));
-        // SAFETY: as above; the old value is gone, so `write` (which drops
-        // nothing) is the right way to put the new one.
-        unsafe { std::ptr::write(st, new) };
+        // SAFETY: invariant 4: the future is live; invariant 3: it is
+        // dropped where it was pinned. A panicking drop still counts as done
+        // (drop glue unwinds through the remaining fields), so it is never
+        // dropped twice.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+            ManuallyDrop::drop(&mut (*st).future)
+        }));
+        // SAFETY: invariant 1; writing a union field drops nothing.
+        unsafe { (*st).output = ManuallyDrop::new(out) };
     })
 }
 
@@ -104,23 +150,22 @@ unsafe fn poll<F: Future>(p: NonNull<Header>) -> bool {
     // SAFETY: the task is alive for the whole poll (the worker holds the notification).
     let waker = unsafe { waker_ref(p) };
     let mut cx = Context::from_waker(&waker);
+    c.step(Live::Future, Live::Future);
     let res = catch_unwind(AssertUnwindSafe(|| {
         c.stage.with_mut(|st| {
-            // SAFETY: invariant 1; the future is pinned in its heap cell and never moved.
-            match unsafe { &mut *st } {
-                Stage::Running(f) => unsafe { Pin::new_unchecked(f) }.poll(&mut cx),
-                _ => panic!("tempo bug: polling a finished task"),
-            }
+            // SAFETY: invariants 1 and 4 (`RUNNING`: the future is live); the
+            // future is pinned in its heap cell and never moved (invariant 3).
+            unsafe { Pin::new_unchecked(&mut *(*st).future) }.poll(&mut cx)
         })
     }));
     match res {
         Ok(Poll::Pending) => false,
         Ok(Poll::Ready(out)) => {
-            set_stage(c, Stage::Finished(Ok(out)));
+            finish(c, Ok(out));
             true
         }
         Err(payload) => {
-            set_stage(c, Stage::Finished(Err(Repr::panic(payload))));
+            finish(c, Err(Repr::panic(payload)));
             true
         }
     }
@@ -131,7 +176,7 @@ unsafe fn poll<F: Future>(p: NonNull<Header>) -> bool {
 unsafe fn cancel<F: Future>(p: NonNull<Header>) {
     // SAFETY: caller contract.
     let c = unsafe { cell::<F>(p) };
-    set_stage(c, Stage::Finished(Err(Repr::Cancelled)));
+    finish(c, Err(Repr::Cancelled));
 }
 
 /// # Safety
@@ -140,26 +185,33 @@ unsafe fn cancel<F: Future>(p: NonNull<Header>) {
 unsafe fn read_output<F: Future>(p: NonNull<Header>, dst: *mut ()) {
     // SAFETY: caller contract.
     let c = unsafe { cell::<F>(p) };
+    c.step(Live::Output, Live::Nothing);
     let out = c
         .stage
         .with_mut(|st| {
-            // SAFETY: invariant 1.
-            match std::mem::replace(unsafe { &mut *st }, Stage::Consumed) {
-                Stage::Finished(r) => r,
-                _ => panic!("JoinHandle polled after it returned Ready"),
-            }
+            // SAFETY: invariants 1 and 4: complete and not yet read, so the
+            // output is live; it is moved out once (the step above).
+            unsafe { ManuallyDrop::take(&mut (*st).output) }
         })
         .map_err(|e| JoinError::new(c.header.id, e));
     // SAFETY: caller contract on `dst`.
     unsafe { *(dst as *mut Poll<Result<F::Output, JoinError>>) = Poll::Ready(out) };
 }
 
+/// Drops the unread output.
+///
 /// # Safety
-/// The caller owns the stage (invariant 1).
+/// The caller owns the stage (invariant 1) and the task is complete.
 unsafe fn drop_stage<F: Future>(p: NonNull<Header>) {
     // SAFETY: caller contract.
     let c = unsafe { cell::<F>(p) };
-    set_stage(c, Stage::Consumed);
+    c.step(Live::Output, Live::Nothing);
+    c.stage.with_mut(|st| {
+        // SAFETY: invariants 1 and 4, as in `read_output`.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+            ManuallyDrop::drop(&mut (*st).output)
+        }));
+    })
 }
 
 /// # Safety
@@ -167,19 +219,28 @@ unsafe fn drop_stage<F: Future>(p: NonNull<Header>) {
 unsafe fn dealloc<F: Future>(p: NonNull<Header>) {
     // SAFETY: allocated by `allocate` as a Box<Cell<F>>; last reference.
     let b = unsafe { Box::from_raw(p.cast::<Cell<F>>().as_ptr()) };
+    // Invariant 4: the output was read or dropped before the last reference
+    // went (the stage, a union, drops nothing itself).
+    b.step(Live::Nothing, Live::Nothing);
     let _ = catch_unwind(AssertUnwindSafe(move || drop(b)));
 }
 
-#[cfg(all(test, target_pointer_width = "64", not(any(tempo_loom, tempo_shuttle))))]
+#[cfg(all(
+    test,
+    target_pointer_width = "64",
+    not(any(debug_assertions, tempo_loom, tempo_shuttle))
+))]
 mod tests {
     use super::*;
 
     /// The shape of the `8-memory/idle-task` benchmark's future: one
     /// captured pointer and a `pending()` await (16 bytes). Its cell is the
-    /// 80-byte header plus a 24-byte stage; it was 112 while the stage held
-    /// a whole `JoinError` (with the task id the header already has).
+    /// 80-byte header plus a 16-byte stage (release builds: checked builds
+    /// add the `Live` record). It was 112 while the stage held a whole
+    /// `JoinError` (with the task id the header already has), and 104 while
+    /// the stage was a tagged enum.
     #[test]
-    fn a_small_future_cell_is_104_bytes() {
+    fn a_small_future_cell_is_96_bytes() {
         fn cell_size<F: Future>(_: &F) -> usize {
             std::mem::size_of::<Cell<F>>()
         }
@@ -190,6 +251,6 @@ mod tests {
             std::future::pending::<()>().await
         };
         assert_eq!(std::mem::size_of_val(&f), 16);
-        assert_eq!(cell_size(&f), 104);
+        assert_eq!(cell_size(&f), 96);
     }
 }

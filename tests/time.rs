@@ -970,3 +970,85 @@ fn sleep_whose_deadline_passes_before_its_first_poll_still_fires() {
         }
     });
 }
+
+/// `Sleep::reset` before the first poll keeps "the clock is the polling
+/// runtime's": a sleep created outside any runtime, reset, then awaited on
+/// a `ManualClock` runtime waits for `advance`. (It used to keep the real
+/// clock it was created with, and completed at its first poll once real
+/// time had passed the deadline.)
+#[test]
+fn reset_before_the_first_poll_keeps_the_runtime_clock() {
+    within(LIMIT, || {
+        let clock = ManualClock::new();
+        let rt = manual_rt(1, &clock);
+        let deadline = clock.now() + Duration::from_millis(10);
+        let mut s = Box::pin(sleep_until(deadline)); // outside any runtime
+        s.as_mut().reset(deadline);
+        std::thread::sleep(Duration::from_millis(20)); // real time passes it
+        let h = rt.spawn(s);
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(
+            !h.is_finished(),
+            "completed before the manual clock reached it"
+        );
+        clock.advance(Duration::from_millis(10));
+        rt.block_on(h).unwrap();
+    });
+}
+
+/// A timer is compared with the clock it was created with, so polling it on
+/// a runtime with another clock is a misuse that panics with a message
+/// naming it (`time/timer.rs` invariant 4). It used to complete early: a
+/// one-hour sleep of the real clock moved into a manual-clock runtime
+/// completed at the first `advance`, and a 20 ms sleep of a manual clock
+/// moved into a real-clock runtime completed after 20 ms of real time
+/// although its clock never moved.
+#[test]
+fn a_timer_polled_on_a_runtime_with_another_clock_panics() {
+    within(LIMIT, || {
+        let clock = ManualClock::new();
+        for real_to_manual in [true, false] {
+            let (ra, rb) = if real_to_manual {
+                (rt(1), manual_rt(1, &clock))
+            } else {
+                (manual_rt(1, &clock), rt(1))
+            };
+            let a = ra.spawn(async {
+                let mut s = Box::pin(sleep(Duration::from_secs(3600)));
+                assert!(futures::poll!(s.as_mut()).is_pending());
+                Some(s) // (wrapped: an async block yielding a future trips clippy)
+            });
+            let s = ra.block_on(a).unwrap().unwrap();
+            let err = rb.block_on(rb.spawn(s)).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                err.is_panic() && msg.contains("polled on a runtime with another"),
+                "real_to_manual={real_to_manual}: {msg}"
+            );
+            // The same clock (a clone of the manual clock) is not a misuse.
+            if !real_to_manual {
+                let rc = manual_rt(1, &clock.clone());
+                let a = ra.spawn(async {
+                    let mut s = Box::pin(sleep(Duration::from_millis(5)));
+                    assert!(futures::poll!(s.as_mut()).is_pending());
+                    Some(s)
+                });
+                let s = ra.block_on(a).unwrap().unwrap();
+                let h = rc.spawn(s);
+                clock.advance(Duration::from_millis(5));
+                rc.block_on(h).unwrap();
+            }
+        }
+        // `wait_until` created in a manual-clock task, moved to a real one.
+        let (ra, rb) = (manual_rt(1, &clock), rt(1));
+        let when = clock.now() + Duration::from_secs(3600);
+        let a = ra.spawn(async move {
+            let mut w = Box::pin(task::wait_until(when));
+            assert!(futures::poll!(w.as_mut()).is_pending());
+            Some(w)
+        });
+        let w = ra.block_on(a).unwrap().unwrap();
+        let err = rb.block_on(rb.spawn(w)).unwrap_err();
+        assert!(err.to_string().contains("another"), "{err}");
+    });
+}

@@ -278,7 +278,10 @@ impl Future for Wait {
                 self.reg.deregister();
                 return Poll::Ready(WaitOutcome::Expired);
             }
-            self.reg.register(d, cx.waker());
+            let this = &mut *self;
+            if let Some(c) = &this.clock {
+                this.reg.register(d, cx.waker(), c);
+            }
         }
         // The replaced waker is dropped after `with_local`'s borrow ends.
         drop(local::with_local(|_, l| l.set_wait_waker(cx.waker())));

@@ -53,6 +53,17 @@ impl Clock {
     pub(crate) fn is_manual(&self) -> bool {
         matches!(self, Clock::Manual(_))
     }
+
+    /// Whether `self` and `other` are the same clock: both real, or the same
+    /// `ManualClock` (clones share one). Instants of different clocks do not
+    /// compare meaningfully (`time/timer.rs` invariant 4).
+    pub(crate) fn same(&self, other: &Clock) -> bool {
+        match (self, other) {
+            (Clock::Real, Clock::Real) => true,
+            (Clock::Manual(a), Clock::Manual(b)) => Arc::ptr_eq(&a.inner, &b.inner),
+            _ => false,
+        }
+    }
 }
 
 /// Converts deadlines to and from ticks: nanoseconds since a fixed instant,

@@ -136,7 +136,14 @@ impl Sleep {
     /// Moves the deadline (earlier or later); the sleep can be awaited again.
     pub fn reset(&mut self, deadline: Instant) {
         self.reg.deregister();
-        self.start = None;
+        // Not yet polled (created outside a runtime): the clock is still
+        // the polling runtime's, adopted at the first poll; only the
+        // duration is dropped. (Clearing `start` left the placeholder real
+        // clock in place, and the sleep ran on it inside a manual-clock
+        // runtime: `tests/time.rs::reset_before_the_first_poll_keeps_the_runtime_clock`.)
+        if self.start.is_some() {
+            self.start = Some(None);
+        }
         self.seen = None;
         self.deadline = Some(deadline);
     }
@@ -156,7 +163,7 @@ impl Sleep {
         let Sleep {
             seen, clock, reg, ..
         } = self;
-        let r = reg.poll(d, cx.waker(), |fresh| {
+        let r = reg.poll(d, cx.waker(), clock, |fresh| {
             // Invariant 3: a past reading settles a passed deadline; a fresh
             // one is taken when asked for, or when there is none.
             if seen.is_some_and(|s| d <= s) {

@@ -14,7 +14,17 @@
 //!    the poll that follows a timer's wake without reading the clock.
 //! 3. A spawned task's own waker is registered as `None` (not stored): only the task's run
 //!    loop fires its entries, while the task runs (`local.rs` invariant 4).
+//! 4. An entry is only inserted into the list of an owner whose runtime reads
+//!    the timer's own clock ([`Clock::same`]): the list is expired by that
+//!    runtime's clock, and invariant 2 compares with it. A timer polled on a
+//!    runtime with another clock (a `ManualClock` runtime and a real-clock
+//!    one, or two manual clocks) panics, naming the misuse, rather than
+//!    fire early or late. (Until the fourteenth session a sleep of a real
+//!    clock moved into a manual-clock runtime completed at the first
+//!    `advance` past it, an hour early: `tests/time.rs`
+//!    `a_timer_polled_on_a_runtime_with_another_clock_panics`.)
 
+use super::clock::Clock;
 use crate::task::local::{self, Current, TimerKey};
 use crate::task::waker::is_own_waker;
 use std::task::{Poll, Waker};
@@ -34,6 +44,18 @@ fn stored(cur: &Current, waker: &Waker) -> Option<Waker> {
     }
 }
 
+const OTHER_CLOCK: &str = "a tempo timer (sleep, timeout, wait_until) created with one clock \
+     was polled on a runtime with another (a `ManualClock` runtime and a real-clock one, or two \
+     manual clocks): its deadline cannot be compared with that runtime's clock. Create the \
+     timer on the runtime that awaits it";
+
+/// Invariant 4: the current runtime reads `clock`.
+fn check_clock(clock: &Clock) {
+    if let Some(cur) = crate::runtime::context::try_clock() {
+        assert!(cur.same(clock), "{OTHER_CLOCK}");
+    }
+}
+
 const OUTSIDE: &str =
     "a tempo timer (sleep, timeout, wait_until) was polled outside a tempo runtime: \
                        await it inside `Runtime::block_on` or a task spawned on the runtime";
@@ -43,11 +65,13 @@ impl TimerReg {
         TimerReg { key: None }
     }
 
-    /// Registers (or refreshes the waker of) a deadline with the current owner.
+    /// Registers (or refreshes the waker of) a deadline of `clock` with the
+    /// current owner.
     ///
     /// # Panics
-    /// Outside a tempo task or `block_on`.
-    pub(crate) fn register(&mut self, deadline: Instant, waker: &Waker) {
+    /// Outside a tempo task or `block_on`; on a runtime with another clock
+    /// (invariant 4).
+    pub(crate) fn register(&mut self, deadline: Instant, waker: &Waker, clock: &Clock) {
         let key = self.key;
         // The replaced waker is dropped after `with_owner`'s borrow ends.
         let new = local::with_owner(|cur, l| {
@@ -56,7 +80,10 @@ impl TimerReg {
                 Some(k) if k.owner == cur.id && l.timers.contains(k) => {
                     (k, l.timers.update_waker(k, w.as_ref()))
                 }
-                _ => (l.timers.insert(cur.id, deadline, w.as_ref()), None),
+                _ => {
+                    check_clock(clock);
+                    (l.timers.insert(cur.id, deadline, w.as_ref()), None)
+                }
             }
         });
         match new {
@@ -83,11 +110,13 @@ impl TimerReg {
     ///   never early.
     ///
     /// # Panics
-    /// Outside a tempo task or `block_on`.
+    /// Outside a tempo task or `block_on`; on a runtime with another clock
+    /// than `clock`, the one `deadline` is of (invariant 4).
     pub(crate) fn poll(
         &mut self,
         deadline: Instant,
         waker: &Waker,
+        clock: &Clock,
         mut elapsed: impl FnMut(bool) -> bool,
     ) -> Poll<()> {
         let key = self.key;
@@ -107,6 +136,7 @@ impl TimerReg {
                 // `local.rs` invariant 2.)
                 (None, Poll::Ready(()), None)
             } else {
+                check_clock(clock);
                 let w = stored(&cur, waker);
                 let k = l.timers.insert(cur.id, deadline, w.as_ref());
                 (Some(k), Poll::Pending, None)

@@ -7,6 +7,8 @@ use std::io;
 use std::time::Duration;
 use tempo::net::{PostError, PostSend, TcpListener, TcpStream};
 
+mod common;
+
 const LIMIT: Duration = Duration::from_secs(30);
 
 fn rt() -> tempo::Runtime {
@@ -216,5 +218,40 @@ fn a_reset_peer_fails_the_sender_with_the_cause() {
         let e = poster.flush().await.unwrap_err();
         assert_eq!(e.kind(), cause.kind());
         assert_eq!(poster.close().await.unwrap_err().kind(), cause.kind());
+    });
+}
+
+/// A sender whose writer task's runtime was dropped refuses later posts
+/// (handing the bytes back) and its `flush` and `close` fail: nobody will
+/// write. The writer future used to be dropped without a word: `post` kept
+/// queueing bytes for nobody and `flush`/`close` waited forever.
+#[test]
+fn a_sender_outliving_its_runtime_refuses_posts_and_fails_flush_and_close() {
+    common::within(Duration::from_secs(20), || {
+        let std_l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = std_l.local_addr().unwrap();
+        let a = rt();
+        let poster = a.block_on(async move {
+            let c = TcpStream::connect(addr).await.unwrap();
+            let poster = PostSend::new(c, 1 << 20).unwrap();
+            poster.post(&b"first"[..]).unwrap();
+            poster.flush().await.unwrap();
+            poster
+        });
+        let (_peer, _) = std_l.accept().unwrap();
+        drop(a); // drops the writer task
+        match poster.post(&b"second"[..]) {
+            Err(PostError::Closed {
+                data,
+                cause: Some(_),
+            }) => assert_eq!(data, b"second"),
+            r => panic!("expected Closed with a cause, got {r:?}"),
+        }
+        let b = rt();
+        within(&b, async {
+            let e = poster.flush().await.unwrap_err();
+            assert!(e.to_string().contains("writer task was dropped"), "{e}");
+            assert!(poster.close().await.is_err());
+        });
     });
 }

@@ -13,7 +13,11 @@
 //!    no silent loss).
 //! 3. No silent loss: once the writer failed, every later post is refused
 //!    with [`PostError::Closed`] carrying the error; bytes queued at the
-//!    failure are reported by `flush`/`close` returning that error.
+//!    failure are reported by `flush`/`close` returning that error. A writer
+//!    task that ends without finishing (its future dropped: its runtime shut
+//!    down or was dropped, or it panicked) finishes with an error as it is
+//!    dropped (`FinishOnDrop`); until then posts were queued for nobody and
+//!    `flush`/`close` waited forever.
 //! 4. Dropping the last `PostSend` (or `close`) lets the writer drain the
 //!    queue, then shut the stream's write direction down; nothing posted
 //!    before is dropped.
@@ -340,20 +344,51 @@ impl fmt::Debug for PostSend {
 fn finish(inner: &Inner, r: Result<(), Arc<io::Error>>) {
     let waiters = {
         let mut g = inner.state.lock();
-        if r.is_err() {
-            g.queue.clear();
-            g.queued = 0;
-        }
-        g.finished = Some(r);
-        std::mem::take(&mut g.waiters)
+        finish_locked(&mut g, r)
     };
     for w in waiters {
         w.wake();
     }
 }
 
+/// [`finish`] under the lock; returns the waiters to wake after it.
+fn finish_locked(g: &mut State, r: Result<(), Arc<io::Error>>) -> Vec<Waker> {
+    if r.is_err() {
+        g.queue.clear();
+        g.queued = 0;
+    }
+    g.finished = Some(r);
+    std::mem::take(&mut g.waiters)
+}
+
+/// Held by the writer task for its whole life: if its future is dropped
+/// before it finished the state (the runtime shut down or was dropped, or
+/// the task panicked), finishes it with an error (invariant 3).
+struct FinishOnDrop(Arc<Inner>);
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        let waiters = {
+            let mut g = self.0.state.lock();
+            if g.finished.is_some() {
+                return;
+            }
+            let e = io::Error::other(format!(
+                "tempo: the PostSend writer task was dropped before it finished (its runtime \
+                 shut down); {} posted bytes were not written",
+                g.queued
+            ));
+            finish_locked(&mut g, Err(Arc::new(e)))
+        };
+        for w in waiters {
+            w.wake();
+        }
+    }
+}
+
 /// The writer task (invariant 1): takes the whole queue, writes it, repeats.
 async fn write_loop<W: AsyncWrite + Unpin>(inner: Arc<Inner>, mut w: W) {
+    let _finish = FinishOnDrop(inner.clone());
     let mut batch: VecDeque<Vec<u8>> = VecDeque::new();
     loop {
         let more = poll_fn(|cx| {

@@ -1103,3 +1103,32 @@ fn urgent_data_never_hangs_a_reader() {
         }
     });
 }
+
+/// A vectored write of 2000 slices writes the first 1024 (`UIO_MAXIOV`),
+/// like std, and the next write goes on at once. It used to hand all 2000
+/// to `sendmsg`, which failed with `EMSGSIZE`.
+#[test]
+fn a_vectored_write_of_more_than_1024_slices_writes_a_prefix() {
+    let _g = shared_lock();
+    within(Duration::from_secs(10), || {
+        let rt = rt(1);
+        block_on_timeout(&rt, 5, "vectored write", async {
+            let (mut c, mut s) = pair().await;
+            let data: Vec<[u8; 4]> = (0..2000u32).map(|i| i.to_le_bytes()).collect();
+            let slices: Vec<std::io::IoSlice<'_>> =
+                data.iter().map(|d| std::io::IoSlice::new(d)).collect();
+            // 8000 bytes fit a fresh socket's send buffer: each write takes
+            // all the slices it is given.
+            let n = c.write_vectored(&slices).await.unwrap();
+            assert_eq!(n, 4 * 1024, "the first 1024 slices");
+            // The capped write was not short: readiness stays, no wait.
+            let m = c.write_vectored(&slices[1024..]).await.unwrap();
+            assert_eq!(m, 4 * (2000 - 1024));
+            let mut back = vec![0u8; n + m];
+            s.read_exact(&mut back).await.unwrap();
+            for (i, ch) in back.chunks(4).enumerate() {
+                assert_eq!(ch, &(i as u32).to_le_bytes());
+            }
+        });
+    });
+}

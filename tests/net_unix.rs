@@ -16,6 +16,8 @@ use futures::StreamExt;
 use tempo::net::{UnixListener, UnixStream};
 use tempo::Runtime;
 
+mod common;
+
 /// Runs `f` on a fresh runtime; a hang fails the test after 20 s.
 fn run<F: Future<Output = ()> + Send + 'static>(f: F) {
     let rt = Runtime::new().unwrap();
@@ -354,5 +356,32 @@ fn from_std_stream_and_fd_traits() {
         assert!(a.send_buffer_size().unwrap() >= 64 * 1024);
         a.set_recv_buffer_size(64 * 1024).unwrap();
         assert!(a.recv_buffer_size().unwrap() >= 64 * 1024);
+    });
+}
+
+/// A vectored write of 2000 slices writes the first 1024 (`UIO_MAXIOV`),
+/// like std, and the next write goes on at once. It used to hand all 2000
+/// to `sendmsg`, which failed with `EMSGSIZE`.
+#[test]
+fn a_vectored_write_of_more_than_1024_slices_writes_a_prefix() {
+    common::within(Duration::from_secs(30), || {
+        run(async {
+            let (mut a, mut b) = UnixStream::pair().unwrap();
+            let data: Vec<[u8; 4]> = (0..2000u32).map(|i| i.to_le_bytes()).collect();
+            let slices: Vec<std::io::IoSlice<'_>> =
+                data.iter().map(|d| std::io::IoSlice::new(d)).collect();
+            // 8000 bytes fit a fresh pair's send buffer: each write takes
+            // all the slices it is given.
+            let n = a.write_vectored(&slices).await.unwrap();
+            assert_eq!(n, 4 * 1024, "the first 1024 slices");
+            // The capped write was not short: readiness stays, no wait.
+            let m = a.write_vectored(&slices[1024..]).await.unwrap();
+            assert_eq!(m, 4 * (2000 - 1024));
+            let mut back = vec![0u8; n + m];
+            b.read_exact(&mut back).await.unwrap();
+            for (i, ch) in back.chunks(4).enumerate() {
+                assert_eq!(ch, &(i as u32).to_le_bytes());
+            }
+        });
     });
 }

@@ -61,6 +61,7 @@
 
 mod addr;
 mod backoff;
+mod iov;
 mod post;
 mod tcp;
 mod udp;

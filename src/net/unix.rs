@@ -28,6 +28,9 @@
 //!    the last drops); the read half only waits in the read direction, the
 //!    write half only in the write direction, and dropping the write half
 //!    shuts down the write direction (the peer reads EOF).
+//! 6. A vectored write hands the kernel at most `MAX_IOV` (1024) slices and
+//!    wants only their bytes (`net/iov.rs`): with more it writes a prefix,
+//!    as std does, where it used to fail with `EMSGSIZE`.
 
 use crate::io::readiness::Direction;
 use crate::io::source::{current_reactor, IoSource};
@@ -430,7 +433,9 @@ impl UnixStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let want = bufs.iter().map(|b| b.len()).sum();
+        // At most `MAX_IOV` slices, and only their bytes are wanted
+        // (`net/iov.rs`): more fail with EMSGSIZE.
+        let (bufs, want) = crate::net::iov::capped(bufs);
         self.io.poll_stream_io(Direction::Write, cx, want, |s| {
             SockRef::from(s).send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
         })

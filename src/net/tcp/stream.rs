@@ -12,6 +12,9 @@
 //! 3. A connect completes only when the socket reports writable *and*
 //!    `SO_ERROR` is clear *and* the socket has a peer; a refused connect
 //!    returns the `SO_ERROR` (e.g. `ConnectionRefused`).
+//! 4. A vectored write hands the kernel at most `MAX_IOV` (1024) slices and
+//!    wants only their bytes (`net/iov.rs`): with more it writes a prefix,
+//!    as std does, where it used to fail with `EMSGSIZE`.
 
 use super::split::{OwnedReadHalf, OwnedWriteHalf};
 use crate::io::readiness::Direction;
@@ -360,7 +363,9 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let want = bufs.iter().map(|b| b.len()).sum();
+        // At most `MAX_IOV` slices, and only their bytes are wanted
+        // (`net/iov.rs`): more fail with EMSGSIZE.
+        let (bufs, want) = crate::net::iov::capped(bufs);
         self.io.poll_stream_io(Direction::Write, cx, want, |s| {
             // Invariant 2: not `write_vectored` (writev).
             SockRef::from(s).send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)

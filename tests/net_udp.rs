@@ -13,6 +13,8 @@ use futures::channel::oneshot;
 use tempo::net::UdpSocket;
 use tempo::Runtime;
 
+mod common;
+
 /// Runs `f` on a fresh runtime; a hang fails the test after 20 s.
 fn run<F: Future<Output = ()> + Send + 'static>(f: F) {
     let rt = Runtime::new().unwrap();
@@ -119,6 +121,60 @@ fn connected_send_to_a_closed_port_reports_refused() {
         let mut buf = [0; 8];
         let e = a.recv(&mut buf).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
+    });
+}
+
+/// After the ICMP error has been returned, a receive with nothing queued
+/// waits (here: until its timeout), and a datagram that arrives later wakes
+/// it. The error's readiness bit used to be sticky: every later `recv`
+/// retried its `WouldBlock` forever inside one poll, so the timeout around
+/// it never fired and the thread spun at 100 % CPU.
+#[test]
+fn a_receive_after_an_icmp_error_waits_for_the_next_datagram() {
+    common::within(Duration::from_secs(10), || {
+        let rt = Runtime::builder().worker_threads(1).build().unwrap();
+        rt.block_on(async {
+            let closed = bind_local().await;
+            let closed_addr = closed.local_addr().unwrap();
+            drop(closed);
+            let a = bind_local().await;
+            a.connect(closed_addr).await.unwrap();
+            a.send(b"anyone?").await.unwrap();
+            let mut buf = [0; 8];
+            let e = a.recv(&mut buf).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
+            // Nothing is queued and nothing will be: the receive must wait.
+            let r = tempo::time::timeout(Duration::from_millis(200), a.recv(&mut buf)).await;
+            assert!(r.is_err(), "expected the timeout, got {r:?}");
+            // A pending receive is woken by the next datagram.
+            let b = bind_local().await;
+            a.connect(b.local_addr().unwrap()).await.unwrap();
+            let a_addr = a.local_addr().unwrap();
+            let (got, sent) = futures::join!(a.recv(&mut buf), b.send_to(b"late", a_addr));
+            assert_eq!(sent.unwrap(), 4);
+            assert_eq!(&buf[..got.unwrap()], b"late");
+        });
+    });
+}
+
+/// A socket shut down for reading reports a sticky read-closed bit while its
+/// `recv` still returns `WouldBlock`: the receive must wait, not retry.
+/// It used to spin inside one poll forever (the timeout never fired).
+#[test]
+fn a_receive_on_a_socket_shut_down_for_reading_waits() {
+    common::within(Duration::from_secs(10), || {
+        let rt = Runtime::builder().worker_threads(1).build().unwrap();
+        rt.block_on(async {
+            let a = bind_local().await;
+            let b = bind_local().await;
+            a.connect(b.local_addr().unwrap()).await.unwrap();
+            socket2::SockRef::from(&a)
+                .shutdown(std::net::Shutdown::Read)
+                .unwrap();
+            let mut buf = [0; 8];
+            let r = tempo::time::timeout(Duration::from_millis(200), a.recv(&mut buf)).await;
+            assert!(r.is_err(), "expected the timeout, got {r:?}");
+        });
     });
 }
 

@@ -36,6 +36,11 @@ CONSTANTS
                 \*   may then stop short at the urgent mark with bytes left, and
                 \*   the arrival's edge carries EPOLLPRI (the only short-not-
                 \*   drained read of a TCP socket; README finding 6)
+    Sticky,     \* TRUE: a direction may be closed in the kernel (HangUp): its
+                \*   edge's report sets the sticky READ_CLOSED / WRITE_CLOSED bit,
+                \*   which keeps the direction ready for good, while the operation
+                \*   may still return WouldBlock (a UDP socket shut down for
+                \*   reading; README finding 7)
     Mutant      \* "none", or the name of an injected bug (see Mutants)
 
 Mutants == {"none",
@@ -45,12 +50,17 @@ Mutants == {"none",
             "DispatchStaleSnapshot",\* the reactor's lock section decides whom to
                                     \* wake from the word read *before* its report
             "CloseWithoutWake",     \* shutdown sets SHUTDOWN but wakes nobody
-            "ShortIgnoresUrgent"}   \* a short TCP read clears readiness even
+            "ShortIgnoresUrgent",   \* a short TCP read clears readiness even
                                     \* with URGENT in its snapshot
+            "NoParkGuard"}          \* after a WouldBlock whose clear succeeded,
+                                    \* the poll goes back to poll_ready (the code
+                                    \* before finding 7): a sticky bit makes it
+                                    \* retry the operation forever in one poll
 
 ASSUME /\ D \subseteq {"r", "w"} /\ D # {}
        /\ Arrivals \in Nat
        /\ StreamOps \in BOOLEAN /\ ShortNotDrained \in BOOLEAN /\ Urgent \in BOOLEAN
+       /\ Sticky \in BOOLEAN
        /\ Mutant \in Mutants
 
 (* Task statuses, as the scheduler sees them (Scheduler.tla abstracted to  *)
@@ -60,17 +70,23 @@ Statuses == {"Scheduled", "Running", "Idle", "Done"}
 (* Where a running task is in one poll of its I/O future (poll_io's loop). *)
 PCs == {"check",    \* next: poll_ready's fast-path load           (CheckReady)
         "op",       \* next: the SHUTDOWN test + the operation     (TryOp)
-        "clear",    \* next: the tick-guarded clear after WouldBlock, or after a
-                    \*   short stream transfer                  (ClearReadiness)
+        "clear",    \* next: the tick-guarded clear after WouldBlock (ClearReadiness)
+        "clearShort", \* next: the same clear after a short stream transfer
+                    \*                                         (ClearReadiness)
+        "park",     \* next: the lock section after a successful clear
+                    \*                                         (ParkAfterClear)
         "register", \* next: poll_ready's lock section             (Register)
         "ret",      \* poll returned Pending; next: transition_to_idle (PollPending)
         "off"}      \* not running (Scheduled, Idle or Done)
 
-MaxTick == Arrivals * Cardinality(D)   \* every report consumes >= 1 arrival
+\* every report consumes >= 1 arrival or hang-up
+MaxTick == (Arrivals + (IF Sticky THEN 1 ELSE 0)) * Cardinality(D)
 
-(* Snapshot::is_ready of a word value with bits `rd` and SHUTDOWN `sh`:    *)
-(* READ_MASK / WRITE_MASK (READ_CLOSED, WRITE_CLOSED, ERROR not modelled). *)
-IsReady(rd, sh, d) == d \in rd \/ sh
+(* Snapshot::is_ready of a word value with bits `rd`, sticky closed bits   *)
+(* `st` and SHUTDOWN `sh`: READ_MASK / WRITE_MASK (ERROR not modelled: it  *)
+(* is reported only with both direction bits and cleared with either, so   *)
+(* it never makes a direction ready that `rd` does not; README).           *)
+IsReady(rd, st, sh, d) == d \in rd \/ d \in st \/ sh
 
 VARIABLES
     \* ---- the kernel ----
@@ -78,10 +94,12 @@ VARIABLES
     edge,       \* SUBSET D: edges the kernel has and the reactor has not collected
     mark,       \* BOOLEAN: the reader's data holds an urgent mark not passed yet
     edgePri,    \* BOOLEAN: an uncollected edge came with urgent data (EPOLLPRI)
+    hup,        \* SUBSET D: directions closed in the kernel (Sticky only)
     \* ---- the readiness word (one AtomicUsize) ----
     ready,      \* SUBSET D: READABLE / WRITABLE bits
     shut,       \* BOOLEAN: SHUTDOWN bit
     urgent,     \* BOOLEAN: URGENT bit (sticky: some report carried EPOLLPRI)
+    sticky,     \* SUBSET D: READ_CLOSED / WRITE_CLOSED bits (sticky)
     tick,       \* Nat: counts reports (wrapping in the code, never here)
     \* ---- ScheduledIo::waiters (behind the Mutex) ----
     waker,      \* [D -> BOOLEAN]: the slot of direction d holds the task's waker
@@ -105,8 +123,8 @@ VARIABLES
     arrived,    \* [D -> Nat] arrivals so far (taken so far: arrived - avail)
     failed      \* [D -> BOOLEAN] the task's operation returned the shutdown error
 
-kernelVars == <<avail, edge, mark, edgePri>>
-wordVars   == <<ready, shut, tick, urgent>>
+kernelVars == <<avail, edge, mark, edgePri, hup>>
+wordVars   == <<ready, shut, tick, urgent, sticky>>
 reactVars  == <<rpc, rready, rtaken>>
 closeVars  == <<cpc, ctaken>>
 taskVars   == <<status, notified, pc, seenTick, seenShut, seenUrg>>
@@ -119,7 +137,8 @@ Received(d) == arrived[d] - avail[d]
 -----------------------------------------------------------------------------
 Init ==
     /\ avail = [d \in D |-> 0]  /\ edge = {}  /\ mark = FALSE  /\ edgePri = FALSE
-    /\ ready = {}  /\ shut = FALSE  /\ tick = 0  /\ urgent = FALSE
+    /\ hup = {}
+    /\ ready = {}  /\ shut = FALSE  /\ tick = 0  /\ urgent = FALSE  /\ sticky = {}
     /\ waker = [d \in D |-> FALSE]
     /\ rpc = "idle"  /\ rready = {}  /\ rtaken = {}
     /\ cpc = "open"  /\ ctaken = {}
@@ -154,7 +173,7 @@ Arrive(d) ==
     /\ arrived' = [arrived EXCEPT ![d] = @ + 1]
     /\ avail'   = [avail EXCEPT ![d] = @ + 1]
     /\ edge'    = edge \cup {d}
-    /\ UNCHANGED <<mark, edgePri, wordVars, waker, reactVars, closeVars, taskVars, failed>>
+    /\ UNCHANGED <<mark, edgePri, hup, wordVars, waker, reactVars, closeVars, taskVars, failed>>
 
 (* TCP urgent data (the peer's send(MSG_OOB)) arrives for the reader: bytes *)
 (* and an urgent mark among them.  The kernel's tcp_urg() calls             *)
@@ -171,7 +190,19 @@ ArriveUrgent ==
     /\ edge'    = edge \cup {"r"}
     /\ mark'    = TRUE
     /\ edgePri' = TRUE
-    /\ UNCHANGED <<wordVars, waker, reactVars, closeVars, taskVars, failed>>
+    /\ UNCHANGED <<hup, wordVars, waker, reactVars, closeVars, taskVars, failed>>
+
+(* Direction d is closed in the kernel: the peer hung up, or the socket was  *)
+(* shut down (RDHUP for "r"; for "w", EPOLLHUP, or EPOLLERR with EPOLLOUT,  *)
+(* which mio reports as write-closed).  It leaves an edge, and every report  *)
+(* from then on carries the closed flag.  The operation is not changed: it  *)
+(* may still return WouldBlock with nothing available (the worst case: UDP *)
+(* recv after shutdown(SHUT_RD); a TCP read would return EOF instead).      *)
+HangUp(d) ==
+    /\ Sticky /\ d \notin hup
+    /\ hup'  = hup \cup {d}
+    /\ edge' = edge \cup {d}
+    /\ UNCHANGED <<avail, mark, edgePri, wordVars, waker, reactVars, closeVars, taskVars, ghostVars>>
 
 (* ---------------------------- the reactor ------------------------------ *)
 
@@ -181,15 +212,16 @@ ArriveUrgent ==
 Report ==
     /\ rpc = "idle" /\ edge # {}
     /\ ready' = ready \cup edge
+    /\ sticky' = sticky \cup hup     \* the closed flags are level: all of them
     /\ tick'  = tick + 1
     /\ edge'  = {}
     /\ urgent' = (urgent \/ edgePri)
     /\ edgePri' = FALSE
     /\ rready' = IF Mutant = "DispatchStaleSnapshot"
-                   THEN {d \in D : IsReady(ready, shut, d)}        \* the value before
-                   ELSE {d \in D : IsReady(ready \cup edge, shut, d)}
+                   THEN {d \in D : IsReady(ready, sticky, shut, d)}        \* the value before
+                   ELSE {d \in D : IsReady(ready \cup edge, sticky \cup hup, shut, d)}
     /\ rpc'   = "dispatch"
-    /\ UNCHANGED <<avail, mark, shut, waker, rtaken, closeVars, taskVars, ghostVars>>
+    /\ UNCHANGED <<avail, mark, hup, shut, waker, rtaken, closeVars, taskVars, ghostVars>>
 
 (* ScheduledIo::report, the section under the `waiters` lock: take the     *)
 (* waker of every direction that the reported value makes ready.           *)
@@ -222,7 +254,7 @@ Close ==
     /\ cpc = "open"
     /\ shut' = TRUE
     /\ cpc'  = IF Mutant = "CloseWithoutWake" THEN "done" ELSE "marked"
-    /\ UNCHANGED <<kernelVars, ready, tick, urgent, waker, reactVars, ctaken, taskVars, ghostVars>>
+    /\ UNCHANGED <<kernelVars, ready, tick, urgent, sticky, waker, reactVars, ctaken, taskVars, ghostVars>>
 
 (* ScheduledIo::shutdown, the section under the `waiters` lock: take both   *)
 (* wakers.                                                                  *)
@@ -267,7 +299,7 @@ Forget(d) ==
 (* snapshot goes to the operation, else the slow path.                      *)
 CheckReady(d) ==
     /\ status[d] = "Running" /\ pc[d] = "check"
-    /\ IF IsReady(ready, shut, d)
+    /\ IF IsReady(ready, sticky, shut, d)
          THEN /\ pc' = [pc EXCEPT ![d] = "op"]
               /\ Observe(d)
          ELSE /\ pc' = [pc EXCEPT ![d] = "register"]
@@ -284,7 +316,7 @@ CheckReady(d) ==
 Register(d) ==
     /\ status[d] = "Running" /\ pc[d] = "register"
     /\ waker' = [waker EXCEPT ![d] = TRUE]
-    /\ IF IsReady(ready, shut, d) /\ Mutant # "NoRecheck"
+    /\ IF IsReady(ready, sticky, shut, d) /\ Mutant # "NoRecheck"
          THEN /\ pc' = [pc EXCEPT ![d] = "op"]
               /\ Observe(d)
          ELSE /\ pc' = [pc EXCEPT ![d] = "ret"]
@@ -305,7 +337,8 @@ Register(d) ==
 (* transfer takes everything (the premise of poll_stream_io), except a TCP  *)
 (* read that stops at an urgent mark (Urgent; the next read passes it).     *)
 (* A short read clears only if its snapshot has no URGENT (a short write    *)
-(* always): TcpStream::poll_read_priv's `exhausted`.                        *)
+(* always): TcpStream::poll_read_priv's `exhausted`.  With d in hup and     *)
+(* nothing available the operation returns WouldBlock, as without.        *)
 TryOp(d) ==
     /\ status[d] = "Running" /\ pc[d] = "op"
     /\ IF seenShut[d]
@@ -325,7 +358,7 @@ TryOp(d) ==
                             ELSE IF d = "r" /\ k = avail[d] THEN FALSE ELSE mark
                  /\ IF short /\ (d = "w" \/ ~seenUrg[d] \/ Mutant = "ShortIgnoresUrgent")
                       THEN \* poll_stream_io: clear at once (then return Ok)
-                           /\ pc' = [pc EXCEPT ![d] = "clear"]
+                           /\ pc' = [pc EXCEPT ![d] = "clearShort"]
                            /\ UNCHANGED seen
                       ELSE /\ pc' = [pc EXCEPT ![d] = "check"]
                            /\ Forget(d)
@@ -333,22 +366,43 @@ TryOp(d) ==
          ELSE \* WouldBlock: keep the snapshot for clear
               /\ pc' = [pc EXCEPT ![d] = "clear"]
               /\ UNCHANGED <<avail, mark, status, failed, seen>>
-    /\ UNCHANGED <<edge, edgePri, wordVars, waker, reactVars, closeVars, notified, arrived>>
+    /\ UNCHANGED <<edge, edgePri, hup, wordVars, waker, reactVars, closeVars, notified, arrived>>
 
 (* ReadinessWord::clear (via ScheduledIo::clear) after WouldBlock (or, in    *)
-(* poll_stream_io, after a short transfer): remove d's bit only if the tick *)
-(* is still the one the snapshot saw; otherwise Stale (a report came in     *)
-(* between) and the bit stays.  poll_io ignores the result and loops back   *)
-(* to poll_ready either way (poll_stream_io returns Ok after a short        *)
-(* transfer; the task's next operation starts at poll_ready: the same).     *)
+(* poll_stream_io, after a short transfer): remove d's bit (and ERROR, not  *)
+(* modelled) only if the tick is still the one the snapshot saw; otherwise  *)
+(* Stale (a report came in between) and the bit stays.  Stale: poll_io      *)
+(* loops back to poll_ready.  Cleared after a WouldBlock: poll_io goes on  *)
+(* to ParkAfterClear (scheduled_io.rs invariant 4).  After a short         *)
+(* transfer poll_stream_io returns Ok either way; the task's next operation *)
+(* starts at poll_ready.  The sticky bits stay (readiness.rs invariant 3).  *)
 ClearReadiness(d) ==
-    /\ status[d] = "Running" /\ pc[d] = "clear"
+    /\ status[d] = "Running" /\ pc[d] \in {"clear", "clearShort"}
     /\ IF tick = seenTick[d] \/ Mutant = "ClearWithoutTick"
-         THEN ready' = ready \ {d}
-         ELSE UNCHANGED ready
-    /\ pc' = [pc EXCEPT ![d] = "check"]
+         THEN /\ ready' = ready \ {d}
+              /\ IF pc[d] = "clear" /\ Mutant # "NoParkGuard"
+                   THEN /\ pc' = [pc EXCEPT ![d] = "park"]
+                        /\ UNCHANGED seen
+                   ELSE /\ pc' = [pc EXCEPT ![d] = "check"]
+                        /\ Forget(d)
+         ELSE /\ UNCHANGED ready
+              /\ pc' = [pc EXCEPT ![d] = "check"]
+              /\ Forget(d)
+    /\ UNCHANGED <<kernelVars, shut, tick, urgent, sticky, waker, reactVars, closeVars,
+                   status, notified, ghostVars>>
+
+(* ScheduledIo::poll_park_after_clear: the section under the `waiters` lock *)
+(* after a WouldBlock whose clear succeeded: store the waker, re-read the   *)
+(* word.  A report since the snapshot (the tick moved) or SHUTDOWN: retry   *)
+(* from poll_ready.  Otherwise the poll returns Pending, even if a sticky   *)
+(* bit keeps d ready (scheduled_io.rs invariant 4): the next report wakes   *)
+(* the task.  One step, for Register's reasons.                             *)
+ParkAfterClear(d) ==
+    /\ status[d] = "Running" /\ pc[d] = "park"
+    /\ waker' = [waker EXCEPT ![d] = TRUE]
+    /\ pc' = [pc EXCEPT ![d] = IF tick # seenTick[d] \/ shut THEN "check" ELSE "ret"]
     /\ Forget(d)
-    /\ UNCHANGED <<kernelVars, shut, tick, urgent, waker, reactVars, closeVars,
+    /\ UNCHANGED <<kernelVars, wordVars, reactVars, closeVars,
                    status, notified, ghostVars>>
 
 (* The poll returned Pending: State::transition_to_idle (Scheduler.tla:     *)
@@ -373,10 +427,10 @@ Terminated == Finished /\ UNCHANGED vars
 
 TaskNext(d) ==
     \/ Poll(d) \/ CheckReady(d) \/ Register(d) \/ TryOp(d)
-    \/ ClearReadiness(d) \/ PollPending(d)
+    \/ ClearReadiness(d) \/ ParkAfterClear(d) \/ PollPending(d)
 
 Next ==
-    \/ \E d \in D : Arrive(d) \/ TaskNext(d)
+    \/ \E d \in D : Arrive(d) \/ HangUp(d) \/ TaskNext(d)
     \/ ArriveUrgent
     \/ Report \/ Dispatch \/ DispatchWake
     \/ Close \/ CloseDispatch \/ CloseWake
@@ -387,8 +441,8 @@ Next ==
 (* reactor (an edge in the kernel is eventually collected: the sched-role  *)
 (* holder polls epoll every round), the closer once it has started, the    *)
 (* workers (a Scheduled task is eventually polled) and the task's own      *)
-(* steps.  The environment (Arrive, Close) has none: data need not arrive, *)
-(* and the source need not be closed.                                      *)
+(* steps.  The environment (Arrive, HangUp, Close) has none: data need not *)
+(* arrive, the peer need not hang up, and the source need not be closed.   *)
 (***************************************************************************)
 Fairness ==
     /\ WF_vars(Report) /\ WF_vars(Dispatch) /\ WF_vars(DispatchWake)
@@ -406,6 +460,7 @@ LiveSpec == Spec /\ Fairness
 TypeOK ==
     /\ avail \in [D -> 0..Arrivals] /\ edge \subseteq D
     /\ mark \in BOOLEAN /\ edgePri \in BOOLEAN /\ urgent \in BOOLEAN
+    /\ hup \subseteq D /\ sticky \subseteq hup
     /\ edgePri => "r" \in edge
     /\ ready \subseteq D /\ shut \in BOOLEAN /\ tick \in 0..MaxTick
     /\ waker \in [D -> BOOLEAN]
@@ -473,5 +528,12 @@ CloseNeverHangs ==
 (* A parked task does not stay parked while there is data for it. *)
 ParkedWithDataWakes ==
     \A d \in D : (status[d] = "Idle" /\ avail[d] > 0) ~> (status[d] # "Idle")
+
+(* Every poll ends: a running task eventually returns Pending or finishes  *)
+(* (no retry loop inside one poll; scheduled_io.rs invariant 4).  With      *)
+(* Sticky and NoParkGuard, TLC finds the loop CheckReady, TryOp            *)
+(* (WouldBlock), ClearReadiness on a hung-up direction.                    *)
+PollReturns ==
+    \A d \in D : (status[d] = "Running") ~> (status[d] # "Running")
 
 =============================================================================

@@ -20,9 +20,13 @@
 //!    report arrived in between and the bit stays set: an edge-triggered
 //!    event between the `WouldBlock` and the caller's next wait is never
 //!    lost (spec: `NoLostEdge`).
-//! 3. [`READ_CLOSED`], [`WRITE_CLOSED`], [`ERROR`], [`SHUTDOWN`] and
-//!    [`URGENT`] are sticky: `clear` never removes them (a closed direction
-//!    stays ready so operations return EOF or the error instead of waiting).
+//! 3. [`READ_CLOSED`], [`WRITE_CLOSED`], [`SHUTDOWN`] and [`URGENT`] are
+//!    sticky: `clear` never removes them (a closed direction stays ready so
+//!    operations return EOF or the error instead of waiting). A sticky bit
+//!    does not prove that the operation will not block (a UDP socket shut
+//!    down for reading reports `READ_CLOSED` and its `recv` returns
+//!    `WouldBlock`): `ScheduledIo::poll_io` waits for the next report after
+//!    such a `WouldBlock` instead of retrying (scheduled_io.rs invariant 4).
 //! 5. [`URGENT`] is set by the first report that carries `EPOLLPRI` (TCP
 //!    urgent data) and never cleared. It makes no waiter proceed; it only
 //!    tells a TCP read whether a short read may have stopped at the urgent
@@ -30,6 +34,15 @@
 //! 4. [`SHUTDOWN`] is set when the source is deregistered or its reactor is
 //!    gone; afterwards every wait returns at once and operations fail with an
 //!    error (never a hang).
+//! 6. [`ERROR`] is reported only together with [`READABLE`] and
+//!    [`WRITABLE`], and `clear` removes it with either direction's bit
+//!    (under the same tick guard): the operation that saw `WouldBlock` after
+//!    it proves the socket error taken (`SO_ERROR` is returned by the next
+//!    operation, in either direction, and then reset). So `ERROR` set implies
+//!    both direction bits set, and it never makes a waiter proceed that
+//!    those bits would not (TLA+: not modelled, see `tla/README.md`). Until
+//!    then it was sticky, and a connected UDP socket that had an ICMP error
+//!    retried its `recv` forever (`tests/net_udp.rs`).
 
 use crate::sync::atomic::{AtomicUsize, Ordering::*};
 
@@ -41,7 +54,8 @@ pub(crate) const WRITABLE: usize = 1 << 1;
 pub(crate) const READ_CLOSED: usize = 1 << 2;
 /// The write side is closed (peer reset or our shutdown). Sticky.
 pub(crate) const WRITE_CLOSED: usize = 1 << 3;
-/// The socket reported an error (read it with `take_error`). Sticky.
+/// The socket reported an error (the next operation returns it). Cleared
+/// with either direction's bit (invariant 6).
 pub(crate) const ERROR: usize = 1 << 4;
 /// Deregistered or reactor gone: waits return at once. Sticky.
 pub(crate) const SHUTDOWN: usize = 1 << 5;
@@ -50,8 +64,8 @@ pub(crate) const SHUTDOWN: usize = 1 << 5;
 /// either direction's mask.
 pub(crate) const URGENT: usize = 1 << 6;
 
-/// Bits that `clear` may remove (invariant 3).
-const CLEARABLE: usize = READABLE | WRITABLE;
+/// Bits that `clear` may remove (invariants 3 and 6).
+const CLEARABLE: usize = READABLE | WRITABLE | ERROR;
 /// Bits that make a reader's wait return.
 const READ_MASK: usize = READABLE | READ_CLOSED | ERROR | SHUTDOWN;
 /// Bits that make a writer's wait return.
@@ -77,10 +91,12 @@ impl Direction {
             Direction::Write => WRITE_MASK,
         }
     }
+    /// The bits a `WouldBlock` in this direction disproves (invariant 6:
+    /// `ERROR` with either direction).
     fn clearable(self) -> usize {
         match self {
-            Direction::Read => READABLE,
-            Direction::Write => WRITABLE,
+            Direction::Read => READABLE | ERROR,
+            Direction::Write => WRITABLE | ERROR,
         }
     }
 }
@@ -163,6 +179,10 @@ impl ReadinessWord {
     /// TLA+: `Report`
     pub(crate) fn report(&self, bits: usize) -> Snapshot {
         debug_assert_eq!(bits & !BITS_MASK, 0, "report of non-readiness bits");
+        debug_assert!(
+            bits & ERROR == 0 || bits & (READABLE | WRITABLE) == READABLE | WRITABLE,
+            "invariant 6: ERROR is reported with both directions"
+        );
         let mut cur = self.0.load(Relaxed);
         loop {
             let tick = ((cur >> TICK_SHIFT).wrapping_add(1)) << TICK_SHIFT;
@@ -176,8 +196,8 @@ impl ReadinessWord {
         }
     }
 
-    /// After `WouldBlock`: clears the direction's bit if no report arrived
-    /// since `seen` (invariant 2).
+    /// After `WouldBlock`: clears the direction's bit (and `ERROR`,
+    /// invariant 6) if no report arrived since `seen` (invariant 2).
     ///
     /// TLA+: `ClearReadiness`
     pub(crate) fn clear(&self, d: Direction, seen: Snapshot) -> Cleared {
@@ -246,7 +266,26 @@ mod tests {
     }
 
     #[test]
-    fn closed_error_and_shutdown_are_sticky() {
+    fn error_is_cleared_with_either_direction() {
+        let w = ReadinessWord::new();
+        let seen = w.report(ERROR | READABLE | WRITABLE);
+        assert_eq!(w.clear(Direction::Read, seen), Cleared::Cleared);
+        let s = w.load();
+        assert!(!s.is_ready(Direction::Read), "ERROR went with READABLE");
+        assert!(!s.has(ERROR));
+        assert!(
+            s.is_ready(Direction::Write),
+            "WRITABLE stays for the writer"
+        );
+        // A report after the snapshot keeps ERROR (the tick guard).
+        let seen = w.load();
+        let _ = w.report(ERROR | READABLE | WRITABLE);
+        assert_eq!(w.clear(Direction::Write, seen), Cleared::Stale);
+        assert!(w.load().has(ERROR));
+    }
+
+    #[test]
+    fn closed_and_shutdown_are_sticky() {
         let w = ReadinessWord::new();
         let seen = w.report(READ_CLOSED | READABLE);
         assert_eq!(w.clear(Direction::Read, seen), Cleared::Cleared);

@@ -23,6 +23,15 @@
 //!    sees the bit) (spec: `NoLostWakeup`).
 //! 3. Wakers are woken outside the lock (a wake may push a task and take
 //!    scheduler locks; none of those ever takes a `waiters` lock).
+//! 4. One poll of an I/O future retries its operation after `WouldBlock`
+//!    only if a report (or `shutdown`) came after the snapshot the operation
+//!    acted on; otherwise it registers its waker and returns `Pending`, even
+//!    if the word still makes the direction ready. A sticky bit
+//!    (`READ_CLOSED`, `WRITE_CLOSED`; readiness invariant 3) is no proof that
+//!    the operation will not block, and retrying on it spun forever inside
+//!    one poll (a UDP socket shut down for reading). The task runs again
+//!    after the next report, which wakes it: a sticky bit makes every report
+//!    ready for its direction (spec: `ParkAfterClear`, `PollReturns`).
 
 use super::readiness::{Cleared, Direction, ReadinessWord, Snapshot};
 use super::readiness::{ERROR, READABLE, READ_CLOSED, SHUTDOWN, URGENT, WRITABLE, WRITE_CLOSED};
@@ -161,6 +170,34 @@ impl ScheduledIo {
         self.word.clear(d, seen)
     }
 
+    /// After a `WouldBlock` in direction `d` whose clear succeeded: stores
+    /// the waker and re-reads the word (invariant 2). `Ready` if a report
+    /// arrived since `seen` or the source was shut down (retry at once);
+    /// `Pending` otherwise, even if a sticky bit keeps `d` ready
+    /// (invariant 4).
+    ///
+    /// TLA+: `ParkAfterClear` (one lock section, one step)
+    fn poll_park_after_clear(
+        &self,
+        d: Direction,
+        cx: &mut Context<'_>,
+        seen: Snapshot,
+    ) -> Poll<()> {
+        let mut w = self.waiters.lock();
+        w.slot(d).add(cx.waker());
+        // Invariant 2: re-read after the waker is visible to the reactor. A
+        // report moves the tick before the reactor takes the lock; `shutdown`
+        // sets SHUTDOWN before it takes the lock. Either is seen here, or its
+        // lock section comes after the store and takes the waker.
+        let s = self.word.load();
+        drop(w);
+        if s.tick() != seen.tick() || s.has(SHUTDOWN) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
     /// The reactor reports an event; wakes the waiters it concerns.
     ///
     /// TLA+: `Report`, then `Dispatch` (the lock section), then
@@ -211,7 +248,8 @@ impl ScheduledIo {
     /// error of kind `Other` saying the reactor is gone.
     ///
     /// TLA+: one iteration is `CheckReady`/`Register`, then `TryOp` (the
-    /// `SHUTDOWN` test and `op`), then on `WouldBlock` `ClearReadiness`
+    /// `SHUTDOWN` test and `op`), then on `WouldBlock` `ClearReadiness` and,
+    /// if it cleared, `ParkAfterClear`
     pub(crate) fn poll_io<R>(
         &self,
         d: Direction,
@@ -241,10 +279,17 @@ impl ScheduledIo {
                 return Poll::Ready(Err(gone()));
             }
             match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // Stale: a report arrived during the operation; retry now.
-                    let _ = self.clear(d, seen);
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match self.clear(d, seen) {
+                    // A report arrived during the operation: retry now.
+                    Cleared::Stale => {}
+                    // Invariant 4: wait for the next report, not for the
+                    // word (a sticky bit may keep it ready).
+                    Cleared::Cleared => {
+                        if self.poll_park_after_clear(d, cx, seen).is_pending() {
+                            return Poll::Pending;
+                        }
+                    }
+                },
                 Ok(r) => {
                     if exhausted(&r, seen) {
                         let _ = self.clear(d, seen);

@@ -385,3 +385,33 @@ fn a_vectored_write_of_more_than_1024_slices_writes_a_prefix() {
         });
     });
 }
+
+/// A write after `shutdown(Write)` fails with `BrokenPipe` at once, also
+/// when the last write before it found the send buffer full (readiness
+/// cleared). Linux raises no edge for a Unix socket's own send shutdown, so
+/// that write used to wait forever for a writable report.
+#[test]
+fn a_write_after_shutdown_write_on_a_full_buffer_fails_with_broken_pipe() {
+    common::within(Duration::from_secs(30), || {
+        run(async {
+            let (mut a, _b) = UnixStream::pair().unwrap();
+            // Fill the send buffer through the fd until the kernel refuses.
+            let chunk = vec![1u8; 1 << 16];
+            loop {
+                match socket2::SockRef::from(&a).send(&chunk) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("fill: {e}"),
+                }
+            }
+            // A tempo write now sees WouldBlock and clears WRITABLE.
+            assert!(futures::poll!(a.write(b"x")).is_pending());
+            a.shutdown(Shutdown::Write).unwrap();
+            let r = tempo::time::timeout(Duration::from_secs(5), a.write(b"x")).await;
+            match r {
+                Ok(Err(e)) if e.kind() == ErrorKind::BrokenPipe => {}
+                other => panic!("write after shutdown(Write): {other:?}, expected BrokenPipe"),
+            }
+        });
+    });
+}

@@ -12,8 +12,11 @@
 //! ```
 //!
 //! # Invariants (mirrored in `tla/Readiness.tla`)
-//! 1. Only the reactor's dispatch ([`ReadinessWord::report`]) sets the
-//!    readiness bits, and every report increments `tick` (wrapping).
+//! 1. Only [`ReadinessWord::report`] sets the readiness bits, and every
+//!    report increments `tick` (wrapping). It is called by the reactor's
+//!    dispatch and, for a socket's own write shutdown that its kernel poll
+//!    does not signal (Unix streams), by the socket
+//!    (`ScheduledIo::report_write_shutdown`).
 //! 2. An I/O operation that saw `WouldBlock` clears the direction's
 //!    [`READABLE`]/[`WRITABLE`] bit only if `tick` still equals the tick it
 //!    observed before the operation ([`ReadinessWord::clear`]); otherwise a

@@ -223,6 +223,20 @@ impl ScheduledIo {
         w.wake();
     }
 
+    /// The socket's own write side was shut down (`shutdown(2)` with
+    /// `SHUT_WR` succeeded): reports [`WRITE_CLOSED`] | [`WRITABLE`] as the
+    /// reactor would for a hang-up, and wakes the writers; their next write
+    /// fails with `EPIPE`. For socket types whose kernel poll raises no edge
+    /// for it (Linux `unix_poll`; TCP's `tcp_poll` does). A report like any
+    /// other (readiness invariant 1: it moves the tick).
+    ///
+    /// TLA+: `HangUp("w")` followed at once by `Report`, `Dispatch`,
+    /// `DispatchWake`
+    #[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
+    pub(crate) fn report_write_shutdown(&self) {
+        self.report(WRITE_CLOSED | WRITABLE);
+    }
+
     /// Marks the source shut down and wakes both waiters; their operations
     /// then fail (readiness invariant 4).
     ///

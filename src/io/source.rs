@@ -95,6 +95,13 @@ impl<T: mio::event::Source> IoSource<T> {
         self.reg.io().poll_tcp_read(cx, want, || op(io))
     }
 
+    /// This process shut down the source's write side: reports it as the
+    /// reactor would (`ScheduledIo::report_write_shutdown`), for socket
+    /// types whose kernel poll raises no edge for it.
+    pub(crate) fn report_write_shutdown(&self) {
+        self.reg.io().report_write_shutdown();
+    }
+
     /// Deregisters and returns the source (invariant 2 without the close).
     pub(crate) fn into_inner(mut self) -> io::Result<T> {
         let mut io = self.io.take().expect("invariant 1");

@@ -31,6 +31,16 @@
 //! 6. A vectored write hands the kernel at most `MAX_IOV` (1024) slices and
 //!    wants only their bytes (`net/iov.rs`): with more it writes a prefix,
 //!    as std does, where it used to fail with `EMSGSIZE`.
+//! 7. A successful `shutdown(Write)` or `shutdown(Both)` through
+//!    [`UnixStream::shutdown`] (also `close` and dropping the write half)
+//!    reports the write direction closed and writable itself
+//!    (`ScheduledIo::report_write_shutdown`): Linux's `unix_poll` raises no
+//!    edge for the socket's own send shutdown, and a writer whose last write
+//!    saw a full buffer waited forever instead of failing with `BrokenPipe`.
+//!    Not covered (the kernel raises no event and tempo never hears of it): a
+//!    shutdown through the raw fd, and the *peer's* `shutdown(Read)`, after
+//!    which a writer waiting on a full buffer waits until the peer closes
+//!    or reads; bound such writes with [`crate::time::timeout`].
 
 use crate::io::readiness::Direction;
 use crate::io::source::{current_reactor, IoSource};
@@ -330,12 +340,23 @@ impl UnixStream {
     }
 
     /// Shuts down the read, write or both halves (the peer then reads EOF
-    /// after a write shutdown). Pending reads see EOF, pending writes fail.
+    /// after a write shutdown). Pending reads see EOF, pending writes fail
+    /// with `BrokenPipe` (invariant 7), and so does every later write.
+    ///
+    /// The kernel tells no one when the *peer* shuts down its read side: a
+    /// write waiting on a full buffer then waits until the peer reads or
+    /// closes (invariant 7).
     ///
     /// # Errors
     /// `NotConnected` if the socket is not connected.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        self.io.get_ref().shutdown(how)?;
+        if matches!(how, Shutdown::Write | Shutdown::Both) {
+            // Invariant 7: `unix_poll` raises no edge for our own send
+            // shutdown; report it so that a waiting writer gets its EPIPE.
+            self.io.report_write_shutdown();
+        }
+        Ok(())
     }
 
     /// Takes the pending `SO_ERROR`, if any.

@@ -21,6 +21,12 @@
 //! Dropping a socket deregisters and closes it. An operation on a socket
 //! whose runtime shut down fails with an error; it never hangs.
 //!
+//! A socket's readiness comes from the reactor of the runtime it was created
+//! in, whichever runtime awaits it. A runtime without worker threads
+//! ([`worker_threads(0)`](crate::runtime::Builder::worker_threads)) polls its
+//! reactor only while a thread is inside its `block_on` or `run`: its sockets
+//! awaited from another runtime meanwhile get no readiness and wait.
+//!
 //! # Examples
 //! An echo server and a client:
 //! ```

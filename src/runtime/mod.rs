@@ -56,6 +56,12 @@ impl Builder {
     /// Number of worker threads. `0` means none: the thread calling
     /// [`Runtime::block_on`] or [`Runtime::run`] is the only worker
     /// (cnetmod's single-threaded `io_context::run()` model).
+    ///
+    /// Such a runtime's reactor is polled only while some thread is inside
+    /// its `block_on` or `run`: a socket created in it and awaited from
+    /// another runtime while it is not being driven gets no readiness, and
+    /// the operation waits until this runtime is driven again (or forever).
+    /// Use its sockets inside it, or give it worker threads.
     pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
         self.workers = Some(n);
         self

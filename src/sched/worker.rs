@@ -31,9 +31,9 @@
 //!    queue in the worker's round (`role.rs` invariant 4) is put at the head
 //!    of the share after the round (empty at the end of a batch, invariant
 //!    8 between runs) and runs next; the worker then never parks (a round
-//!    with a pass has work), and if the loop ends first (shutdown, or the
-//!    `block_on` future is done) it gives the task back to the ready queue
-//!    and wakes a sleeper for it (TLA+: the pass sits in `slot[w]`,
+//!    with a pass has work), and if the loop ends first (shutdown, the
+//!    `block_on` future is done or panicked) it gives the task back to the
+//!    ready queue and wakes a sleeper for it (invariant 9; TLA+: the pass sits in `slot[w]`,
 //!    `SchedDispatch`'s pass branch, `WorkerTakeSlot`, `WorkerExit`).
 //! 5. A task whose poll returned `AfterPoll::Repost` (it woke itself, e.g.
 //!    `yield_now`, or was woken or signaled while running) goes to the
@@ -107,6 +107,19 @@
 //!    burst of first sleeps costs no extra round; a wake costs at most one.
 //!    TLA+: `SchedAcquire` with a non-empty share (then `SchedRelease` with
 //!    the rerun list kept), the pass in `slot[w]`.
+//! 9. *Nothing held is lost on the way out.* The loop keeps its next-run
+//!    slot, its share and its rerun list in one drop guard ([`Held`]), which
+//!    gives every notification still in them back to the ready queue (slot,
+//!    share, rerun list: the order this worker would have run them) and
+//!    wakes a sleeper for them, on every way out of [`run_loop`]: the
+//!    return on shutdown or when the `block_on` future is done, and an
+//!    unwind. A `block_on` future is polled by [`Hooks::done`] between
+//!    batches, outside any task's `catch_unwind`; when it panicked there,
+//!    the round's pass (invariant 4) went down with the stack and the task
+//!    it notified never ran again (its only notification was dropped: the
+//!    task stayed `SCHEDULED`, so later wakes did not push it either).
+//!    TLA+: `WorkerExit` (the unwind of a `block_on` loop is, like its
+//!    normal end, not modelled: the spec's workers leave only at shutdown).
 
 use super::Shared;
 use crate::task::header::{Notified, RawTask};
@@ -380,6 +393,34 @@ fn round_between_runs(shared: &Shared, share: &mut VecDeque<Notified>) {
     help(shared, shared.ready.len(), timed);
 }
 
+/// What a worker loop holds between runs: the task its last run put in the
+/// next-run slot (`running.rs`), its share of the ready queue (invariant 4)
+/// and its rerun list (invariant 5). Dropping it gives every notification
+/// back to the ready queue, slot first, in the order the worker would have
+/// run them, and wakes a sleeper for them (invariant 9): on the loop's
+/// normal return and on an unwind out of it alike.
+struct Held<'a> {
+    shared: &'a Shared,
+    next: Option<Notified>,
+    share: VecDeque<Notified>,
+    rerun: VecDeque<Notified>,
+}
+
+impl Drop for Held<'_> {
+    /// TLA+: `WorkerExit` (the slot, then the share, then the rerun list go
+    /// back to the ready queue; at the top of the loop only a pass can be
+    /// left, in the share).
+    fn drop(&mut self) {
+        if let Some(n) = self.next.take() {
+            self.share.push_front(n);
+        }
+        self.share.append(&mut self.rerun);
+        if self.shared.ready.push_batch(&mut self.share) > 0 {
+            self.shared.idle.notify_one();
+        }
+    }
+}
+
 /// The worker loop (see the module invariants).
 ///
 /// TLA+: the order of `WorkerTakeSlot`/`WorkerTakeShare`/`WorkerPop`, `SlotFlush`,
@@ -387,24 +428,31 @@ fn round_between_runs(shared: &Shared, share: &mut VecDeque<Notified>) {
 /// `WorkerPark` and `WorkerExit` for one worker.
 pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
     let _runner = shared.enter_runner();
-    // This worker's share of the ready queue (invariant 4).
-    let mut share: VecDeque<Notified> = VecDeque::with_capacity(BATCH);
-    // Tasks this worker's runs re-posted (invariant 5).
-    let mut rerun: VecDeque<Notified> = VecDeque::with_capacity(BATCH);
+    // The slot, this worker's share of the ready queue (invariant 4) and the
+    // tasks its runs re-posted (invariant 5); given back on every way out
+    // (invariant 9), also when `hooks.done()` unwinds (a panicking `block_on`
+    // future).
+    let mut held = Held {
+        shared,
+        next: None,
+        share: VecDeque::with_capacity(BATCH),
+        rerun: VecDeque::with_capacity(BATCH),
+    };
+    let Held {
+        next, share, rerun, ..
+    } = &mut held;
     // This idle period's linger is spent (invariant 7).
     let mut lingered = false;
     loop {
         debug_assert!(share.len() <= 1, "tempo bug: a share outlived its batch");
         debug_assert!(rerun.is_empty(), "tempo bug: a rerun outlived its batch");
+        debug_assert!(next.is_none(), "tempo bug: a slot outlived its batch");
         if shared.is_shutdown() || hooks.done() {
-            // TLA+: `WorkerExit` (a pass not yet run goes back, invariant 4).
-            if shared.ready.push_batch(&mut share) > 0 {
-                shared.idle.notify_one();
-            }
+            // TLA+: `WorkerExit`: `held` gives a pass not yet run back
+            // (invariant 4) when it drops.
             return;
         }
         let mut ran = 0;
-        let mut next: Option<Notified> = None;
         while ran < BATCH || !share.is_empty() {
             if ran >= BATCH {
                 // A slot task that would pass the batch bound goes behind the
@@ -431,27 +479,25 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                     break;
                 }
                 // TLA+: `WorkerPop`
-                shared
-                    .ready
-                    .pop_batch(shared.workers, BATCH - ran, &mut share);
+                shared.ready.pop_batch(shared.workers, BATCH - ran, share);
                 match share.pop_front() {
                     Some(n) => n,
-                    None => match take_own_rerun(shared, &*hooks, &mut rerun) {
+                    None => match take_own_rerun(shared, &*hooks, rerun) {
                         Some(n) => n,
                         None => break,
                     },
                 }
             };
-            next = run_task(shared, n, &mut rerun);
+            *next = run_task(shared, n, rerun);
             ran += 1;
             lingered = false;
             if next.is_none() && !share.is_empty() && shared.front.has_woken() {
                 // Invariant 8: a woken task waits for one run, not for the
                 // rest of the share.
-                round_between_runs(shared, &mut share);
+                round_between_runs(shared, share);
             }
         }
-        if let Some(n) = next {
+        if let Some(n) = next.take() {
             // TLA+: `SlotFlush` (to the rerun list, invariant 5). Through the
             // front queue it cost a push and, the queue being empty, a futex
             // or eventfd wake-up every `BATCH` runs of a ping-pong pair.
@@ -467,10 +513,10 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             if !rerun.is_empty() {
                 // TLA+: `RerunFlush` (as the holder, after the round:
                 // invariant 5). The help loop below wakes sleepers for them.
-                shared.ready.push_batch(&mut rerun);
+                shared.ready.push_batch(rerun);
                 // A burst of local spawns (invariant 6) may have grown the
                 // list far beyond `BATCH`: give that back (`ready::trim`).
-                drop(super::ready::trim(&mut rerun));
+                drop(super::ready::trim(rerun));
             }
             let ready = shared.ready.len();
             if ready > 0 || ran > 0 || !share.is_empty() || hooks.pending() || shared.is_shutdown()
@@ -528,8 +574,8 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
         if !rerun.is_empty() {
             // TLA+: `RerunFlush`; then back to popping (`ran > 0`), a
             // sleeper helping with the rest.
-            let k = shared.ready.push_batch(&mut rerun);
-            drop(super::ready::trim(&mut rerun));
+            let k = shared.ready.push_batch(rerun);
+            drop(super::ready::trim(rerun));
             if k > 1 {
                 shared.idle.notify_one();
             }

@@ -616,3 +616,90 @@ fn shutdown_closes_task_owned_sockets_before_it_returns() {
         }
     });
 }
+
+/// One worker runs a share of nine tasks: the first blocks inside its poll
+/// until shutdown has begun (it sees a spawn rejected) and, if `straggle`,
+/// until `shutdown_timeout` (20 ms) gave up on it and returned; the other
+/// eight are still in the worker's share, never polled. Returns how many of
+/// the eight were polled, and checks that each future was dropped once.
+fn share_behind_a_poll_at_shutdown(straggle: bool) -> usize {
+    let rt = rt(1);
+    let polled = Arc::new(AtomicUsize::new(0));
+    let drops = Arc::new(AtomicUsize::new(0));
+    let first_dropped = Arc::new(AtomicUsize::new(0));
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    // A blocker holds the worker inside its poll while the nine are spawned
+    // from here: they wait in the front queue, one round moves them to the
+    // ready queue together, and the worker pops all nine as one share.
+    let (b_tx, b_rx) = std::sync::mpsc::channel::<()>();
+    let in_blocker = Arc::new(AtomicBool::new(false));
+    let ib = in_blocker.clone();
+    let blocker = rt.spawn(async move {
+        ib.store(true, SeqCst);
+        let _ = b_rx.recv();
+    });
+    while !in_blocker.load(SeqCst) {
+        std::thread::yield_now();
+    }
+    let fd = DropCounter(first_dropped.clone());
+    drop(rt.spawn(async move {
+        let _fd = fd;
+        // Spin (blocking) until a spawn is rejected: shutdown began.
+        while !tempo::spawn(async {}).is_finished() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if straggle {
+            let _ = go_rx.recv();
+        }
+    }));
+    for _ in 0..8 {
+        let (p, d) = (polled.clone(), DropCounter(drops.clone()));
+        drop(rt.spawn(async move {
+            let _d = d;
+            p.fetch_add(1, SeqCst);
+            std::future::pending::<()>().await
+        }));
+    }
+    b_tx.send(()).unwrap();
+    rt.block_on(blocker).unwrap();
+    let timeout = if straggle {
+        Duration::from_millis(20)
+    } else {
+        Duration::from_secs(10)
+    };
+    rt.shutdown_timeout(timeout);
+    // The sweep dropped the eight (never polled, or pending) futures.
+    assert_eq!(drops.load(SeqCst), 8, "straggle={straggle}");
+    if straggle {
+        assert_eq!(first_dropped.load(SeqCst), 0, "still in its poll");
+        go_tx.send(()).unwrap();
+        // The straggler drops the first future when its poll returns.
+        while first_dropped.load(SeqCst) == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    assert_eq!(first_dropped.load(SeqCst), 1);
+    assert_eq!(drops.load(SeqCst), 8, "dropped once");
+    polled.load(SeqCst)
+}
+
+/// No task is first polled after shutdown began. A worker used to run the
+/// rest of its share after shutdown began, before it exited: eight futures
+/// never polled before were polled during `Runtime`'s shutdown.
+#[test]
+fn a_worker_takes_no_task_after_shutdown_began() {
+    let polled = within(LIMIT, || share_behind_a_poll_at_shutdown(false));
+    assert_eq!(polled, 0, "tasks first polled after shutdown began");
+}
+
+/// The same for a straggler left by `shutdown_timeout`: when its poll
+/// returns, after the sweep dropped the tasks of its share, it takes none of
+/// them (it used to try, and one that the sweep had claimed but not yet
+/// completed, `RUNNING | CANCELLED`, made it panic with "tempo bug:
+/// transition_to_running"; unit test
+/// `a_task_claimed_by_shutdown_is_skipped_by_a_late_notification_holder`).
+#[test]
+fn a_straggler_takes_no_task_after_shutdown_timeout_returned() {
+    let polled = within(LIMIT, || share_behind_a_poll_at_shutdown(true));
+    assert_eq!(polled, 0, "tasks first polled after shutdown began");
+}

@@ -522,9 +522,10 @@ Tick(t) ==
 (* first (ready.rs invariant 3): the first task to its hand, the rest to    *)
 (* its share (worker.rs invariant 4), which it runs before it pops again.   *)
 (* Any prefix lengths are allowed (the code takes up to len / workers, half *)
-(* from the expired lane, at most what is left of its batch).  No           *)
-(* shutdown check: run_loop checks the flag only at the top of an          *)
-(* iteration, and runs up to BATCH tasks (and its share) in one.  A worker *)
+(* from the expired lane, at most what is left of its batch).  No guard on *)
+(* shutdown: run_loop reads the flag before each take (worker.rs invariant *)
+(* 10), but the read and the take are two steps, so a take may follow      *)
+(* ShutdownBegin; WorkerExit is enabled at every such point.  A worker     *)
 (* that found the role busy flushes its rerun list first (tryRole).  A     *)
 (* worker that took its one round after shutdown began (lateRound) goes to *)
 (* the top of its loop next and exits: it pops no more.                    *)
@@ -654,7 +655,11 @@ RerunFlush(w) ==
     /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
 
 (* State::transition_to_running.  If cancelled, the worker drops the future *)
-(* instead of polling it (then FinishCancel).                                *)
+(* instead of polling it (then FinishCancel).  Its Skip outcome (a task that *)
+(* the shutdown sweep completed, or claimed: Running with cancelled, while  *)
+(* a straggler worker held its notification) has no action here: only a    *)
+(* straggler left by shutdown_timeout meets it, and ShutdownSweep waits for *)
+(* AllExited (stragglers are not modelled; README).                        *)
 StartPoll(w) ==
     /\ hand[w] # None
     /\ status[hand[w]] = "Scheduled"
@@ -801,21 +806,27 @@ ShutdownBegin ==
     /\ driverToken' = (driverToken \/ \E w \in W : wstate[w] = "DriverParking")
     /\ UNCHANGED <<taskVars, queueVars, schedHolder, phase, lateRound, hand, dropping, tryRole, budget>>
 
-(* Worker::run returns (worker::run_loop sees is_shutdown at its top).  A  *)
-(* pass its last round gave it (role.rs invariant 4) and that it has not   *)
-(* run yet goes back to the ready queue first (worker.rs invariant 4; the  *)
-(* code also wakes a sleeper for it, which after ShutdownBegin is moot).   *)
+(* Worker::run returns: worker::run_loop reads is_shutdown before it takes *)
+(* each task and before it tries the role at the end of a batch (worker.rs *)
+(* invariant 10), so it may leave in the middle of a batch.  What it still  *)
+(* holds goes back to the ready queue in the order it would have run it:    *)
+(* its slot (a pass its last round gave it, role.rs invariant 4, or a task  *)
+(* a run woke), its share, its rerun list (worker.rs invariant 9; the code  *)
+(* also wakes a sleeper for them, which after ShutdownBegin is moot).  Not  *)
+(* between SchedBusy and its RerunFlush (tryRole): the code flushes at once.*)
 WorkerExit(w) ==
     /\ shutdown
     /\ wstate[w] = "Active"
     /\ hand[w] = None
-    /\ share[w] = <<>>
-    /\ rerun[w] = <<>>
     /\ schedHolder # w
+    /\ w \notin tryRole
     /\ wstate' = [wstate EXCEPT ![w] = "Exited"]
-    /\ ready'  = IF slot[w] = None THEN ready ELSE Append(ready, slot[w])
+    /\ ready'  = ready \o (IF slot[w] = None THEN <<>> ELSE <<slot[w]>>)
+                      \o share[w] \o rerun[w]
     /\ slot'   = [slot EXCEPT ![w] = None]
-    /\ UNCHANGED <<taskVars, front, frontClosed, expq, heap, due, local, pending, notifying, share, rerun>>
+    /\ share'  = [share EXCEPT ![w] = <<>>]
+    /\ rerun'  = [rerun EXCEPT ![w] = <<>>]
+    /\ UNCHANGED <<taskVars, front, frontClosed, expq, heap, due, local, pending, notifying>>
     /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
 (* Shared::finish_shutdown, per registered task: State::transition_to_     *)

@@ -122,6 +122,12 @@ impl FrontQueue {
         h.is_null() || h == CLOSED
     }
 
+    /// Whether [`close`](Self::close) ran (SeqCst: read by a straggler
+    /// worker after its push to the ready queue, `worker.rs` invariant 10).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.head.load(SeqCst) == CLOSED
+    }
+
     /// Takes every queued task, in FIFO order, appending to `out`.
     ///
     /// TLA+: `SchedTakeFront`

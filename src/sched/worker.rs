@@ -22,8 +22,8 @@
 //!    hold tasks) into a
 //!    buffer on its own stack, runs them in order, and pops again only when
 //!    the share is empty. The share is always empty when the worker leaves
-//!    its batch: it tries the role, parks and exits only with an empty share
-//!    (and an empty slot), so no other worker ever waits for a task that this
+//!    its batch: it tries the role and parks only with an empty share (and
+//!    an empty slot), and exits giving them back (invariants 9 and 10), so no other worker ever waits for a task that this
 //!    one holds while it sleeps (TLA+: `share[w]`, `WorkerPop`,
 //!    `WorkerTakeShare`). A slot task still runs before the share (a message
 //!    reply is hot in cache), but only within the batch bound. One
@@ -56,7 +56,7 @@
 //!    holder, and cannot keep the role from running: a worker whose tasks
 //!    re-post themselves forever still tries the role after every batch
 //!    (with a single worker, nothing else would take the front queue), and
-//!    after shutdown begins it exits at the top of its loop. (Before, each
+//!    after shutdown begins it exits before its next task (invariant 10). (Before, each
 //!    `yield_now` crossed the front queue and the sched role: `2-yield` spent
 //!    44% of a round on the cross-core load of `queue_next` and 28% on the
 //!    dispatch CAS; perf.)
@@ -120,6 +120,25 @@
 //!    task stayed `SCHEDULED`, so later wakes did not push it either).
 //!    TLA+: `WorkerExit` (the unwind of a `block_on` loop is, like its
 //!    normal end, not modelled: the spec's workers leave only at shutdown).
+//! 10. *No task is taken once shutdown began.* The loop reads the shutdown
+//!     flag before it takes each task (slot, share, pop or rerun list) and
+//!     before it tries the role at the end of a batch, and returns at once
+//!     when it is set, giving back what it holds (invariant 9); the futures
+//!     are dropped by `finish_shutdown`'s sweep. Before, a worker finished
+//!     its share first: tasks never polled before were polled after
+//!     shutdown began, by a straggler left by `shutdown_timeout` (stuck in a
+//!     long poll when the timeout expired) even while `finish_shutdown` was
+//!     dropping the others, and a straggler whose next task the sweep had
+//!     just claimed (`RUNNING | CANCELLED`) panicked in
+//!     `transition_to_running` ("tempo bug"). The read and the take are two
+//!     steps, so a straggler may still meet a task the sweep claimed in
+//!     between: `transition_to_running` and `transition_to_dispatched` leave
+//!     such a task to the sweep (`Start::Skip`, `Dispatch::Drop`). A
+//!     straggler that gives its tasks back after the sweep drained the
+//!     ready queue drops them itself (they are swept: only their
+//!     references are left). TLA+: `WorkerExit` from any point of the
+//!     batch where the worker holds no task and not the role (a superset:
+//!     the check and the take stay two steps); stragglers are not modelled.
 
 use super::Shared;
 use crate::task::header::{Notified, RawTask};
@@ -417,6 +436,15 @@ impl Drop for Held<'_> {
         self.share.append(&mut self.rerun);
         if self.shared.ready.push_batch(&mut self.share) > 0 {
             self.shared.idle.notify_one();
+            // Invariant 10: a straggler that gets here after
+            // `finish_shutdown` drained the ready queue drops what it just
+            // pushed (swept tasks; their references would keep the runtime
+            // alive through the tasks' `Arc<Shared>`). The queue's lock
+            // orders the push and the drain, and the drain follows the
+            // front queue's close, so a push the drain missed sees the close.
+            if self.shared.front.is_closed() {
+                drop(self.shared.ready.drain());
+            }
         }
     }
 }
@@ -454,6 +482,11 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
         }
         let mut ran = 0;
         while ran < BATCH || !share.is_empty() {
+            if shared.is_shutdown() {
+                // Invariant 10: no task is taken once shutdown began; `held`
+                // gives the slot, the share and the rerun list back.
+                return;
+            }
             if ran >= BATCH {
                 // A slot task that would pass the batch bound goes behind the
                 // others (invariant 1: a ping-pong pair cannot pin its worker).
@@ -496,6 +529,10 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 // rest of the share.
                 round_between_runs(shared, share);
             }
+        }
+        if shared.is_shutdown() {
+            // Invariant 10: no round once shutdown began.
+            return;
         }
         if let Some(n) = next.take() {
             // TLA+: `SlotFlush` (to the rerun list, invariant 5). Through the

@@ -194,7 +194,11 @@ pub(crate) enum Start {
     Poll(Snapshot),
     /// Abort was requested: drop the future and complete the task.
     Cancel,
-    /// The task is already complete (swept by shutdown): drop the notification.
+    /// Shutdown's sweep owns the task: it is complete (swept), or `RUNNING`
+    /// with `CANCELLED` and no poll of ours (`finish_shutdown` claimed it
+    /// and is dropping its future): drop the notification. Only a straggler
+    /// worker (`shutdown_timeout` expired) meets either: it read the
+    /// shutdown flag unset just before the sweep (`worker.rs` invariant 10).
     Skip,
 }
 
@@ -244,7 +248,9 @@ pub(crate) enum Dispatch {
         /// [`STARTED`] was set (invariant 6).
         started: bool,
     },
-    /// It is complete: drop the notification.
+    /// It is complete, or claimed by shutdown's sweep (`RUNNING` with
+    /// `CANCELLED`, met only by a straggler's round, as for
+    /// [`Start::Skip`]): drop the notification.
     Drop,
 }
 
@@ -393,12 +399,18 @@ impl State {
     }
 
     /// A worker that holds the task's notification starts a poll:
-    /// `SCHEDULED → RUNNING`, clearing `NOTIFIED`.
+    /// `SCHEDULED → RUNNING`, clearing `NOTIFIED`. A task that shutdown's
+    /// sweep claimed or completed is left as it is ([`Start::Skip`]): a
+    /// notification holder finds `RUNNING` only there (`RUNNING | CANCELLED`,
+    /// `transition_to_shutdown`'s claim), as any other `RUNNING` task is
+    /// polled by the one holder of its notification (invariant 4).
     ///
-    /// TLA+: `StartPoll`
+    /// TLA+: `StartPoll` (the `Skip` outcomes only meet a straggler worker
+    /// racing `finish_shutdown`, which the spec does not model)
     pub(crate) fn transition_to_running(&self) -> Start {
         let (prev, r) = self.update(act!(StartPoll), |s| match s.status() {
             COMPLETE => (s, Start::Skip),
+            RUNNING if s.has(CANCELLED) => (s, Start::Skip),
             SCHEDULED if s.has(CANCELLED) => (s.with_status(RUNNING).set(STARTED), Start::Cancel),
             // Seeded bug (VERIFICATION.md): the signal is cleared when the
             // poll starts, before the task could `receive_signal` it.
@@ -469,7 +481,8 @@ impl State {
     /// The sched role handles a task it took from the front queue:
     /// `WAITING_POSTED → WAITING` (to the heap) or `SCHEDULED` (to ready).
     ///
-    /// TLA+: `SchedDispatch`
+    /// TLA+: `SchedDispatch` (the `Drop` of a claimed task only meets a
+    /// straggler racing `finish_shutdown`, which the spec does not model)
     pub(crate) fn transition_to_dispatched(&self) -> Dispatch {
         self.update(act!(Dispatch), |s| match s.status() {
             WAITING_POSTED => (s.with_status(WAITING), Dispatch::ToHeap),
@@ -480,6 +493,9 @@ impl State {
                 },
             ),
             COMPLETE => (s, Dispatch::Drop),
+            // Claimed by shutdown's sweep while a straggler's round held its
+            // notification: as for `transition_to_running`'s `Skip`.
+            RUNNING if s.has(CANCELLED) => (s, Dispatch::Drop),
             _ => panic!("tempo bug: dispatch of {s:?}"),
         })
         .1
@@ -723,6 +739,21 @@ mod tests {
             s.drop_join_interest().is_complete(),
             "handle drops the output"
         );
+    }
+
+    /// A straggler worker that still held a task's notification when the
+    /// shutdown sweep claimed it skips the task (it used to panic with
+    /// "tempo bug: transition_to_running from RUNNING, cancelled").
+    #[test]
+    fn a_task_claimed_by_shutdown_is_skipped_by_a_late_notification_holder() {
+        let s = State::new();
+        assert_eq!(s.transition_to_shutdown(), Shutdown::Claimed);
+        let claimed = s.load();
+        assert_eq!(s.transition_to_running(), Start::Skip);
+        assert!(s.load() == claimed, "no change: the sweep owns the run");
+        assert_eq!(s.transition_to_dispatched(), Dispatch::Drop);
+        let _ = s.transition_to_complete();
+        assert_eq!(s.transition_to_running(), Start::Skip);
     }
 
     #[test]

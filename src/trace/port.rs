@@ -155,8 +155,9 @@ pub(crate) fn step(act: Act, a: Abs) -> Result<(Abs, bool), String> {
             push = wake_effect(&mut n);
         }
         Act::StartPoll => {
-            if a.status == Status::Complete {
-                // Start::Skip (swept by shutdown): no change.
+            if a.status == Status::Complete || (a.status == Status::Running && a.cancelled) {
+                // Start::Skip (swept or claimed by shutdown, met by a
+                // straggler only: not in the spec): no change.
             } else {
                 need(a.status == Status::Scheduled, "Scheduled")?;
                 n.status = Status::Running;
@@ -188,6 +189,9 @@ pub(crate) fn step(act: Act, a: Abs) -> Result<(Abs, bool), String> {
         Act::Dispatch => match a.status {
             Status::WaitingPosted => n.status = Status::Waiting,
             Status::Scheduled | Status::Complete => {}
+            // Dispatch::Drop of a task claimed by shutdown (a straggler's
+            // round only: not in the spec).
+            Status::Running if a.cancelled => {}
             _ => need(false, "WaitingPosted, Scheduled or Complete")?,
         },
         Act::Expire => {

@@ -703,3 +703,56 @@ fn a_straggler_takes_no_task_after_shutdown_timeout_returned() {
     let polled = within(LIMIT, || share_behind_a_poll_at_shutdown(true));
     assert_eq!(polled, 0, "tasks first polled after shutdown began");
 }
+
+/// A `Runtime` dropped inside one of its own tasks (the task held the last
+/// `Arc<Runtime>`) shuts down without waiting for the worker it runs on: the
+/// drop returns, every other unfinished future is dropped by it, and the
+/// calling task's own future is dropped once its poll returns. The drop used
+/// to wait for every worker thread, the calling one included: it hung
+/// forever. The same for `shutdown_timeout` with a long timeout: it returned
+/// only when the timeout expired.
+#[test]
+fn a_runtime_dropped_inside_its_own_task_does_not_wait_for_that_worker() {
+    within(LIMIT, || {
+        for workers in [1usize, 2] {
+            for by_timeout in [false, true] {
+                let rt = Arc::new(rt(workers));
+                let others = Arc::new(AtomicUsize::new(0));
+                for _ in 0..4 {
+                    let d = DropCounter(others.clone());
+                    drop(rt.spawn(async move {
+                        let _d = d;
+                        std::future::pending::<()>().await
+                    }));
+                }
+                let own = Arc::new(AtomicUsize::new(0));
+                let d = DropCounter(own.clone());
+                let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+                let (done_tx, done_rx) = std::sync::mpsc::channel::<usize>();
+                let rt2 = rt.clone();
+                drop(rt.spawn(async move {
+                    let _d = d;
+                    let _ = go_rx.recv();
+                    // The last owner: the shutdown runs on this worker thread.
+                    let rt = Arc::try_unwrap(rt2).expect("the last owner");
+                    if by_timeout {
+                        rt.shutdown_timeout(Duration::from_secs(60));
+                    } else {
+                        drop(rt);
+                    }
+                    let _ = done_tx.send(0);
+                    std::future::pending::<()>().await
+                }));
+                drop(rt);
+                go_tx.send(()).unwrap();
+                done_rx.recv().unwrap();
+                assert_eq!(others.load(SeqCst), 4, "workers={workers} {by_timeout}");
+                // The calling task's future goes when its poll returns.
+                while own.load(SeqCst) == 0 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                assert_eq!(own.load(SeqCst), 1);
+            }
+        }
+    });
+}

@@ -7,6 +7,13 @@
 //! 2. Shutdown (drop or `shutdown_timeout`) runs once: it stops the workers,
 //!    waits for them (bounded by the timeout), then drops every unfinished
 //!    future exactly once and releases every queue's references.
+//! 3. Shutdown never waits for the thread that runs it. Run on one of the
+//!    runtime's own worker threads (the last owner of the `Runtime` dropped
+//!    inside one of its tasks), it waits for the other workers only; the
+//!    calling worker is left as a straggler is by `shutdown_timeout`: its
+//!    task's future is dropped when the poll in progress returns, and it
+//!    takes no other task (`worker.rs` invariant 10). It used to wait for
+//!    every worker, the calling one included: forever.
 
 pub(crate) mod block_on;
 pub(crate) mod context;
@@ -153,6 +160,12 @@ struct Exits {
 /// them to finish. Wakeups, signals and spawns after shutdown are harmless
 /// (spawns resolve to a cancellation error).
 ///
+/// It may be dropped inside one of its own tasks (the task held the last
+/// `Arc<Runtime>`): the drop waits for the other worker threads only, never
+/// for the one it runs on. That worker finishes the poll in progress, then
+/// drops the calling task's future (the task is cancelled, like every other
+/// unfinished task) and exits; it takes no other task.
+///
 /// # Examples
 /// ```
 /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
@@ -261,7 +274,8 @@ impl Runtime {
     /// Shuts down, waiting at most `timeout` for worker threads to finish the
     /// poll they are in. Every unfinished task's future is dropped (a task
     /// still being polled by a worker past the timeout is dropped by that
-    /// worker when its poll returns).
+    /// worker when its poll returns). Called inside one of the runtime's own
+    /// tasks, it does not wait for the worker it runs on (see [`Runtime`]).
     ///
     /// # Examples
     /// ```
@@ -275,14 +289,24 @@ impl Runtime {
         self.shutdown(Some(timeout));
     }
 
+    /// Whether the calling thread is one of this runtime's worker threads
+    /// (its context is this runtime and it has worker threads: a caller of
+    /// `block_on` borrows the `Runtime`, so it cannot be shutting it down).
+    fn on_own_worker(&self) -> bool {
+        !self.threads.is_empty()
+            && context::try_current().is_some_and(|h| Arc::ptr_eq(&h.shared, &self.handle.shared))
+    }
+
     fn shutdown(&mut self, timeout: Option<Duration>) {
         if self.shut {
             return;
         }
         self.shut = true;
+        // Invariant 3: never wait for the calling thread.
+        let own = self.on_own_worker();
         let shared = &self.handle.shared;
         shared.begin_shutdown();
-        let want = self.threads.len();
+        let want = self.threads.len() - usize::from(own);
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut n = self.exits.n.lock();
         while *n < want {
@@ -299,12 +323,14 @@ impl Runtime {
         }
         let all_exited = *n >= want;
         drop(n);
-        if all_exited {
+        if all_exited && !own {
             for t in self.threads.drain(..) {
                 let _ = t.join();
             }
         } else {
-            self.threads.clear(); // detach stragglers
+            // Detach stragglers (and the calling worker, which a join would
+            // wait for forever).
+            self.threads.clear();
         }
         shared.finish_shutdown();
     }

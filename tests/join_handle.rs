@@ -658,3 +658,40 @@ fn a_cancelled_future_is_dropped_where_it_was_pinned() {
         }
     });
 }
+
+/// A waker whose `wake` panics.
+struct PanickingWaker;
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("this waker panics");
+    }
+}
+
+/// A `JoinHandle` polled with a waker that panics when woken: the task then
+/// completes on a worker thread, which wakes that waker. The worker used to
+/// die of the panic (it unwound out of its loop), the runtime ran no task
+/// any more, and `Runtime`'s drop waited for the dead worker forever. Now
+/// the panic is contained like a panicking task's: the worker runs on, the
+/// output is delivered and the drop returns.
+#[test]
+fn a_panicking_join_waker_does_not_kill_the_worker() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Waker};
+    within(LIMIT, || {
+        let rt = rt(1);
+        let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+        let mut h = rt.spawn(async move { rx.await.unwrap() });
+        let waker = Waker::from(Arc::new(PanickingWaker));
+        let mut cx = Context::from_waker(&waker);
+        assert!(Pin::new(&mut h).poll(&mut cx).is_pending());
+        drop(waker);
+        // The task completes on the worker, which wakes the panicking waker.
+        tx.send(7).unwrap();
+        assert!(eventually(LIMIT, || h.is_finished()));
+        // The worker still runs tasks.
+        assert_eq!(rt.block_on(rt.spawn(async { 2 })).unwrap(), 2);
+        assert_eq!(rt.block_on(h).unwrap(), 7);
+        drop(rt); // returned before the `within` limit: no hang
+    });
+}

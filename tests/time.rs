@@ -1050,5 +1050,37 @@ fn a_timer_polled_on_a_runtime_with_another_clock_panics() {
         let w = ra.block_on(a).unwrap().unwrap();
         let err = rb.block_on(rb.spawn(w)).unwrap_err();
         assert!(err.to_string().contains("another"), "{err}");
+
+/// A waker whose `wake` panics.
+struct PanickingWaker;
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("this waker panics");
+    }
+}
+
+/// A task-local timer whose waker panics (a `Sleep` polled by a task with a
+/// foreign waker) fires on the worker, which wakes that waker before it runs
+/// the task again. The worker used to die of the panic, the runtime ran no
+/// task any more, and `Runtime`'s drop waited for the dead worker forever.
+#[test]
+fn a_panicking_timer_waker_does_not_kill_the_worker() {
+    within(LIMIT, || {
+        let rt = rt(1);
+        let h = rt.spawn(async {
+            let mut s = Box::pin(sleep(Duration::from_millis(1)));
+            {
+                let waker = std::task::Waker::from(Arc::new(PanickingWaker));
+                let mut cx = std::task::Context::from_waker(&waker);
+                assert!(s.as_mut().poll(&mut cx).is_pending());
+            }
+            // Run again after the panicking timer expired.
+            sleep(Duration::from_millis(20)).await;
+            drop(s);
+            3
+        });
+        assert_eq!(rt.block_on(h).unwrap(), 3);
+        assert_eq!(rt.block_on(rt.spawn(async { 4 })).unwrap(), 4);
+        drop(rt); // returned before the `within` limit: no hang
     });
 }

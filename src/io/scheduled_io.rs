@@ -36,6 +36,7 @@
 use super::readiness::{Cleared, Direction, ReadinessWord, Snapshot};
 use super::readiness::{ERROR, READABLE, READ_CLOSED, SHUTDOWN, URGENT, WRITABLE, WRITE_CLOSED};
 use crate::sync::Mutex;
+use crate::task::waker::wake_contained;
 use std::io;
 use std::task::{Context, Poll, Waker};
 
@@ -88,12 +89,15 @@ impl Woken {
         }
     }
 
+    /// Wakes every waker; a panicking one neither unwinds through the
+    /// reactor's caller (a worker, `finish_shutdown`) nor keeps the others
+    /// asleep (`task/waker.rs` invariant 3).
     fn wake(self) {
         if let Some(w) = self.first {
-            w.wake();
+            wake_contained(w);
         }
         for w in self.more {
-            w.wake();
+            wake_contained(w);
         }
     }
 }

@@ -14,6 +14,11 @@
 //!    task's future is dropped when the poll in progress returns, and it
 //!    takes no other task (`worker.rs` invariant 10). It used to wait for
 //!    every worker, the calling one included: forever.
+//! 4. A worker thread's exit is counted (for the shutdown's wait) by a drop
+//!    guard, on return and on unwind alike: a worker thread that died of a
+//!    panic that escaped its loop (a user waker's, before `task/waker.rs`
+//!    invariant 3 contained those) was never counted, and `Runtime`'s drop
+//!    waited for it forever.
 
 pub(crate) mod block_on;
 pub(crate) mod context;
@@ -125,12 +130,12 @@ impl Builder {
             let spawned = thread::Builder::new()
                 .name(format!("{}-{i}", self.name))
                 .spawn(move || {
+                    // Invariant 4: counted however the thread ends.
+                    let _exit = ExitGuard(exits);
                     let _ctx = context::enter(h.clone());
                     run_loop(&h.shared, &mut NoHooks);
                     drop(_ctx);
                     drop(h);
-                    *exits.n.lock() += 1;
-                    exits.cv.notify_all();
                 });
             match spawned {
                 Ok(j) => rt.threads.push(j),
@@ -150,6 +155,17 @@ impl Default for Builder {
 struct Exits {
     n: Mutex<usize>,
     cv: Condvar,
+}
+
+/// Counts a worker thread's exit when it drops: on return and on unwind
+/// (invariant 4).
+struct ExitGuard(Arc<Exits>);
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        *self.0.n.lock() += 1;
+        self.0.cv.notify_all();
+    }
 }
 
 /// A tempo runtime: worker threads, the scheduler and its clock.

@@ -144,7 +144,7 @@ use super::Shared;
 use crate::task::header::{Notified, RawTask};
 use crate::task::local::{self, Current, TaskLocal};
 use crate::task::state::{AfterPoll, Start, JOIN_INTEREST, JOIN_WAKER, SIGNALED, WOKEN};
-use crate::task::waker::is_own_waker;
+use crate::task::waker::{is_own_waker, wake_by_ref_contained, wake_contained};
 use std::collections::VecDeque;
 use std::task::Waker;
 use std::time::Instant;
@@ -185,9 +185,12 @@ impl Hooks for NoHooks {
     }
 }
 
+/// Wakes a task-local waker (a timer's, or `wait`'s) unless it is `t`'s
+/// own (a no-op RMW); a panic of a foreign waker is contained (`waker.rs`
+/// invariant 3).
 fn wake_unless_own(w: Waker, t: RawTask) {
     if !is_own_waker(&w, t) {
-        w.wake();
+        wake_contained(w);
     }
 }
 
@@ -336,7 +339,10 @@ fn complete(shared: &Shared, t: RawTask) {
             // SAFETY: join.rs invariant 2: JOIN_WAKER was set at completion, the
             // handle no longer writes the slot.
             if let Some(w) = unsafe { &*w } {
-                w.wake_by_ref();
+                // A panicking join waker (the handle's poller's) is
+                // contained: the task is still unregistered below, and the
+                // worker lives on (`waker.rs` invariant 3).
+                wake_by_ref_contained(w);
             }
         });
     }

@@ -6,6 +6,14 @@
 //!    poll, which owns none and is never dropped.
 //! 2. Every wake is one RMW on the state word (`transition_to_notified`), even
 //!    when it changes nothing.
+//! 3. A waker that is not ours (a `JoinHandle`'s, a timer's or an I/O
+//!    waiter's: whatever the user's future passed in) is woken by the
+//!    runtime through [`wake_contained`]/[`wake_by_ref_contained`]: a panic
+//!    of its `wake` is caught and dropped there (the panic hook has reported
+//!    it), like a panicking task's, so it never unwinds through a worker
+//!    thread (which died with it, and `Runtime`'s drop then waited for it
+//!    forever) nor skips the rest of the caller's duties (the next wakers of
+//!    a list, the task's unregistration).
 
 use super::header::{Header, RawTask};
 use std::mem::ManuallyDrop;
@@ -52,4 +60,18 @@ pub(crate) unsafe fn waker_ref(p: NonNull<Header>) -> ManuallyDrop<Waker> {
 /// Whether `w` is (a clone of) task `t`'s own waker.
 pub(crate) fn is_own_waker(w: &Waker, t: RawTask) -> bool {
     w.data() == t.ptr().as_ptr() as *const () && std::ptr::eq(w.vtable(), &VTABLE)
+}
+
+/// Wakes `w` (invariant 3: a panic of its `wake` is caught and dropped).
+pub(crate) fn wake_contained(w: Waker) {
+    drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+        || w.wake(),
+    )));
+}
+
+/// Wakes `w` by reference (invariant 3, as [`wake_contained`]).
+pub(crate) fn wake_by_ref_contained(w: &Waker) {
+    drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+        || w.wake_by_ref(),
+    )));
 }

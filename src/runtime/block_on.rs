@@ -12,11 +12,16 @@
 //!    at the frame's `TaskLocal` (task `None`).
 //! 2. A wake of the main future sets `notified` (SeqCst) before it unparks, and
 //!    the loop swaps `notified` before deciding to park, so no wake is lost.
+//! 3. On a manual clock the frame's waker is in `Shared::clock_waiters`
+//!    exactly while `block_on` runs: a drop guard ([`ClockWaiter`]) removes
+//!    it on return and on unwind (a panicking future used to leave it there
+//!    for the runtime's lifetime, woken on every `advance`).
 
 use super::context;
 use super::Handle;
 use crate::sched::driver::{Driver, ParkDriver};
 use crate::sched::worker::{run_loop, Hooks};
+use crate::sched::Shared;
 use crate::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use crate::sync::Arc;
 use crate::task::local::{self, Current, TaskLocal};
@@ -127,6 +132,22 @@ impl<F: Future> Hooks for Frame<'_, F> {
     }
 }
 
+/// The frame's waker registered in `Shared::clock_waiters`, removed when
+/// this drops (invariant 3).
+struct ClockWaiter<'a> {
+    shared: &'a Shared,
+    waker: Waker,
+}
+
+impl Drop for ClockWaiter<'_> {
+    fn drop(&mut self) {
+        self.shared
+            .clock_waiters
+            .lock()
+            .retain(|w| !w.will_wake(&self.waker));
+    }
+}
+
 /// Runs `fut` to completion on this thread (see the module docs).
 pub(crate) fn block_on<F: Future>(handle: &Handle, fut: F) -> F::Output {
     if context::is_entered() {
@@ -158,10 +179,15 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, fut: F) -> F::Output {
         out: None,
         handle: handle.clone(),
     };
-    if shared.clock.is_manual() {
-        // A manual clock's `advance` must reach this frame's timers too.
+    // A manual clock's `advance` must reach this frame's timers too
+    // (invariant 3: until `block_on` returns or unwinds).
+    let _clock_waiter = shared.clock.is_manual().then(|| {
         shared.clock_waiters.lock().push(frame.waker.clone());
-    }
+        ClockWaiter {
+            shared: &shared,
+            waker: frame.waker.clone(),
+        }
+    });
     if caller_driven {
         run_loop(&shared, &mut frame);
         if frame.out.is_none() {
@@ -190,13 +216,33 @@ pub(crate) fn block_on<F: Future>(handle: &Handle, fut: F) -> F::Output {
                 .park(timeout);
         }
     }
-    if shared.clock.is_manual() {
-        shared
-            .clock_waiters
-            .lock()
-            .retain(|w| !w.will_wake(&frame.waker));
-    }
     let out = frame.out.take().expect("completed");
     drop(frame);
     out
+}
+
+#[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
+mod tests {
+    /// A `block_on` future that panics leaves no waker in the manual
+    /// clock's list (invariant 3); its removal used to be skipped by the
+    /// unwind.
+    #[test]
+    fn a_panicking_block_on_future_leaves_no_clock_waiter() {
+        for workers in [0, 1] {
+            let clock = crate::time::ManualClock::new();
+            let rt = crate::Runtime::builder()
+                .worker_threads(workers)
+                .manual_clock(&clock)
+                .build()
+                .unwrap();
+            let shared = rt.handle().shared;
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                rt.block_on(async { panic!("the block_on future panics") })
+            }));
+            assert!(r.is_err());
+            assert_eq!(shared.clock_waiters.lock().len(), 0, "workers={workers}");
+            rt.block_on(async {});
+            assert_eq!(shared.clock_waiters.lock().len(), 0, "workers={workers}");
+        }
+    }
 }

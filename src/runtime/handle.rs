@@ -7,7 +7,7 @@ use crate::task::JoinHandle;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 /// A cloneable, `Send + Sync` reference to a [`Runtime`](crate::Runtime):
 /// spawn onto it and stop it from any thread or task.
@@ -147,6 +147,7 @@ impl Handle {
     pub(crate) fn stopped(&self) -> Stopped {
         Stopped {
             handle: self.clone(),
+            registered: None,
         }
     }
 }
@@ -160,26 +161,93 @@ impl fmt::Debug for Handle {
 }
 
 /// Resolves when the runtime is stopped.
+///
+/// `Shared::stop_wakers` holds at most one waker of it: a poll with a waker
+/// that will wake the registered one registers nothing new (a `run()` loop
+/// polls it on every wake-up of its frame: the list used to grow by one
+/// waker per poll), another waker replaces it, and dropping it removes it.
 pub(crate) struct Stopped {
     handle: Handle,
+    /// The waker this future left in `stop_wakers`, if any.
+    registered: Option<Waker>,
+}
+
+impl Stopped {
+    fn deregister(&mut self, wakers: &mut Vec<Waker>) {
+        if let Some(old) = self.registered.take() {
+            wakers.retain(|w| !w.will_wake(&old));
+        }
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if self.registered.is_some() {
+            let shared = self.handle.shared.clone();
+            self.deregister(&mut shared.stop_wakers.lock());
+        }
+    }
 }
 
 impl Future for Stopped {
     type Output = ();
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.handle.is_stopped() {
             return Poll::Ready(());
         }
-        self.handle
-            .shared
-            .stop_wakers
-            .lock()
-            .push(cx.waker().clone());
+        {
+            let shared = self.handle.shared.clone();
+            let mut wakers = shared.stop_wakers.lock();
+            if !self
+                .registered
+                .as_ref()
+                .is_some_and(|r| r.will_wake(cx.waker()) && wakers.iter().any(|w| w.will_wake(r)))
+            {
+                self.deregister(&mut wakers);
+                wakers.push(cx.waker().clone());
+                self.registered = Some(cx.waker().clone());
+            }
+        }
         // Re-check after registering (stop sets the flag before taking the wakers).
         if self.handle.is_stopped() {
             Poll::Ready(())
         } else {
             Poll::Pending
         }
+    }
+}
+
+#[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
+mod tests {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    /// Polling the `run()` future again and again leaves one waker in
+    /// `stop_wakers` (it used to push one per poll), and dropping it leaves
+    /// none.
+    #[test]
+    fn stopped_registers_one_waker_however_often_it_is_polled() {
+        let rt = crate::Runtime::builder().worker_threads(0).build().unwrap();
+        let handle = rt.handle();
+        let mut s = Box::pin(handle.stopped());
+        let w = Waker::noop();
+        for _ in 0..100 {
+            assert!(s.as_mut().poll(&mut Context::from_waker(w)).is_pending());
+        }
+        assert_eq!(handle.shared.stop_wakers.lock().len(), 1);
+        // Another waker replaces it.
+        let other = Waker::from(crate::sync::Arc::new(Noop));
+        assert!(s
+            .as_mut()
+            .poll(&mut Context::from_waker(&other))
+            .is_pending());
+        assert_eq!(handle.shared.stop_wakers.lock().len(), 1);
+        drop(s);
+        assert_eq!(handle.shared.stop_wakers.lock().len(), 0);
+    }
+
+    struct Noop;
+    impl std::task::Wake for Noop {
+        fn wake(self: crate::sync::Arc<Self>) {}
     }
 }

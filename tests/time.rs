@@ -1050,6 +1050,8 @@ fn a_timer_polled_on_a_runtime_with_another_clock_panics() {
         let w = ra.block_on(a).unwrap().unwrap();
         let err = rb.block_on(rb.spawn(w)).unwrap_err();
         assert!(err.to_string().contains("another"), "{err}");
+    });
+}
 
 /// A waker whose `wake` panics.
 struct PanickingWaker;

@@ -642,8 +642,11 @@ fn share_behind_a_poll_at_shutdown(straggle: bool) -> usize {
         std::thread::yield_now();
     }
     let fd = DropCounter(first_dropped.clone());
+    let first_started = Arc::new(AtomicBool::new(false));
+    let fs = first_started.clone();
     drop(rt.spawn(async move {
         let _fd = fd;
+        fs.store(true, SeqCst);
         // Spin (blocking) until a spawn is rejected: shutdown began.
         while !tempo::spawn(async {}).is_finished() {
             std::thread::sleep(Duration::from_millis(1));
@@ -662,6 +665,11 @@ fn share_behind_a_poll_at_shutdown(straggle: bool) -> usize {
     }
     b_tx.send(()).unwrap();
     rt.block_on(blocker).unwrap();
+    // Shutdown begins only once the first is inside its poll (else the
+    // worker, checking for shutdown before each task, might never start it).
+    while !first_started.load(SeqCst) {
+        std::thread::yield_now();
+    }
     let timeout = if straggle {
         Duration::from_millis(20)
     } else {

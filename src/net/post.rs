@@ -375,7 +375,7 @@ impl Drop for FinishOnDrop {
             }
             let e = io::Error::other(format!(
                 "tempo: the PostSend writer task was dropped before it finished (its runtime \
-                 shut down); {} posted bytes were not written",
+                 shut down or was dropped, or it panicked); {} posted bytes were not written",
                 g.queued
             ));
             finish_locked(&mut g, Err(Arc::new(e)))

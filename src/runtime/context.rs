@@ -41,6 +41,15 @@ pub(crate) fn try_current() -> Option<Handle> {
     CONTEXT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
 
+/// Whether the current runtime reads `clock` (`None` outside a runtime);
+/// compares in place, without cloning the current clock.
+pub(crate) fn clock_is(clock: &Clock) -> Option<bool> {
+    CONTEXT
+        .try_with(|c| c.borrow().as_ref().map(|h| h.shared.clock.same(clock)))
+        .ok()
+        .flatten()
+}
+
 /// The current runtime's clock, if this thread runs inside a runtime.
 pub(crate) fn try_clock() -> Option<Clock> {
     CONTEXT

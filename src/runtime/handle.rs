@@ -230,9 +230,9 @@ mod tests {
         let rt = crate::Runtime::builder().worker_threads(0).build().unwrap();
         let handle = rt.handle();
         let mut s = Box::pin(handle.stopped());
-        let w = Waker::noop();
+        let w = Waker::from(crate::sync::Arc::new(Noop));
         for _ in 0..100 {
-            assert!(s.as_mut().poll(&mut Context::from_waker(w)).is_pending());
+            assert!(s.as_mut().poll(&mut Context::from_waker(&w)).is_pending());
         }
         assert_eq!(handle.shared.stop_wakers.lock().len(), 1);
         // Another waker replaces it.

@@ -153,7 +153,17 @@ impl RoleGuard<'_> {
                         core.out.push_back(n);
                     }
                 }
-                Dispatch::Drop => drop(core.heap.remove(&n)),
+                Dispatch::Drop => {
+                    // Complete, or claimed by the shutdown sweep (a
+                    // straggler's round only, `worker.rs` invariant 10).
+                    if cfg!(any(debug_assertions, tempo_loom, tempo_shuttle)) {
+                        assert!(
+                            n.raw().state().load().is_complete() || shared.is_shutdown(),
+                            "tempo bug: a notification of a running task in the front queue"
+                        );
+                    }
+                    drop(core.heap.remove(&n))
+                }
             }
         }
         if core.heap.len() > 0 {

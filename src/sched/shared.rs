@@ -147,6 +147,14 @@ impl Shared {
         self.shutdown.load(SeqCst)
     }
 
+    /// [`is_shutdown`](Self::is_shutdown) for the worker loop's check before
+    /// each task (`worker.rs` invariant 10), which is best effort: a task
+    /// the sweep claims after the read is left to it by the next RMW
+    /// (`Start::Skip`). Relaxed: it orders nothing.
+    pub(crate) fn is_shutdown_hint(&self) -> bool {
+        self.shutdown.load(Relaxed)
+    }
+
     /// Spawns a task. After shutdown began, the future is dropped at once and
     /// the handle resolves to a cancellation error.
     ///

@@ -186,8 +186,8 @@ impl Hooks for NoHooks {
 }
 
 /// Wakes a task-local waker (a timer's, or `wait`'s) unless it is `t`'s
-/// own (a no-op RMW); a panic of a foreign waker is contained (`waker.rs`
-/// invariant 3).
+/// own (`t` is about to be polled: its own wake would only re-post it); a
+/// panic of a foreign waker is contained (`waker.rs` invariant 3).
 fn wake_unless_own(w: Waker, t: RawTask) {
     if !is_own_waker(&w, t) {
         wake_contained(w);
@@ -226,24 +226,41 @@ pub(crate) fn run_task(
 unsafe fn run_one(shared: &Shared, n: Notified, rerun: *mut VecDeque<Notified>) {
     let t = n.raw();
     let lp = local_of(t);
-    // Fire expired task-local timers while the task is SCHEDULED: their wakes
-    // are no-op RMWs on this task (no extra poll) and reach combinators' wakers.
-    {
-        // SAFETY: invariant 3 (we hold the notification; nobody else runs the task).
-        let l = unsafe { &mut *lp };
-        if let Some(first) = l.timers.earliest() {
-            let now = shared.clock.now();
-            if first <= now {
-                for w in l.timers.take_expired(now) {
-                    wake_unless_own(w, t);
-                }
+    match t.state().transition_to_running() {
+        // Complete (swept), or claimed by the shutdown sweep, which only a
+        // straggler meets (invariant 10): anything else is a double run.
+        Start::Skip => {
+            if cfg!(any(debug_assertions, tempo_loom, tempo_shuttle)) {
+                assert!(
+                    t.state().load().is_complete() || shared.is_shutdown(),
+                    "tempo bug: a second notification of a running task"
+                );
             }
         }
-    }
-    match t.state().transition_to_running() {
-        Start::Skip => {}
         Start::Cancel => cancel_and_complete(shared, t),
         Start::Poll(snap) => {
+            // Fire expired task-local timers, now that the run permission is
+            // ours (invariant 3). The task's own waker is not stored (`local.rs`
+            // invariant 4); a combinator's waker that wraps it (a
+            // `FuturesUnordered` of sleeps) sets `NOTIFIED`, one re-post. They
+            // used to fire before `transition_to_running`, while the task was
+            // `SCHEDULED`, where such a wake changed nothing; but a straggler
+            // left by `shutdown_timeout` then touched the timer list of a task
+            // that the shutdown sweep had just claimed and was clearing
+            // (invariant 10): a data race on the task's slab.
+            {
+                // SAFETY: invariant 3: RUNNING and we hold the notification.
+                let l = unsafe { &mut *lp };
+                if let Some(first) = l.timers.earliest() {
+                    let now = shared.clock.now();
+                    if first <= now {
+                        let fired = l.timers.take_expired(now);
+                        for w in fired {
+                            wake_unless_own(w, t);
+                        }
+                    }
+                }
+            }
             let guard = local::enter(Current {
                 id: t.id(),
                 local: lp,
@@ -322,7 +339,10 @@ pub(crate) fn cancel_and_complete(shared: &Shared, t: RawTask) {
 fn complete(shared: &Shared, t: RawTask) {
     // SAFETY: invariant 3; local.rs invariant 3.
     let cleared = unsafe { (*local_of(t)).clear() };
-    drop(cleared);
+    // Dropping user wakers: contained, so that nothing unwinds between the
+    // stored result and `transition_to_complete` (harness invariant 4: the
+    // task must complete before it can be freed).
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(cleared)));
     let prev = t.state().transition_to_complete();
     // Seeded bug (VERIFICATION.md): decides on a second, later read instead of
     // the RMW's own result; a handle dropped in between also drops the output.
@@ -488,7 +508,7 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
         }
         let mut ran = 0;
         while ran < BATCH || !share.is_empty() {
-            if shared.is_shutdown() {
+            if shared.is_shutdown_hint() {
                 // Invariant 10: no task is taken once shutdown began; `held`
                 // gives the slot, the share and the rerun list back.
                 return;
@@ -536,7 +556,7 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 round_between_runs(shared, share);
             }
         }
-        if shared.is_shutdown() {
+        if shared.is_shutdown_hint() {
             // Invariant 10: no round once shutdown began.
             return;
         }

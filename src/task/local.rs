@@ -23,7 +23,8 @@
 //! 4. A timer entry without a waker (`None`) belongs to a spawned task and
 //!    stands for the task's own waker. Its entries are fired only by the
 //!    worker that runs the task, just before the poll (`worker.rs`
-//!    `run_one`), when waking the task is a no-op; a `block_on` frame
+//!    `run_one`, holding the run permission), which the wake would only ask
+//!    for again, so it is skipped; a `block_on` frame
 //!    (`Current::task == None`) always stores its waker.
 
 use super::header::RawTask;
@@ -78,8 +79,8 @@ struct Slot {
     next_free: u32,
     deadline: Option<Instant>,
     /// The waker to fire; `None` in a live entry means the owner task's own
-    /// waker, which is not stored: it is fired only while the owner runs,
-    /// when waking it is a no-op (invariant 4), so the clone and its drop
+    /// waker, which is not stored: it is fired only just before the owner's
+    /// poll, when waking it is not needed (invariant 4), so the clone and its drop
     /// (two RMWs on the task's reference count per timer) are saved.
     waker: Option<Waker>,
 }

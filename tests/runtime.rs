@@ -787,3 +787,68 @@ fn a_panicking_block_on_future_loses_no_wake_from_another_thread() {
         );
     });
 }
+
+/// A task that a `block_on` gives back as it ends reaches another `block_on`
+/// caller of the same `worker_threads(0)` runtime that sleeps in the driver
+/// (`worker.rs` invariant 9: the give-back wakes the role holder). It used to
+/// notify idle workers only: the woken task sat in the ready queue while the
+/// other caller slept, until something unrelated unparked the driver. The
+/// ending `block_on`'s last poll is made slow so that the other caller is
+/// parked in the driver by then.
+#[test]
+fn a_task_given_back_by_an_ending_block_on_reaches_a_caller_in_the_driver() {
+    within(Duration::from_secs(30), || {
+        for _ in 0..5 {
+            let rt = Arc::new(Runtime::builder().worker_threads(0).build().unwrap());
+            let (x_tx, x_rx) = futures::channel::oneshot::channel::<u32>();
+            let x_started = Arc::new(AtomicBool::new(false));
+            let xs = x_started.clone();
+            let x = rt.spawn(async move {
+                xs.store(true, SeqCst);
+                tempo::task::wait().await;
+                let _ = x_tx.send(7);
+            });
+            let xref = x.task_ref();
+            let ending = Arc::new(AtomicBool::new(false));
+            let (e, rt_a) = (ending.clone(), rt.clone());
+            let a = std::thread::spawn(move || {
+                let mut woke = false;
+                rt_a.block_on(std::future::poll_fn(move |cx| {
+                    if !woke {
+                        // Wake X from the block_on future: this caller's
+                        // next round takes it, into its own share.
+                        if x_started.load(SeqCst) {
+                            xref.wakeup();
+                            woke = true;
+                        }
+                        cx.waker().wake_by_ref();
+                        return std::task::Poll::Pending;
+                    }
+                    e.store(true, SeqCst);
+                    let t = Instant::now();
+                    while t.elapsed() < Duration::from_millis(100) {
+                        std::hint::spin_loop();
+                    }
+                    std::task::Poll::Ready(())
+                }))
+            });
+            while !ending.load(SeqCst) {
+                std::thread::yield_now();
+            }
+            let rt_b = rt.clone();
+            let (done_tx, done_rx) = mpsc::channel();
+            let b = std::thread::spawn(move || {
+                let v = rt_b.block_on(async move { x_rx.await.unwrap() });
+                let _ = done_tx.send(v);
+            });
+            a.join().unwrap();
+            let got = done_rx.recv_timeout(Duration::from_secs(2));
+            if got.is_err() {
+                drop(rt.spawn(async {})); // unparks the driver, so the test ends
+            }
+            b.join().unwrap();
+            assert_eq!(got, Ok(7), "the given-back task sat in the ready queue");
+            drop(x);
+        }
+    });
+}

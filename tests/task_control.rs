@@ -792,3 +792,65 @@ fn many_tasks_signaled_from_many_threads() {
         assert_eq!(all, 50);
     });
 }
+
+/// Several `wait`s pending at once in one task (children of a
+/// `FuturesUnordered`) each see a wake-up, and all see a signal
+/// (`task/local.rs` invariant 5). The task-local slot kept one waker and the
+/// second `wait` replaced the first one's: a second `wakeup` never reached
+/// the other `wait` (a hang), and a signal re-ran the task forever (one core
+/// busy) without reaching the first.
+#[test]
+fn concurrent_waits_each_see_wakeups_and_signals() {
+    within(Duration::from_secs(20), || {
+        for workers in [0usize, 1, 2] {
+            for signal in [false, true] {
+                let rt = Runtime::builder().worker_threads(workers).build().unwrap();
+                let stage = Arc::new(AtomicUsize::new(0));
+                let st = stage.clone();
+                let h = rt.spawn(async move {
+                    let mut fu = FuturesUnordered::new();
+                    fu.push(async { wait().await }.boxed());
+                    fu.push(async { wait().await }.boxed());
+                    assert!(futures::poll!(fu.next()).is_pending());
+                    st.store(1, SeqCst);
+                    let a = fu.next().await;
+                    st.store(2, SeqCst);
+                    let b = fu.next().await;
+                    (a, b, receive_signal())
+                });
+                let t = h.task_ref();
+                let poke = std::thread::spawn(move || {
+                    let until = |n: usize| {
+                        while stage.load(SeqCst) < n {
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                    };
+                    until(1);
+                    if signal {
+                        t.signal();
+                    } else {
+                        t.wakeup();
+                        // After the first `wait` consumed the first wake-up.
+                        until(2);
+                        t.wakeup();
+                    }
+                });
+                let r = rt.block_on(async move { timeout(Duration::from_secs(2), h).await });
+                let r = r.unwrap_or_else(|_| {
+                    panic!("workers={workers} signal={signal}: a wait was never woken")
+                });
+                poke.join().unwrap();
+                let want = if signal {
+                    (
+                        Some(WaitOutcome::Signaled),
+                        Some(WaitOutcome::Signaled),
+                        true,
+                    )
+                } else {
+                    (Some(WaitOutcome::Woken), Some(WaitOutcome::Woken), false)
+                };
+                assert_eq!(r.unwrap(), want, "workers={workers} signal={signal}");
+            }
+        }
+    });
+}

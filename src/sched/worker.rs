@@ -268,7 +268,8 @@ unsafe fn run_one(shared: &Shared, n: Notified, rerun: *mut VecDeque<Notified>) 
             });
             if snap.has(WOKEN) || snap.has(SIGNALED) {
                 // SAFETY: invariant 3.
-                if let Some(w) = unsafe { (*lp).take_wait_waker() } {
+                let wakers = unsafe { (*lp).take_wait_wakers() };
+                for w in wakers {
                     wake_unless_own(w, t);
                 }
             }
@@ -461,7 +462,12 @@ impl Drop for Held<'_> {
         }
         self.share.append(&mut self.rerun);
         if self.shared.ready.push_batch(&mut self.share) > 0 {
-            self.shared.idle.notify_one();
+            // Another runner may hold the role, asleep in the driver, which
+            // an idle-worker notification would not reach (a `block_on` that
+            // ends hands its tasks back while another `block_on` caller of a
+            // `worker_threads(0)` runtime parks there): the pusher's half of
+            // `shared.rs` invariant 1, as for a front-queue push.
+            self.shared.notify_sched();
             // Invariant 10: a straggler that gets here after
             // `finish_shutdown` drained the ready queue drops what it just
             // pushed (swept tasks; their references would keep the runtime

@@ -283,8 +283,7 @@ impl Future for Wait {
                 this.reg.register(d, cx.waker(), c);
             }
         }
-        // The replaced waker is dropped after `with_local`'s borrow ends.
-        drop(local::with_local(|_, l| l.set_wait_waker(cx.waker())));
+        local::with_local(|_, l| l.set_wait_waker(cx.waker()));
         Poll::Pending
     }
 }

@@ -26,6 +26,15 @@
 //!    `run_one`, holding the run permission), which the wake would only ask
 //!    for again, so it is skipped; a `block_on` frame
 //!    (`Current::task == None`) always stores its waker.
+//! 5. Every pending `wait` of the task has its waker among `wait_wakers`
+//!    (deduplicated with `will_wake`), and a run that consumes `WOKEN` or
+//!    `SIGNALED` fires them all: several `wait`s pending at once (children
+//!    of a `FuturesUnordered`) each see the wake-up or the signal. A
+//!    `wait` that ended without a firing leaves its waker to fire once,
+//!    spuriously and harmlessly. (The slab kept one waker, and a second
+//!    `wait` replaced the first one's: a second `wakeup` was lost, and a
+//!    signal re-ran the task forever without reaching the first `wait`:
+//!    `tests/task_control.rs::concurrent_waits_each_see_wakeups_and_signals`.)
 
 use super::header::RawTask;
 use crate::sync::tls;
@@ -48,22 +57,22 @@ impl TaskLocal {
     }
 
     /// Stores the waker of a pending `wait`/`wait_until` (fired when the task
-    /// is run with `WOKEN` or `SIGNALED` set), unless the stored one would
-    /// wake the same task. Returns the replaced waker, for the caller to drop
-    /// after its borrow of the `TaskLocal` ends (dropping a waker may free a
-    /// task, whose drop may reach `with_local` again).
-    #[must_use = "drop the replaced waker outside the borrow"]
-    pub(crate) fn set_wait_waker(&mut self, waker: &Waker) -> Option<Waker> {
-        let slot = &mut self.timers.slab_mut().wait_waker;
-        if slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            return None;
+    /// is run with `WOKEN` or `SIGNALED` set), unless a stored one would wake
+    /// the same (invariant 5).
+    pub(crate) fn set_wait_waker(&mut self, waker: &Waker) {
+        let wakers = &mut self.timers.slab_mut().wait_wakers;
+        if !wakers.iter().any(|w| w.will_wake(waker)) {
+            wakers.push(waker.clone());
         }
-        slot.replace(waker.clone())
     }
 
-    /// Takes the waker of a pending `wait`, if any.
-    pub(crate) fn take_wait_waker(&mut self) -> Option<Waker> {
-        self.timers.slab.as_deref_mut()?.wait_waker.take()
+    /// Takes the wakers of the pending `wait`s (invariant 5), for the caller
+    /// to wake (or drop) after its borrow of the `TaskLocal` ends.
+    pub(crate) fn take_wait_wakers(&mut self) -> WaitWakers {
+        match self.timers.slab.as_deref_mut() {
+            Some(s) => std::mem::take(&mut s.wait_wakers),
+            None => WaitWakers::new(),
+        }
     }
 
     /// Takes every stored waker (invariant 3); the caller drops the result
@@ -92,10 +101,15 @@ const NO_SLOT: u32 = u32::MAX;
 /// at a time (a `sleep`, a `timeout` or a `wait_until`); a task that holds two
 /// at once (a `timeout` around a `sleep`) moves its slots to a second
 /// allocation, once: the slot vector keeps its capacity for the task's life.
-/// One inline slot instead of two makes the slab 72 bytes, an 80-byte malloc
-/// chunk instead of 128: the first sleep of each of 100,000 tasks faults in
-/// 37% fewer fresh pages (`benches/RESULTS.md`, eighth session).
+/// One inline slot instead of two made the slab 72 bytes, an 80-byte malloc
+/// chunk instead of 128: the first sleep of each of 100,000 tasks faulted in
+/// 37% fewer fresh pages (`benches/RESULTS.md`, eighth session). It is 80
+/// bytes (a 96-byte chunk) since the `wait` wakers became a list
+/// (invariant 5).
 const INLINE: usize = 1;
+
+/// The wakers of a task's pending `wait`s (invariant 5): one inline.
+pub(crate) type WaitWakers = SmallVec<[Waker; 1]>;
 
 /// Wakers fired by one `take_expired`, held on the stack.
 const FIRED_INLINE: usize = 2;
@@ -117,11 +131,11 @@ struct Slab {
     free_head: u32,
     /// Live entries (at most the slot count, which `insert` keeps below
     /// `NO_SLOT`): a `u32` beside `free_head`, so the two share one word and
-    /// the slab is 72 bytes (see [`INLINE`]).
+    /// the slab is 80 bytes (see [`INLINE`]).
     live: u32,
-    /// Waker of a pending `wait`/`wait_until` ([`TaskLocal::set_wait_waker`]);
-    /// kept here so that a task that never waits does not pay 16 bytes for it.
-    wait_waker: Option<Waker>,
+    /// Wakers of the pending `wait`/`wait_until`s (invariant 5); kept here
+    /// so that a task that never waits does not pay for them. One inline.
+    wait_wakers: WaitWakers,
 }
 
 impl Default for Slab {
@@ -130,7 +144,7 @@ impl Default for Slab {
             slots: SmallVec::new(),
             free_head: NO_SLOT,
             live: 0,
-            wait_waker: None,
+            wait_wakers: WaitWakers::new(),
         }
     }
 }
@@ -275,7 +289,8 @@ impl TimerList {
 
     /// Replaces the waker of `key` unless it would wake the same task.
     /// Returns the replaced waker, for the caller to drop after its borrow
-    /// ends (as for [`TaskLocal::set_wait_waker`]).
+    /// ends (dropping a waker may free a task, whose drop may reach
+    /// `with_local` again).
     #[must_use = "drop the replaced waker outside the borrow"]
     pub(crate) fn update_waker(&mut self, key: TimerKey, waker: Option<&Waker>) -> Option<Waker> {
         self.slab.as_deref_mut()?.update_waker(key, waker)
@@ -356,7 +371,7 @@ pub(crate) fn with_local<R>(f: impl FnOnce(u64, &mut TaskLocal) -> R) -> Option<
 
 // The size `Slab::live`'s doc promises (loom and shuttle builds differ).
 #[cfg(all(target_pointer_width = "64", not(any(tempo_loom, tempo_shuttle))))]
-const _: () = assert!(std::mem::size_of::<Slab>() == 72);
+const _: () = assert!(std::mem::size_of::<Slab>() == 80);
 
 #[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
 mod tests {

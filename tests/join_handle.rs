@@ -13,7 +13,7 @@ use tempo::time::sleep;
 use tempo::{JoinError, Runtime};
 
 mod common;
-use common::within;
+use common::{within, PanickingWaker};
 
 const LIMIT: Duration = Duration::from_secs(4);
 
@@ -657,14 +657,6 @@ fn a_cancelled_future_is_dropped_where_it_was_pinned() {
             }
         }
     });
-}
-
-/// A waker whose `wake` panics.
-struct PanickingWaker;
-impl std::task::Wake for PanickingWaker {
-    fn wake(self: Arc<Self>) {
-        panic!("this waker panics");
-    }
 }
 
 /// A `JoinHandle` polled with a waker that panics when woken: the task then

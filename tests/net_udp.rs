@@ -29,6 +29,18 @@ async fn bind_local() -> UdpSocket {
     UdpSocket::bind("127.0.0.1:0").await.unwrap()
 }
 
+/// A socket connected to a port nobody listens on, after its send: loopback
+/// answers with ICMP port unreachable, which the next receive reports.
+async fn refused() -> UdpSocket {
+    let closed = bind_local().await;
+    let closed_addr = closed.local_addr().unwrap();
+    drop(closed);
+    let a = bind_local().await;
+    a.connect(closed_addr).await.unwrap();
+    a.send(b"anyone?").await.unwrap();
+    a
+}
+
 fn msg(i: u32) -> Vec<u8> {
     let mut v = format!("datagram {i} ").into_bytes();
     v.extend(std::iter::repeat_n(
@@ -110,14 +122,7 @@ fn send_without_connect_fails() {
 #[test]
 fn connected_send_to_a_closed_port_reports_refused() {
     run(async {
-        let closed = bind_local().await;
-        let closed_addr = closed.local_addr().unwrap();
-        drop(closed);
-        let a = bind_local().await;
-        a.connect(closed_addr).await.unwrap();
-        a.send(b"anyone?").await.unwrap();
-        // Loopback answers with ICMP port unreachable; the connected socket
-        // reports it on the next receive.
+        let a = refused().await;
         let mut buf = [0; 8];
         let e = a.recv(&mut buf).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
@@ -134,12 +139,7 @@ fn a_receive_after_an_icmp_error_waits_for_the_next_datagram() {
     common::within(Duration::from_secs(10), || {
         let rt = Runtime::builder().worker_threads(1).build().unwrap();
         rt.block_on(async {
-            let closed = bind_local().await;
-            let closed_addr = closed.local_addr().unwrap();
-            drop(closed);
-            let a = bind_local().await;
-            a.connect(closed_addr).await.unwrap();
-            a.send(b"anyone?").await.unwrap();
+            let a = refused().await;
             let mut buf = [0; 8];
             let e = a.recv(&mut buf).await.unwrap_err();
             assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");

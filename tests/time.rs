@@ -17,7 +17,7 @@ use tempo::time::{sleep, sleep_until, timeout, timeout_at, Elapsed, ManualClock}
 use tempo::Runtime;
 
 mod common;
-use common::{manual_rt, serial, within};
+use common::{manual_rt, serial, within, PanickingWaker};
 
 const LIMIT: Duration = Duration::from_secs(4);
 
@@ -1051,14 +1051,6 @@ fn a_timer_polled_on_a_runtime_with_another_clock_panics() {
         let err = rb.block_on(rb.spawn(w)).unwrap_err();
         assert!(err.to_string().contains("another"), "{err}");
     });
-}
-
-/// A waker whose `wake` panics.
-struct PanickingWaker;
-impl std::task::Wake for PanickingWaker {
-    fn wake(self: Arc<Self>) {
-        panic!("this waker panics");
-    }
 }
 
 /// A task-local timer whose waker panics (a `Sleep` polled by a task with a

@@ -39,3 +39,11 @@ pub fn manual_rt(workers: usize, clock: &tempo::time::ManualClock) -> tempo::Run
         .build()
         .unwrap()
 }
+
+/// A waker whose `wake` panics: user code the runtime must contain.
+pub struct PanickingWaker;
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        panic!("this waker panics");
+    }
+}

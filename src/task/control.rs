@@ -265,23 +265,15 @@ impl Future for Wait {
             return Poll::Ready(WaitOutcome::Woken);
         }
         if let Some(d) = self.deadline {
-            let now = match &self.clock {
-                Some(c) => c.now(),
-                None => {
-                    let c = crate::runtime::context::clock("tempo::task::wait_until");
-                    let n = c.now();
-                    self.clock = Some(c);
-                    n
-                }
-            };
-            if now >= d {
-                self.reg.deregister();
+            let this = &mut *self;
+            let clock = this
+                .clock
+                .get_or_insert_with(|| crate::runtime::context::clock("tempo::task::wait_until"));
+            if clock.now() >= d {
+                this.reg.deregister();
                 return Poll::Ready(WaitOutcome::Expired);
             }
-            let this = &mut *self;
-            if let Some(c) = &this.clock {
-                this.reg.register(d, cx.waker(), c);
-            }
+            this.reg.register(d, cx.waker(), clock);
         }
         local::with_local(|_, l| l.set_wait_waker(cx.waker()));
         Poll::Pending

@@ -764,3 +764,73 @@ fn a_runtime_dropped_inside_its_own_task_does_not_wait_for_that_worker() {
         }
     });
 }
+
+/// Owns the last `Runtime` and drops it when woken, then reports.
+struct DropsRuntimeWhenWoken {
+    rt: Mutex<Option<Runtime>>,
+    done: Mutex<std::sync::mpsc::Sender<()>>,
+}
+impl std::task::Wake for DropsRuntimeWhenWoken {
+    fn wake(self: Arc<Self>) {
+        drop(self.rt.lock().unwrap().take());
+        let _ = self.done.lock().unwrap().send(());
+    }
+}
+
+/// The last `Runtime` dropped by a waker that the reactor's dispatch fires
+/// on the worker that holds the sched role (a socket of the runtime read by
+/// a hand-polled future whose waker owns the runtime): the shutdown returns,
+/// and the role holder drains the waiting heap when it releases the role.
+/// The shutdown used to wait, spinning, for the role that its own thread
+/// held: the worker (and the waker's caller) never returned.
+#[test]
+fn a_runtime_dropped_by_a_waker_inside_the_reactors_dispatch_does_not_hang() {
+    use futures::io::{AsyncReadExt, AsyncWriteExt};
+    use std::future::Future;
+    use std::task::{Context, Poll};
+    within(LIMIT, || {
+        let rt = rt(1);
+        let (mut a, mut b) = rt.block_on(async {
+            let l = tempo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let c = tempo::net::TcpStream::connect(l.local_addr().unwrap())
+                .await
+                .unwrap();
+            (c, l.accept().await.unwrap().0)
+        });
+        // A task parked on a deadline: its entry is in the waiting heap
+        // when the shutdown runs, and must still be dropped once.
+        let parked = Arc::new(AtomicUsize::new(0));
+        let d = DropCounter(parked.clone());
+        drop(rt.spawn(async move {
+            let _d = d;
+            sleep(Duration::from_secs(3600)).await
+        }));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let w = Arc::new(DropsRuntimeWhenWoken {
+            rt: Mutex::new(Some(rt)),
+            done: Mutex::new(tx),
+        });
+        let waker = Waker::from(w.clone());
+        let mut buf = [0u8; 1];
+        let mut read = a.read(&mut buf);
+        let mut cx = Context::from_waker(&waker);
+        assert!(std::pin::Pin::new(&mut read).poll(&mut cx).is_pending());
+        futures::executor::block_on(b.write_all(b"x")).unwrap();
+        rx.recv_timeout(Duration::from_secs(3))
+            .expect("the runtime's drop inside the reactor's dispatch did not return");
+        assert!(w.rt.lock().unwrap().is_none());
+        // The sleeping task's future was dropped, once.
+        let t = Instant::now();
+        while parked.load(SeqCst) == 0 && t.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(parked.load(SeqCst), 1);
+        drop(read);
+        // Sockets outlive the runtime only as errors.
+        let mut read = a.read(&mut buf);
+        match std::pin::Pin::new(&mut read).poll(&mut cx) {
+            Poll::Ready(_) => {}
+            Poll::Pending => panic!("a read on a socket of a dropped runtime is pending"),
+        }
+    });
+}

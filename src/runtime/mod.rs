@@ -13,7 +13,10 @@
 //!    calling worker is left as a straggler is by `shutdown_timeout`: its
 //!    task's future is dropped when the poll in progress returns, and it
 //!    takes no other task (`worker.rs` invariant 10). It used to wait for
-//!    every worker, the calling one included: forever.
+//!    every worker, the calling one included: forever. Run by user code
+//!    that the sched-role holder called (a waker fired by the reactor's
+//!    dispatch), it leaves the waiting heap to the holder's release of the
+//!    role (`role.rs` invariant 5) instead of waiting for the role.
 //! 4. A worker thread's exit is counted (for the shutdown's wait) by a drop
 //!    guard, on return and on unwind alike: a worker thread that died of a
 //!    panic that escaped its loop (a user waker's, before `task/waker.rs`

@@ -28,16 +28,34 @@
 //!    the `4-fairness` probe's p99 on two workers was one CPU hog longer
 //!    than the detection (numbers: `benches/RESULTS.md`). TLA+:
 //!    `SchedDispatch`'s pass branch (into the holder's `slot[w]`).
+//! 5. *A shutdown on the holder's own thread.* The holder runs user code
+//!    while it holds the role (wakers fired by the reactor's dispatch, the
+//!    drop of a task's output when a round drops the last reference), and
+//!    that code may drop the last `Runtime`. That shutdown cannot take the
+//!    role (its own thread holds it, and the core may be borrowed up the
+//!    stack), so it asks for the heap to be drained when the role is
+//!    released ([`SchedRole::drain_at_release`]): the guard's drop does it.
+//!    A thread knows which role it holds from the thread-local `HOLDING`,
+//!    set by `try_acquire` and cleared by the guard's drop. The shutdown
+//!    used to spin for the role forever. `orphaned` is written and read only
+//!    by the holder's thread (Relaxed).
 
 use super::heap::WaitingHeap;
 use super::Shared;
 use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
+use crate::sync::tls;
 use crate::sync::UnsafeCell;
 use crate::task::header::Notified;
 use crate::task::state::Dispatch;
 use crate::time::clock::Epoch;
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::time::Instant;
+
+tls! {
+    /// The role this thread holds, null if none (invariant 5).
+    static HOLDING: Cell<*const SchedRole> = const { Cell::new(std::ptr::null()) };
+}
 
 #[derive(Default)]
 pub(crate) struct SchedCore {
@@ -49,6 +67,8 @@ pub(crate) struct SchedCore {
 
 pub(crate) struct SchedRole {
     held: AtomicBool,
+    /// The heap is drained at the release (invariant 5).
+    orphaned: AtomicBool,
     timed: AtomicUsize,
     core: UnsafeCell<SchedCore>,
 }
@@ -77,6 +97,7 @@ impl SchedRole {
     pub(crate) fn new() -> Self {
         SchedRole {
             held: AtomicBool::new(false),
+            orphaned: AtomicBool::new(false),
             timed: AtomicUsize::new(0),
             core: UnsafeCell::new(SchedCore::default()),
         }
@@ -99,8 +120,29 @@ impl SchedRole {
                 // (`Shared::notify_sched`): either the pusher sees the role held
                 // and unparks the driver, or this holder sees the push.
                 fence(SeqCst);
+                let _ = HOLDING.try_with(|h| h.set(self));
                 RoleGuard { role: self }
             })
+    }
+
+    /// Whether the calling thread holds this role (invariant 5).
+    pub(crate) fn held_here(&self) -> bool {
+        HOLDING
+            .try_with(|h| std::ptr::eq(h.get(), self))
+            .unwrap_or(false)
+    }
+
+    /// Asks the guard held by the calling thread to drain the heap when it
+    /// releases the role (invariant 5).
+    ///
+    /// # Panics
+    /// If the calling thread does not hold the role (a tempo bug).
+    pub(crate) fn drain_at_release(&self) {
+        assert!(
+            self.held_here(),
+            "tempo bug: drain_at_release without the role"
+        );
+        self.orphaned.store(true, Relaxed);
     }
 
     /// Whether some thread holds the role (SeqCst read for the handshakes).
@@ -115,6 +157,12 @@ impl SchedRole {
 }
 
 impl RoleGuard<'_> {
+    /// Invariant 3 after the shutdown drained the heap.
+    pub(crate) fn clear_timed(&mut self) {
+        debug_assert_eq!(self.core().heap.len(), 0);
+        self.role.timed.store(0, SeqCst);
+    }
+
     pub(crate) fn core(&mut self) -> &mut SchedCore {
         // SAFETY: invariant 2: the guard proves exclusive access.
         self.role.core.with_mut(|p| unsafe { &mut *p })
@@ -195,6 +243,13 @@ impl RoleGuard<'_> {
 impl Drop for RoleGuard<'_> {
     /// TLA+: `SchedRelease`
     fn drop(&mut self) {
+        // Invariant 5: a shutdown ran on this thread while it held the role.
+        if self.role.orphaned.load(Relaxed) {
+            self.role.orphaned.store(false, Relaxed);
+            drop(self.core().heap.drain());
+            self.clear_timed();
+        }
+        let _ = HOLDING.try_with(|h| h.set(std::ptr::null()));
         // SeqCst (≥ Release): publishes the core to the next holder; pairs
         // with `try_acquire`; orders before the caller's re-check of the front queue.
         self.role.held.store(false, SeqCst);

@@ -280,15 +280,24 @@ impl Shared {
         }
         drop(self.front.close());
         drop(self.ready.drain());
-        // The heap belongs to the role; stragglers never keep it for more than a round.
-        let mut role = loop {
-            if let Some(g) = self.role.try_acquire() {
-                break g;
-            }
-            crate::sync::thread::yield_now();
-        };
-        drop(role.core().heap.drain());
-        drop(role);
+        // The heap belongs to the role; stragglers never keep it for more
+        // than a round. A shutdown run by user code that the holder called
+        // (a waker in the reactor's dispatch) leaves the drain to the
+        // holder's release (`role.rs` invariant 5): waiting for the role
+        // here waited for this very thread.
+        if self.role.held_here() {
+            self.role.drain_at_release();
+        } else {
+            let mut role = loop {
+                if let Some(g) = self.role.try_acquire() {
+                    break g;
+                }
+                crate::sync::thread::yield_now();
+            };
+            drop(role.core().heap.drain());
+            role.clear_timed();
+            drop(role);
+        }
         // Sockets outlive the runtime only as errors, never as hangs.
         #[cfg(not(any(tempo_loom, tempo_shuttle)))]
         if let Some(r) = &self.reactor {

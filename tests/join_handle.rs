@@ -687,3 +687,36 @@ fn a_panicking_join_waker_does_not_kill_the_worker() {
         drop(rt); // returned before the `within` limit: no hang
     });
 }
+
+/// Task ids are unique across the threads that spawn (each takes a block of
+/// ids from the process-wide counter: `sync::IdSource`), across runtimes,
+/// and across the blocks' boundaries, and never 0.
+#[test]
+fn ids_spawned_from_many_threads_and_runtimes_are_unique() {
+    within(LIMIT, || {
+        let a = Arc::new(rt(2));
+        let b = Arc::new(rt(0));
+        let mut threads = Vec::new();
+        for i in 0..4 {
+            let rt = if i % 2 == 0 { a.clone() } else { b.clone() };
+            threads.push(std::thread::spawn(move || {
+                // More than one block per thread, from inside tasks too.
+                let mut ids: Vec<u64> = (0..1500).map(|_| rt.spawn(async {}).id()).collect();
+                let inner = rt.spawn(async {
+                    (0..1500).map(|_| tempo::spawn(async {}).id()).collect::<Vec<u64>>()
+                });
+                ids.extend(match rt.handle().worker_threads() {
+                    0 => rt.block_on(inner).unwrap(),
+                    _ => futures::executor::block_on(inner).unwrap(),
+                });
+                ids
+            }));
+        }
+        let mut all: Vec<u64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        let n = all.len();
+        assert!(all.iter().all(|&id| id != 0));
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "duplicate task ids");
+    });
+}

@@ -49,8 +49,12 @@ pub(crate) use std::sync::{Arc, Weak};
 /// each runtime counted from 1, and such a sleep completed at once:
 /// `tests/time.rs::sleep_moved_between_runtimes_never_fires_early`.)
 ///
-/// Normal builds share one process-wide counter (one `fetch_add` per spawn,
-/// as the per-runtime counter was). Under loom and shuttle each runtime keeps
+/// Normal builds share one process-wide counter, from which each thread
+/// takes a block of [`ID_BLOCK`] ids at a time (a thread-local range): one
+/// `fetch_add` on the shared line per `ID_BLOCK` spawns of a thread instead
+/// of one per spawn, so workers spawning at once do not pass that line
+/// between their cores. Ids are unique, never 0, never reused; they are not
+/// in spawn order across threads (nothing promises that). Under loom and shuttle each runtime keeps
 /// its own counter, a model atomic: a process-wide one would carry over from
 /// one iteration of a model to the next, and the ids pick registry shards, so
 /// two iterations of one schedule would not do the same steps.
@@ -61,6 +65,16 @@ pub(crate) struct IdSource {
 
 #[cfg(not(any(tempo_loom, tempo_shuttle)))]
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Ids a thread takes from [`NEXT_ID`] at once.
+#[cfg(not(any(tempo_loom, tempo_shuttle)))]
+const ID_BLOCK: u64 = 1024;
+
+#[cfg(not(any(tempo_loom, tempo_shuttle)))]
+std::thread_local! {
+    /// This thread's unused ids: `next..end` (empty at first).
+    static ID_RANGE: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+}
 
 impl IdSource {
     /// A source (normal builds: a view of the process-wide counter).
@@ -73,9 +87,21 @@ impl IdSource {
 
     /// A fresh id (never 0).
     pub(crate) fn next(&self) -> u64 {
-        // Relaxed: the id orders nothing; uniqueness comes from the RMW.
         #[cfg(not(any(tempo_loom, tempo_shuttle)))]
-        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = ID_RANGE
+            .try_with(|r| {
+                let (mut next, mut end) = r.get();
+                if next == end {
+                    // Relaxed: the id orders nothing; uniqueness comes from the RMW.
+                    next = NEXT_ID.fetch_add(ID_BLOCK, std::sync::atomic::Ordering::Relaxed);
+                    end = next + ID_BLOCK;
+                }
+                r.set((next + 1, end));
+                next
+            })
+            // A spawn from a thread-local destructor: one id from the counter.
+            .unwrap_or_else(|_| NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        // Relaxed: as above.
         #[cfg(any(tempo_loom, tempo_shuttle))]
         let id = self.next.fetch_add(1, atomic::Ordering::Relaxed);
         id

@@ -703,7 +703,9 @@ fn ids_spawned_from_many_threads_and_runtimes_are_unique() {
                 // More than one block per thread, from inside tasks too.
                 let mut ids: Vec<u64> = (0..1500).map(|_| rt.spawn(async {}).id()).collect();
                 let inner = rt.spawn(async {
-                    (0..1500).map(|_| tempo::spawn(async {}).id()).collect::<Vec<u64>>()
+                    (0..1500)
+                        .map(|_| tempo::spawn(async {}).id())
+                        .collect::<Vec<u64>>()
                 });
                 ids.extend(match rt.handle().worker_threads() {
                     0 => rt.block_on(inner).unwrap(),
@@ -712,7 +714,10 @@ fn ids_spawned_from_many_threads_and_runtimes_are_unique() {
                 ids
             }));
         }
-        let mut all: Vec<u64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        let mut all: Vec<u64> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
         let n = all.len();
         assert!(all.iter().all(|&id| id != 0));
         all.sort_unstable();

@@ -852,3 +852,22 @@ fn a_task_given_back_by_an_ending_block_on_reaches_a_caller_in_the_driver() {
         }
     });
 }
+
+/// A thread name with a NUL byte is an error of `build`, for any worker
+/// count (std's thread builder used to panic inside `build`).
+#[test]
+fn a_thread_name_with_a_nul_byte_is_an_error_of_build() {
+    for workers in [0usize, 1, 2] {
+        let err = Runtime::builder()
+            .worker_threads(workers)
+            .thread_name("bad\0name")
+            .build()
+            .expect_err("a NUL in the thread name");
+        assert_eq!(
+            err.kind(),
+            std::io::ErrorKind::InvalidInput,
+            "workers={workers}"
+        );
+        assert!(err.to_string().contains("NUL"), "{err}");
+    }
+}

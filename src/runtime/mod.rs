@@ -82,7 +82,8 @@ impl Builder {
         self
     }
 
-    /// Name of the worker threads (`-N` is appended).
+    /// Name of the worker threads (`-N` is appended). A name with a NUL
+    /// byte makes [`build`](Builder::build) fail (`InvalidInput`).
     pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
         self.name = name.into();
         self
@@ -99,8 +100,27 @@ impl Builder {
     ///
     /// # Errors
     /// If the epoll instance cannot be created or a worker thread cannot be
-    /// spawned (the error of the OS).
+    /// spawned (the error of the OS); `InvalidInput` if the
+    /// [thread name](Builder::thread_name) contains a NUL byte (std's thread
+    /// builder panics on one).
+    ///
+    /// # Examples
+    /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
+    /// let err = tempo::Runtime::builder().thread_name("a\0b").build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// # }
+    /// ```
     pub fn build(&mut self) -> io::Result<Runtime> {
+        if self.name.contains('\0') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "tempo: the worker thread name {:?} contains a NUL byte",
+                    self.name
+                ),
+            ));
+        }
         let workers = match self.workers {
             Some(n) => n,
             None => crate::sync::available_parallelism(),

@@ -15,6 +15,11 @@
 //!    check, on real instants, saw nothing due: a busy loop).
 //! 4. `instant(ticks(d)) == d` for every `d` in the range, so the timed wait
 //!    for the next deadline ends exactly at it.
+//! 5. A manual clock keeps a weak reference to each runtime built with it
+//!    while that runtime lives: `attach` drops the references of runtimes
+//!    already gone. (It kept them all: a long-lived clock shared by many
+//!    short-lived runtimes, a test suite's, kept every dropped runtime's
+//!    `Shared` allocation alive through its weak count.)
 
 use crate::sched::Shared;
 use crate::sync::atomic::{AtomicU64, Ordering::*};
@@ -172,8 +177,11 @@ impl ManualClock {
         }
     }
 
+    /// Registers a runtime built with this clock (invariant 5).
     pub(crate) fn attach(&self, shared: &Arc<Shared>) {
-        self.inner.runtimes.lock().push(Arc::downgrade(shared));
+        let mut rts = self.inner.runtimes.lock();
+        rts.retain(|w| w.strong_count() > 0);
+        rts.push(Arc::downgrade(shared));
     }
 }
 
@@ -188,5 +196,32 @@ impl std::fmt::Debug for ManualClock {
         f.debug_struct("ManualClock")
             .field("offset_ns", &self.inner.offset_ns.load(Relaxed))
             .finish()
+    }
+}
+
+#[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
+mod tests {
+    use super::ManualClock;
+
+    /// Invariant 5: runtimes dropped long ago are not kept.
+    #[test]
+    fn a_manual_clock_forgets_dropped_runtimes() {
+        let clock = ManualClock::new();
+        let keep = crate::Runtime::builder()
+            .worker_threads(0)
+            .manual_clock(&clock)
+            .build()
+            .unwrap();
+        for _ in 0..100 {
+            let rt = crate::Runtime::builder()
+                .worker_threads(0)
+                .manual_clock(&clock)
+                .build()
+                .unwrap();
+            drop(rt);
+        }
+        // The live one, and the last one dropped (forgotten at the next attach).
+        assert!(clock.inner.runtimes.lock().len() <= 2);
+        drop(keep);
     }
 }

@@ -359,12 +359,10 @@ fn complete(shared: &Shared, t: RawTask) {
         t.header().join_waker.with(|w| {
             // SAFETY: join.rs invariant 2: JOIN_WAKER was set at completion, the
             // handle no longer writes the slot.
-            if let Some(w) = unsafe { &*w } {
-                // A panicking join waker (the handle's poller's) is
-                // contained: the task is still unregistered below, and the
-                // worker lives on (`waker.rs` invariant 3).
-                wake_by_ref_contained(w);
-            }
+            // A panicking join waker (the handle's poller's) is contained:
+            // the task is still unregistered below, and the worker lives on
+            // (`waker.rs` invariant 3).
+            unsafe { &*w }.with(wake_by_ref_contained);
         });
     }
     if shared.registry.remove(t) {

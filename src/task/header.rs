@@ -19,8 +19,11 @@
 //! 5. `registry_key`: protected by the registry shard lock.
 //! 6. `join_waker`: owned by the `JoinHandle` while `JOIN_WAKER` is unset and the
 //!    task is not complete; read (by reference) by the completer when
-//!    `JOIN_WAKER` was set at completion; dropped with the cell.
+//!    `JOIN_WAKER` was set at completion; dropped with the cell. One word
+//!    (`join_waker.rs`): a tempo task's waker as its header pointer, any
+//!    other boxed.
 
+use super::join_waker::JoinWaker;
 use super::local::TaskLocal;
 use super::state::{Notify, State};
 use crate::sched::Shared;
@@ -28,7 +31,6 @@ use crate::sync::Arc;
 use crate::sync::UnsafeCell;
 use crate::time::clock::Epoch;
 use std::ptr::NonNull;
-use std::task::Waker;
 
 /// Heap key value meaning "not in the waiting heap".
 pub(crate) const NOT_IN_HEAP: u32 = u32::MAX;
@@ -53,10 +55,11 @@ pub(crate) struct Vtable {
 /// The type-erased head of every task allocation (`#[repr(C)]`, first field
 /// of the typed cell so a `NonNull<Header>` can be cast back).
 ///
-/// 80 bytes on 64-bit targets (a compile-time assertion pins it): the deadline is
+/// 72 bytes on 64-bit targets (a compile-time assertion pins it): the deadline is
 /// a tick count ([`Epoch`]), the heap
-/// position and registry key are `u32`s sharing one word, and the task-local
-/// timers and `wait` waker sit behind one pointer allocated on first use.
+/// position and registry key are `u32`s sharing one word, the task-local
+/// timers and `wait` waker sit behind one pointer allocated on first use,
+/// and the join waker takes one word (`join_waker.rs`).
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) state: State,
@@ -74,12 +77,12 @@ pub(crate) struct Header {
     /// Slot in the registry shard, or [`NO_KEY`] (invariant 5).
     pub(crate) registry_key: UnsafeCell<u32>,
     pub(crate) local: UnsafeCell<TaskLocal>,
-    pub(crate) join_waker: UnsafeCell<Option<Waker>>,
+    pub(crate) join_waker: UnsafeCell<JoinWaker>,
 }
 
 // The size the docs promise (loom and shuttle cells are larger).
 #[cfg(all(target_pointer_width = "64", not(any(tempo_loom, tempo_shuttle))))]
-const _: () = assert!(std::mem::size_of::<Header>() == 80);
+const _: () = assert!(std::mem::size_of::<Header>() == 72);
 
 impl Header {
     pub(crate) fn new(vtable: &'static Vtable, id: u64, shared: Arc<Shared>) -> Header {
@@ -93,7 +96,7 @@ impl Header {
             heap_key: UnsafeCell::new(NOT_IN_HEAP),
             registry_key: UnsafeCell::new(NO_KEY),
             local: UnsafeCell::new(TaskLocal::new()),
-            join_waker: UnsafeCell::new(None),
+            join_waker: UnsafeCell::new(JoinWaker::none()),
         }
     }
 }

@@ -137,7 +137,7 @@ impl<T> JoinHandle<T> {
     fn set_waker(&self, w: &Waker) {
         self.raw.header().join_waker.with_mut(|slot| {
             // SAFETY: invariant 2: JOIN_WAKER is unset and not complete.
-            unsafe { *slot = Some(w.clone()) }
+            unsafe { (*slot).set(w) }
         });
     }
 }
@@ -154,7 +154,7 @@ impl<T> Future for JoinHandle<T> {
         if snap.has(JOIN_WAKER) {
             let same = self.raw.header().join_waker.with(|slot| {
                 // SAFETY: JOIN_WAKER is set, so only reads happen concurrently (the completer).
-                unsafe { (*slot).as_ref().is_some_and(|w| w.will_wake(cx.waker())) }
+                unsafe { (*slot).will_wake(cx.waker()) }
             });
             if same {
                 return Poll::Pending;
@@ -213,7 +213,7 @@ unsafe impl Sync for Payload {}
 /// (`harness.rs`): a [`JoinError`] without the task id, which
 /// [`JoinError::new`] adds from the header when the output is read. The cell
 /// of a small future is then 8 bytes smaller (`harness.rs` unit test
-/// `a_small_future_cell_is_96_bytes`).
+/// `a_small_future_cell_is_88_bytes`).
 pub(crate) enum Repr {
     /// Aborted, or dropped by shutdown, before it completed.
     Cancelled,

@@ -9,6 +9,7 @@ pub(crate) mod control;
 pub(crate) mod harness;
 pub(crate) mod header;
 pub(crate) mod join;
+pub(crate) mod join_waker;
 pub(crate) mod local;
 pub(crate) mod state;
 pub(crate) mod waker;

@@ -57,6 +57,26 @@ pub(crate) unsafe fn waker_ref(p: NonNull<Header>) -> ManuallyDrop<Waker> {
     ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(p.as_ptr() as *const (), &VTABLE)) })
 }
 
+/// The task whose waker `w` is, if it is a tempo task's (`join_waker.rs`).
+pub(crate) fn task_of(w: &Waker) -> Option<NonNull<Header>> {
+    if std::ptr::eq(w.vtable(), &VTABLE) {
+        NonNull::new(w.data() as *mut Header)
+    } else {
+        None
+    }
+}
+
+/// The waker of task `p`, owning one reference of it (invariant 1).
+///
+/// # Safety
+/// The caller gives up one reference of the live task `p` to the waker
+/// (as `Waker::from_raw` takes over what its data pointer owns).
+pub(crate) unsafe fn from_task(p: NonNull<Header>) -> Waker {
+    // SAFETY: VTABLE upholds the RawWaker contract; the reference the caller
+    // gives up is released by the waker's drop or wake.
+    unsafe { Waker::from_raw(RawWaker::new(p.as_ptr() as *const (), &VTABLE)) }
+}
+
 /// Whether `w` is (a clone of) task `t`'s own waker.
 pub(crate) fn is_own_waker(w: &Waker, t: RawTask) -> bool {
     w.data() == t.ptr().as_ptr() as *const () && std::ptr::eq(w.vtable(), &VTABLE)

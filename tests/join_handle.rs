@@ -723,5 +723,79 @@ fn ids_spawned_from_many_threads_and_runtimes_are_unique() {
         all.sort_unstable();
         all.dedup();
         assert_eq!(all.len(), n, "duplicate task ids");
+
+/// A panic payload whose own `Drop` panics (`panic_any` of such a value),
+/// thrown where the runtime catches and drops it: by a future's `Drop` when
+/// the task is aborted, and by a join waker's `wake` when the task
+/// completes. The runtime dropped the caught payload outside its
+/// `catch_unwind`, so the payload's panic unwound through the worker: the
+/// aborted task stayed `RUNNING` forever (its handle never resolved) and
+/// the worker thread died (with one worker, no task ran any more; on
+/// `worker_threads(0)` the panic came out of an unrelated `block_on`). Now
+/// the payload is dropped contained too (`task/unwind.rs` invariant 1).
+#[test]
+fn a_panic_payload_whose_drop_panics_never_escapes_the_runtime() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Waker};
+    struct PanickingPayload;
+    impl Drop for PanickingPayload {
+        fn drop(&mut self) {
+            if !std::thread::panicking() {
+                panic!("the panic payload's drop panics");
+            }
+        }
+    }
+    struct DropPanicsWithIt;
+    impl Drop for DropPanicsWithIt {
+        fn drop(&mut self) {
+            if !std::thread::panicking() {
+                std::panic::panic_any(PanickingPayload);
+            }
+        }
+    }
+    struct WakePanicsWithIt;
+    impl std::task::Wake for WakePanicsWithIt {
+        fn wake(self: Arc<Self>) {
+            std::panic::panic_any(PanickingPayload);
+        }
+    }
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            // A future's drop, on abort.
+            let h = rt.spawn(async {
+                let _p = DropPanicsWithIt;
+                std::future::pending::<()>().await
+            });
+            nap(&rt, 5);
+            h.abort();
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                rt.block_on(async { tempo::time::timeout(LIMIT / 4, h).await })
+            }));
+            let r = r.unwrap_or_else(|_| panic!("the payload's panic escaped ({workers})"));
+            let e = r.expect("the aborted task never completed").unwrap_err();
+            if let Ok(p) = e.try_into_panic() {
+                std::mem::forget(p); // a `PanickingPayload`
+            }
+            // A join waker's wake, on completion (a worker thread runs the
+            // task; on worker_threads(0) the next `block_on` does).
+            let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+            let mut h = rt.spawn(async move { rx.await.unwrap() });
+            let waker = Waker::from(Arc::new(WakePanicsWithIt));
+            assert!(Pin::new(&mut h)
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending());
+            drop(waker);
+            tx.send(7).unwrap();
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                rt.block_on(async {
+                    tempo::time::timeout(LIMIT / 4, tempo::spawn(async { 2 })).await
+                })
+            }));
+            let r = r.unwrap_or_else(|_| panic!("the payload's panic escaped ({workers})"));
+            assert_eq!(r.expect("the worker died").unwrap(), 2);
+            assert_eq!(rt.block_on(h).unwrap(), 7);
+        }
     });
 }

@@ -401,6 +401,72 @@ fn panicking_drop_during_shutdown_is_contained() {
     });
 }
 
+/// A future whose `Drop` panics with a payload whose own `Drop` panics
+/// (`panic_any` of such a value), among tasks dropped by shutdown. The
+/// runtime used to drop the caught payload outside its `catch_unwind`: the
+/// payload's panic unwound out of `Runtime`'s drop halfway through the
+/// sweep, so the tasks after it were never dropped (their futures leaked)
+/// and their handles waited forever. Now the payload is dropped contained
+/// too (`task/unwind.rs` invariant 1): the drop returns, every future is
+/// dropped once and every handle resolves.
+#[test]
+fn a_drop_panic_whose_payload_panics_on_drop_is_contained_by_shutdown() {
+    struct PanickingPayload;
+    impl Drop for PanickingPayload {
+        fn drop(&mut self) {
+            if !std::thread::panicking() {
+                panic!("the panic payload's drop panics");
+            }
+        }
+    }
+    struct DropPanicsWithIt;
+    impl Drop for DropPanicsWithIt {
+        fn drop(&mut self) {
+            if !std::thread::panicking() {
+                std::panic::panic_any(PanickingPayload);
+            }
+        }
+    }
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            for how in [How::Drop, How::ShutdownTimeout] {
+                let rt = rt(workers);
+                let drops = Arc::new(AtomicUsize::new(0));
+                let mut handles = Vec::new();
+                for i in 0..10 {
+                    let d = DropCounter(drops.clone());
+                    handles.push(rt.spawn(async move {
+                        let _d = d;
+                        let _p = if i % 3 == 0 {
+                            Some(DropPanicsWithIt)
+                        } else {
+                            None
+                        };
+                        std::future::pending::<()>().await
+                    }));
+                }
+                rt.block_on(async { sleep(Duration::from_millis(5)).await });
+                let r = catch_unwind(AssertUnwindSafe(move || match how {
+                    How::Drop => drop(rt),
+                    How::ShutdownTimeout => rt.shutdown_timeout(Duration::from_secs(1)),
+                }));
+                assert!(
+                    r.is_ok(),
+                    "the payload's panic escaped the shutdown ({workers}, {how:?})"
+                );
+                assert_eq!(drops.load(SeqCst), 10, "workers={workers} {how:?}");
+                for h in handles {
+                    assert!(h.is_finished(), "workers={workers} {how:?}");
+                    let e = futures::executor::block_on(h).unwrap_err();
+                    if let Ok(p) = e.try_into_panic() {
+                        std::mem::forget(p); // a `PanickingPayload`
+                    }
+                }
+            }
+        }
+    });
+}
+
 /// Spawns a task that blocks its worker inside `poll` for 3 s, then shuts
 /// down with a 100 ms timeout. Returns (the drop counter, the kept handle).
 fn stuck_task_shutdown(keep_handle: bool) -> (Arc<AtomicUsize>, Option<JoinHandle<()>>, Instant) {

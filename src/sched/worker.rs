@@ -343,7 +343,7 @@ fn complete(shared: &Shared, t: RawTask) {
     // Dropping user wakers: contained, so that nothing unwinds between the
     // stored result and `transition_to_complete` (harness invariant 4: the
     // task must complete before it can be freed).
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(cleared)));
+    crate::task::unwind::contain(move || drop(cleared));
     let prev = t.state().transition_to_complete();
     // Seeded bug (VERIFICATION.md): decides on a second, later read instead of
     // the RMW's own result; a handle dropped in between also drops the output.

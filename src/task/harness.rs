@@ -9,6 +9,8 @@
 //!    disjoint (see `State::drop_join_interest`).
 //! 2. Every call into user code (poll, the future's and output's `Drop`) is
 //!    wrapped in `catch_unwind`: a panicking task never takes its worker down.
+//!    A caught payload that is not stored is dropped contained as well
+//!    (`unwind.rs` invariant 1: its own `Drop` may panic).
 //! 3. The future never moves: it is polled pinned in the cell and dropped in
 //!    place (`finish`), as `Pin`'s drop guarantee requires of a pinned
 //!    value. Futures that link themselves into intrusive waiter lists rely
@@ -31,6 +33,7 @@
 
 use super::header::{Header, Vtable};
 use super::join::{JoinError, Repr};
+use super::unwind::contain;
 use super::waker::waker_ref;
 use crate::sched::Shared;
 use crate::sync::Arc;
@@ -134,13 +137,13 @@ unsafe fn cell<'a, F: Future>(p: NonNull<Header>) -> &'a Cell<F> {
 fn finish<F: Future>(c: &Cell<F>, out: Result<F::Output, Repr>) {
     c.step(Live::Future, Live::Output);
     c.stage.with_mut(|st| {
+        // The panic's payload is dropped contained too (`unwind.rs`
+        // invariant 1).
         // SAFETY: invariant 4: the future is live; invariant 3: it is
         // dropped where it was pinned. A panicking drop still counts as done
         // (drop glue unwinds through the remaining fields), so it is never
         // dropped twice.
-        let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
-            ManuallyDrop::drop(&mut (*st).future)
-        }));
+        contain(|| unsafe { ManuallyDrop::drop(&mut (*st).future) });
         // SAFETY: invariant 1; writing a union field drops nothing.
         unsafe { (*st).output = ManuallyDrop::new(out) };
     })
@@ -211,10 +214,9 @@ unsafe fn drop_stage<F: Future>(p: NonNull<Header>) {
     let c = unsafe { cell::<F>(p) };
     c.step(Live::Output, Live::Nothing);
     c.stage.with_mut(|st| {
+        // (`unwind.rs` invariant 1 for the payload of its panic.)
         // SAFETY: invariants 1 and 4, as in `read_output`.
-        let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
-            ManuallyDrop::drop(&mut (*st).output)
-        }));
+        contain(|| unsafe { ManuallyDrop::drop(&mut (*st).output) });
     })
 }
 
@@ -226,7 +228,7 @@ unsafe fn dealloc<F: Future>(p: NonNull<Header>) {
     // Invariant 4: the output was read or dropped before the last reference
     // went (the stage, a union, drops nothing itself).
     b.step(Live::Nothing, Live::Nothing);
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(b)));
+    contain(move || drop(b));
 }
 
 #[cfg(all(test, target_pointer_width = "64", not(any(tempo_loom, tempo_shuttle))))]

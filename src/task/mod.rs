@@ -12,6 +12,7 @@ pub(crate) mod join;
 pub(crate) mod join_waker;
 pub(crate) mod local;
 pub(crate) mod state;
+pub(crate) mod unwind;
 pub(crate) mod waker;
 
 pub use control::{

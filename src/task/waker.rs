@@ -10,12 +10,13 @@
 //!    waiter's: whatever the user's future passed in) is woken by the
 //!    runtime through [`wake_contained`]/[`wake_by_ref_contained`]: a panic
 //!    of its `wake` is caught and dropped there (the panic hook has reported
-//!    it), like a panicking task's, so it never unwinds through a worker
+//!    it; its payload is dropped contained too, `unwind.rs` invariant 1), like a panicking task's, so it never unwinds through a worker
 //!    thread (which died with it, and `Runtime`'s drop then waited for it
 //!    forever) nor skips the rest of the caller's duties (the next wakers of
 //!    a list, the task's unregistration).
 
 use super::header::{Header, RawTask};
+use super::unwind::contain;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::task::{RawWaker, RawWakerVTable, Waker};
@@ -84,14 +85,10 @@ pub(crate) fn is_own_waker(w: &Waker, t: RawTask) -> bool {
 
 /// Wakes `w` (invariant 3: a panic of its `wake` is caught and dropped).
 pub(crate) fn wake_contained(w: Waker) {
-    drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-        || w.wake(),
-    )));
+    contain(|| w.wake());
 }
 
 /// Wakes `w` by reference (invariant 3, as [`wake_contained`]).
 pub(crate) fn wake_by_ref_contained(w: &Waker) {
-    drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-        || w.wake_by_ref(),
-    )));
+    contain(|| w.wake_by_ref());
 }

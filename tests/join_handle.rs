@@ -36,6 +36,7 @@ fn nap(rt: &Runtime, ms: u64) {
 }
 
 /// Counts drops of the future that owns it.
+#[derive(Debug)]
 struct DropCounter(Arc<AtomicUsize>);
 impl Drop for DropCounter {
     fn drop(&mut self) {
@@ -417,14 +418,15 @@ fn panicking_drop_of_output_or_future_is_contained() {
         let rt = rt(1);
         // Detached output whose Drop panics (dropped by the worker).
         drop(rt.spawn(async { PanicOnDrop }));
-        // Aborted future whose Drop panics.
+        // Aborted future whose Drop panics: the panic is the task's result
+        // (harness.rs invariant 5).
         let h = rt.spawn(async {
             let _p = PanicOnDrop;
             std::future::pending::<()>().await
         });
         std::thread::sleep(Duration::from_millis(5));
         h.abort();
-        assert!(rt.block_on(h).unwrap_err().is_cancelled());
+        assert!(rt.block_on(h).unwrap_err().is_panic());
         assert_eq!(
             rt.block_on(rt.spawn(async { 2 })).unwrap(),
             2,
@@ -796,6 +798,82 @@ fn a_panic_payload_whose_drop_panics_never_escapes_the_runtime() {
             let r = r.unwrap_or_else(|_| panic!("the payload's panic escaped ({workers})"));
             assert_eq!(r.expect("the worker died").unwrap(), 2);
             assert_eq!(rt.block_on(h).unwrap(), 7);
+        }
+    });
+}
+
+/// A future whose `Drop` panics: the panic is the task's result, reported to
+/// the `JoinHandle` (`JoinError::is_panic` with that payload), whether the
+/// future is dropped after it returned `Ready` (its output is dropped, once,
+/// instead of delivered), when it is aborted, or by shutdown; a `poll` that
+/// panicked first keeps its own payload. The runtime used to catch the
+/// drop's panic and discard it: the handle got `Ok(output)` or
+/// `is_cancelled`, and the panic was lost (harness.rs invariant 5).
+#[test]
+fn a_panic_in_the_future_s_drop_is_reported_to_the_join_handle() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    /// Returns `Ready(DropCounter)` (or panics, or stays pending) and
+    /// panics when dropped.
+    struct F {
+        how: u8,
+        out: Arc<AtomicUsize>,
+        drops: Arc<AtomicUsize>,
+    }
+    impl Future for F {
+        type Output = DropCounter;
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<DropCounter> {
+            match self.how {
+                0 => Poll::Ready(DropCounter(self.out.clone())),
+                1 => panic!("the poll panics"),
+                _ => Poll::Pending,
+            }
+        }
+    }
+    impl Drop for F {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, SeqCst);
+            panic!("the future's drop panics");
+        }
+    }
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            let out = Arc::new(AtomicUsize::new(0));
+            let drops = Arc::new(AtomicUsize::new(0));
+            let f = |how| F {
+                how,
+                out: out.clone(),
+                drops: drops.clone(),
+            };
+            let message = |e: JoinError| {
+                assert!(e.is_panic(), "workers={workers}: {e:?}");
+                panic_message(&*e.into_panic()).unwrap()
+            };
+            // Ready, then the drop panics: the output is dropped, not delivered.
+            let e = rt.block_on(rt.spawn(f(0))).unwrap_err();
+            assert_eq!(message(e), "the future's drop panics");
+            assert_eq!(out.load(SeqCst), 1, "the output is dropped once");
+            // The poll panics, then the drop: the first payload is kept.
+            let e = rt.block_on(rt.spawn(f(1))).unwrap_err();
+            assert_eq!(message(e), "the poll panics");
+            // Aborted.
+            let h = rt.spawn(f(2));
+            nap(&rt, 5);
+            h.abort();
+            assert_eq!(
+                message(rt.block_on(h).unwrap_err()),
+                "the future's drop panics"
+            );
+            // Dropped by shutdown.
+            let h = rt.spawn(f(2));
+            nap(&rt, 5);
+            drop(rt);
+            let e = futures::executor::block_on(h).unwrap_err();
+            assert_eq!(message(e), "the future's drop panics");
+            assert_eq!(drops.load(SeqCst), 4, "each future dropped once");
+            assert_eq!(out.load(SeqCst), 1);
         }
     });
 }

@@ -197,7 +197,10 @@ impl Drop for ExitGuard {
 /// workers and drops every unfinished task's future exactly once, including
 /// tasks parked forever and tasks sleeping for an hour; it never waits for
 /// them to finish. Wakeups, signals and spawns after shutdown are harmless
-/// (spawns resolve to a cancellation error).
+/// (spawns resolve to a cancellation error). A dropped task's handle
+/// resolves to [`JoinError::is_cancelled`](crate::JoinError::is_cancelled),
+/// or to [`is_panic`](crate::JoinError::is_panic) if its future's `Drop`
+/// panicked; the panic goes no further.
 ///
 /// It may be dropped inside one of its own tasks (the task held the last
 /// `Arc<Runtime>`): the drop waits for the other worker threads only, never

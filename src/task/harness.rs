@@ -30,10 +30,19 @@
 //!    `transition_to_complete` unwinds: `worker.rs` `complete` contains the
 //!    drop of the task-local wakers). Checked builds
 //!    record the live field and assert every access (`Cell::step`).
+//! 5. A panic of the future's `Drop` is the task's result
+//!    (`JoinError::is_panic`, with that payload): after the future returned
+//!    `Ready` (its output is then dropped, contained, in its place) and when
+//!    it is cancelled (abort, shutdown), like a panic of its `poll`. If the
+//!    poll itself panicked, that first payload is kept and the drop's is
+//!    dropped. (The drop's panic used to be caught and discarded: the
+//!    handle got `Ok(output)` or `is_cancelled`, and the
+//!    panic was lost: `tests/join_handle.rs`
+//!    `a_panic_in_the_future_s_drop_is_reported_to_the_join_handle`.)
 
 use super::header::{Header, Vtable};
 use super::join::{JoinError, Repr};
-use super::unwind::contain;
+use super::unwind::{contain, drop_payload};
 use super::waker::waker_ref;
 use crate::sched::Shared;
 use crate::sync::Arc;
@@ -132,18 +141,35 @@ unsafe fn cell<'a, F: Future>(p: NonNull<Header>) -> &'a Cell<F> {
     unsafe { p.cast::<Cell<F>>().as_ref() }
 }
 
-/// Drops the future in place (invariant 3) and stores the task's result.
-/// The caller holds the run permission (invariant 1).
+/// Drops the future in place (invariant 3) and stores the task's result:
+/// `out`, or the panic of the future's `Drop` (invariant 5). The caller
+/// holds the run permission (invariant 1).
 fn finish<F: Future>(c: &Cell<F>, out: Result<F::Output, Repr>) {
     c.step(Live::Future, Live::Output);
     c.stage.with_mut(|st| {
-        // The panic's payload is dropped contained too (`unwind.rs`
-        // invariant 1).
         // SAFETY: invariant 4: the future is live; invariant 3: it is
         // dropped where it was pinned. A panicking drop still counts as done
         // (drop glue unwinds through the remaining fields), so it is never
         // dropped twice.
-        contain(|| unsafe { ManuallyDrop::drop(&mut (*st).future) });
+        let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
+            ManuallyDrop::drop(&mut (*st).future)
+        }));
+        // Invariant 5: a panic of the drop is the task's result, unless the
+        // poll already panicked (the first panic is reported; the second's
+        // payload is dropped, contained: `unwind.rs` invariant 1).
+        let out = match (dropped, out) {
+            (Ok(()), out) => out,
+            (Err(second), out @ Err(Repr::Panic(_))) => {
+                drop_payload(second);
+                out
+            }
+            (Err(p), out) => {
+                // The output the poll returned (none on a cancellation) is
+                // dropped here, in place of the one the handle would read.
+                contain(move || drop(out));
+                Err(Repr::panic(p))
+            }
+        };
         // SAFETY: invariant 1; writing a union field drops nothing.
         unsafe { (*st).output = ManuallyDrop::new(out) };
     })

@@ -22,7 +22,10 @@ use std::task::{Context, Poll, Waker};
 /// Returned by [`spawn`](crate::spawn), [`Runtime::spawn`](crate::Runtime::spawn)
 /// and [`Handle::spawn`](crate::Handle::spawn). Awaiting it yields
 /// `Ok(output)`, or a [`JoinError`] if the task panicked or was cancelled
-/// (aborted, or dropped by runtime shutdown). Dropping the handle *detaches*
+/// (aborted, or dropped by runtime shutdown). A panic of the future's `Drop`
+/// counts as the task's panic: when the future is dropped after returning
+/// `Ready` (its output is then dropped instead of delivered) or when it is
+/// cancelled, the handle gets [`JoinError::is_panic`] with that payload. Dropping the handle *detaches*
 /// the task: it keeps running and its output is dropped when it finishes.
 ///
 /// # Examples
@@ -59,7 +62,8 @@ impl<T> JoinHandle<T> {
 
     /// Requests cancellation. If the task has not completed, its future is
     /// dropped the next time a worker picks it up (at once if idle), and the
-    /// handle resolves to a [`JoinError`] with [`JoinError::is_cancelled`].
+    /// handle resolves to a [`JoinError`] with [`JoinError::is_cancelled`]
+    /// ([`JoinError::is_panic`] if the future's `Drop` panicked).
     /// A task that already completed keeps its output. Idempotent.
     ///
     /// # Examples
@@ -250,11 +254,14 @@ impl JoinError {
     pub(crate) fn new(id: u64, repr: Repr) -> Self {
         JoinError { id, repr }
     }
-    /// The task was aborted or dropped by shutdown before it completed.
+    /// The task was aborted or dropped by shutdown before it completed (and
+    /// its future's `Drop` did not panic).
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)
     }
-    /// The task's future panicked.
+    /// The task's future panicked: in `poll`, or in its `Drop` (after it
+    /// returned `Ready`, or when it was cancelled). The payload is the first
+    /// panic's.
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(_))
     }

@@ -368,6 +368,56 @@ fn spawn_from_a_drop_during_shutdown() {
     });
 }
 
+/// A future dropped by the shutdown sweep runs its `Drop` inside its own
+/// runtime's context, as an aborted task's does on its worker: a `Drop`
+/// that calls `tempo::spawn` reaches the runtime shutting down (the spawn
+/// resolves to a cancellation at once) and `Handle::current` is that
+/// runtime. The sweep used to run in the caller's context: outside any
+/// runtime `tempo::spawn` panicked (and the handle got that panic instead
+/// of a cancellation); inside another runtime (the `Runtime` dropped in its
+/// `block_on`), the spawn went to that other runtime (runtime/mod.rs
+/// invariant 5).
+#[test]
+fn the_shutdown_sweep_drops_futures_inside_their_own_runtime() {
+    /// Records, on drop, the current runtime's worker count and whether a
+    /// spawn there resolved at once.
+    struct Probe(Arc<Mutex<Option<(usize, bool)>>>);
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            let workers = Handle::current().worker_threads();
+            let h = tempo::spawn(async {});
+            *self.0.lock().unwrap() = Some((workers, h.is_finished()));
+        }
+    }
+    within(LIMIT, || {
+        for workers in [0usize, 1, 2] {
+            for inside_another in [false, true] {
+                let rt = rt(workers);
+                let seen = Arc::new(Mutex::new(None));
+                let p = Probe(seen.clone());
+                let h = rt.spawn(async move {
+                    let _p = p;
+                    std::future::pending::<()>().await
+                });
+                rt.block_on(async { sleep(Duration::from_millis(5)).await });
+                if inside_another {
+                    let other = Runtime::builder().worker_threads(3).build().unwrap();
+                    other.block_on(async move { drop(rt) });
+                } else {
+                    drop(rt);
+                }
+                let e = futures::executor::block_on(h).unwrap_err();
+                assert!(e.is_cancelled(), "{workers} {inside_another}: {e:?}");
+                assert_eq!(
+                    *seen.lock().unwrap(),
+                    Some((workers, true)),
+                    "{workers} {inside_another}"
+                );
+            }
+        }
+    });
+}
+
 #[test]
 fn panicking_drop_during_shutdown_is_contained() {
     struct PanicOnDrop;

@@ -22,6 +22,14 @@
 //!    panic that escaped its loop (a user waker's, before `task/waker.rs`
 //!    invariant 3 contained those) was never counted, and `Runtime`'s drop
 //!    waited for it forever.
+//! 5. The shutdown sweep drops the unfinished futures inside this runtime's
+//!    context (restored after it), as a worker drops an aborted task's:
+//!    a future's `Drop` that spawns (the spawn resolves to a cancellation
+//!    at once), reads `Handle::current` or creates a timer sees its own
+//!    runtime. It used to run in the caller's context: none (`tempo::spawn`
+//!    panicked, and the panic became the task's result), or, when the
+//!    `Runtime` was dropped inside another runtime's task or `block_on`,
+//!    that other runtime (the spawn went there).
 
 pub(crate) mod block_on;
 pub(crate) mod context;
@@ -200,7 +208,11 @@ impl Drop for ExitGuard {
 /// (spawns resolve to a cancellation error). A dropped task's handle
 /// resolves to [`JoinError::is_cancelled`](crate::JoinError::is_cancelled),
 /// or to [`is_panic`](crate::JoinError::is_panic) if its future's `Drop`
-/// panicked; the panic goes no further.
+/// panicked; the panic goes no further. The futures are dropped inside this
+/// runtime's context: a `Drop` that calls [`spawn`](crate::spawn) or
+/// [`Handle::current`] reaches this runtime (the spawn resolves to a
+/// cancellation at once), also when the `Runtime` is dropped inside another
+/// runtime.
 ///
 /// It may be dropped inside one of its own tasks (the task held the last
 /// `Arc<Runtime>`): the drop waits for the other worker threads only, never
@@ -374,6 +386,9 @@ impl Runtime {
             // wait for forever).
             self.threads.clear();
         }
+        // Invariant 5: the swept futures are dropped inside this runtime's
+        // context, as an aborted task's future is on its worker.
+        let _ctx = context::enter(self.handle.clone());
         shared.finish_shutdown();
     }
 }

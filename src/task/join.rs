@@ -25,8 +25,18 @@ use std::task::{Context, Poll, Waker};
 /// (aborted, or dropped by runtime shutdown). A panic of the future's `Drop`
 /// counts as the task's panic: when the future is dropped after returning
 /// `Ready` (its output is then dropped instead of delivered) or when it is
-/// cancelled, the handle gets [`JoinError::is_panic`] with that payload. Dropping the handle *detaches*
-/// the task: it keeps running and its output is dropped when it finishes.
+/// cancelled, the handle gets [`JoinError::is_panic`] with that payload.
+///
+/// Dropping the handle *detaches* the task: it keeps running and its output
+/// is dropped when it finishes. Panics that no handle can see are caught
+/// and dropped, reported only by the panic hook (the worker runs on): a
+/// detached task's panic (its payload is dropped), and a panic of the
+/// output's `Drop` when the output is dropped unread (the task detached,
+/// the handle dropped after the task finished, which drops the output
+/// inside the handle's `drop`, or the runtime shut down).
+///
+/// # Panics
+/// Polled again after it returned `Ready` (the output was moved out).
 ///
 /// # Examples
 /// ```

@@ -725,6 +725,8 @@ fn ids_spawned_from_many_threads_and_runtimes_are_unique() {
         all.sort_unstable();
         all.dedup();
         assert_eq!(all.len(), n, "duplicate task ids");
+    });
+}
 
 /// A panic payload whose own `Drop` panics (`panic_any` of such a value),
 /// thrown where the runtime catches and drops it: by a future's `Drop` when

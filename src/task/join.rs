@@ -199,7 +199,11 @@ impl<T> Drop for JoinHandle<T> {
                 // SAFETY: invariant 2.
                 unsafe { (*slot).take() }
             });
+            // The handle's reference goes first: the waker's drop is user
+            // code, and a panic of it would otherwise leak the task.
+            self.raw.drop_ref();
             drop(w);
+            return;
         }
         self.raw.drop_ref();
     }

@@ -59,8 +59,9 @@ impl JoinWaker {
             None => Box::into_raw(Box::new(w)) as usize | FOREIGN,
         };
         debug_assert!(word & !FOREIGN != 0, "invariant 1: a non-null pointer");
-        drop(self.take());
-        self.0 = word;
+        // The slot holds the new waker before the old one's drop runs (user
+        // code that may panic: the slot stays whole).
+        drop(JoinWaker(std::mem::replace(&mut self.0, word)));
     }
 
     /// Moves the stored waker out, leaving none.

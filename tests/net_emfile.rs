@@ -4,7 +4,11 @@
 //! must hand out the connections still queued in the kernel without waiting
 //! for a new readiness edge (listener.rs invariant 1).
 //!
-//! Its own test binary: it lowers the process-wide `RLIMIT_NOFILE`.
+//! A server loop that goes straight back to `accept` after such an error
+//! must not starve the other tasks of its worker (listener.rs invariant 3).
+//!
+//! Its own test binary: it lowers the process-wide `RLIMIT_NOFILE` (its
+//! tests take `common::serial`).
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -12,7 +16,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::io::AsyncReadExt;
-use tempo::net::TcpListener;
+use tempo::net::{TcpListener, UnixListener};
 use tempo::time::timeout;
 use tempo::Runtime;
 
@@ -54,6 +58,7 @@ const CLIENTS: usize = 4;
 
 #[test]
 fn accept_reports_emfile_then_recovers_the_queued_connections() {
+    let _serial = common::serial();
     within(Duration::from_secs(20), || {
         let rt = Runtime::builder().worker_threads(1).build().unwrap();
         rt.block_on(async {
@@ -178,4 +183,107 @@ async fn body() {
         .expect("accept of a new connection hung")
         .unwrap();
     assert_eq!(peer, late.local_addr().unwrap());
+}
+
+/// Holds every descriptor the lowered limit leaves until dropped; restores
+/// the limit on drop.
+struct Exhausted {
+    _hog: Vec<File>,
+    _restore: RestoreLimit,
+}
+
+#[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
+fn exhaust_descriptors() -> Exhausted {
+    let original = get_nofile();
+    let restore = RestoreLimit(original);
+    let low = open_fds() as u64 + 8;
+    assert!(low < original.rlim_cur as u64, "limit already below {low}");
+    set_nofile(&libc::rlimit {
+        rlim_cur: low as libc::rlim_t,
+        rlim_max: original.rlim_max,
+    });
+    let mut hog = Vec::new();
+    loop {
+        match File::open("/dev/null") {
+            Ok(f) => hog.push(f),
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(libc::EMFILE), "{e:?}");
+                break;
+            }
+        }
+        assert!(hog.len() < 10_000, "the lowered limit is not enforced");
+    }
+    Exhausted {
+        _hog: hog,
+        _restore: restore,
+    }
+}
+
+/// The usual server loop — log an accept error, accept again — on a
+/// one-worker runtime, while another task of that worker holds the
+/// descriptors and frees them 50 ms later. `EMFILE` keeps the listener
+/// ready (listener.rs invariant 1), so the loop's accept never returned
+/// `Pending`: it held the worker, the other task never ran, and the queued
+/// connection was never accepted (a hang). The accept after an error now
+/// yields once (listener.rs invariant 3, unix.rs invariant 8).
+#[test]
+fn an_accept_loop_that_retries_at_once_after_emfile_lets_other_tasks_run() {
+    let _serial = common::serial();
+    within(Duration::from_secs(30), || {
+        let rt = Runtime::builder().worker_threads(1).build().unwrap();
+        rt.block_on(async {
+            // TCP.
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+            let ex = exhaust_descriptors();
+            let server = tempo::spawn(async move {
+                let mut errors = 0u64;
+                loop {
+                    match l.accept().await {
+                        Ok((_s, peer)) => return (peer, errors),
+                        Err(_) => errors += 1, // a real server logs it
+                    }
+                }
+            });
+            let freer = tempo::spawn(async move {
+                tempo::time::sleep(Duration::from_millis(50)).await;
+                drop(ex);
+            });
+            let (peer, errors) = timeout(Duration::from_secs(10), server)
+                .await
+                .expect("TCP accept loop starved the task that frees descriptors (hang)")
+                .unwrap();
+            freer.await.unwrap();
+            assert_eq!(peer, client.local_addr().unwrap());
+            assert!(errors > 0, "the accept never saw EMFILE");
+
+            // Unix.
+            let path =
+                std::env::temp_dir().join(format!("tempo-emfile-loop-{}.sock", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            let l = UnixListener::bind(&path).unwrap();
+            let _client = std::os::unix::net::UnixStream::connect(&path).unwrap();
+            let ex = exhaust_descriptors();
+            let server = tempo::spawn(async move {
+                let mut errors = 0u64;
+                loop {
+                    match l.accept().await {
+                        Ok(_) => return errors,
+                        Err(_) => errors += 1,
+                    }
+                }
+            });
+            let freer = tempo::spawn(async move {
+                tempo::time::sleep(Duration::from_millis(50)).await;
+                drop(ex);
+            });
+            let errors = timeout(Duration::from_secs(10), server)
+                .await
+                .expect("Unix accept loop starved the task that frees descriptors (hang)")
+                .unwrap();
+            freer.await.unwrap();
+            std::fs::remove_file(&path).unwrap();
+            assert!(errors > 0, "the accept never saw EMFILE");
+        });
+    });
 }

@@ -41,9 +41,16 @@
 //!    shutdown through the raw fd, and the *peer's* `shutdown(Read)`, after
 //!    which a writer waiting on a full buffer waits until the peer closes
 //!    or reads; bound such writes with [`crate::time::timeout`].
+//! 8. After `accept` returned an error, the next poll of an accept on the
+//!    listener yields once (it wakes its task and returns `Pending`) before
+//!    it tries `accept(2)` again: an error such as `EMFILE` leaves the
+//!    listener ready, and a loop that goes straight back to `accept` held its
+//!    worker forever, starving the tasks that would free descriptors (as
+//!    `net/tcp/listener.rs` invariant 3).
 
 use crate::io::readiness::Direction;
 use crate::io::source::{current_reactor, IoSource};
+use crate::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use crate::sync::Arc;
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
@@ -88,6 +95,9 @@ use std::time::Duration;
 /// ```
 pub struct UnixListener {
     io: IoSource<mio::net::UnixListener>,
+    /// The last accept failed: the next poll yields first (invariant 8).
+    /// A hint between the polls of the accepting tasks: `Relaxed`.
+    yield_next: AtomicBool,
 }
 
 impl UnixListener {
@@ -108,6 +118,7 @@ impl UnixListener {
     fn from_mio(l: mio::net::UnixListener) -> io::Result<UnixListener> {
         Ok(UnixListener {
             io: IoSource::new(l, "UnixListener")?,
+            yield_next: AtomicBool::new(false),
         })
     }
 
@@ -125,6 +136,12 @@ impl UnixListener {
     /// (a [`std::os::unix::net::SocketAddr`]; usually unnamed, since clients
     /// rarely bind: [`SocketAddr::as_pathname`] is then `None`).
     ///
+    /// An error does not end the listener: accepting again is the usual
+    /// answer (after a pause, for `EMFILE`/`ENFILE`). The accept after an
+    /// error first lets the other ready tasks of its worker run (invariant
+    /// 8), so a loop that goes straight back to `accept` cannot starve the
+    /// tasks that would free descriptors.
+    ///
     /// # Errors
     /// The error of `accept(2)`, e.g. `EMFILE` when the process is out of
     /// file descriptors; the listener keeps working afterwards (its
@@ -139,15 +156,25 @@ impl UnixListener {
     /// # Errors
     /// As [`accept`](Self::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        match self.io.poll_io(Direction::Read, cx, |l| l.accept()) {
-            Poll::Ready(Ok((s, a))) => Poll::Ready(UnixStream::from_mio(s).map(|s| (s, a))),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
+        // Invariant 8: the load keeps the common path free of a write.
+        if self.yield_next.load(Relaxed) && self.yield_next.swap(false, Relaxed) {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
+        let r = match self.io.poll_io(Direction::Read, cx, |l| l.accept()) {
+            Poll::Ready(Ok((s, a))) => UnixStream::from_mio(s).map(|s| (s, a)),
+            Poll::Ready(Err(e)) => Err(e),
+            Poll::Pending => return Poll::Pending,
+        };
+        if r.is_err() {
+            self.yield_next.store(true, Relaxed);
+        }
+        Poll::Ready(r)
     }
 
     /// A stream of accepted connections (it never ends; an `accept` error is
-    /// an item, and the stream goes on after it).
+    /// an item, and the stream goes on after it, yielding first as
+    /// [`accept`](Self::accept) does).
     ///
     /// # Examples
     /// ```

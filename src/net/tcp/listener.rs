@@ -6,11 +6,19 @@
 //!    `accept` takes the connections still queued without waiting for a new
 //!    edge (the listener keeps working).
 //! 2. Accepted sockets are non-blocking and registered before they are returned.
+//! 3. After `accept` returned an error, the next poll of an accept on the
+//!    listener yields once (it wakes its task and returns `Pending`) before
+//!    it tries `accept(2)` again. With invariant 1 an error such as `EMFILE`
+//!    keeps the listener ready, so a server loop that logs the error and
+//!    accepts again never returned `Pending`: it held its worker forever and
+//!    the tasks that would free descriptors never ran (a hang). Yielding lets
+//!    every other ready task of the worker run between two attempts.
 
 use super::stream::TcpStream;
 use crate::io::readiness::Direction;
 use crate::io::source::IoSource;
 use crate::net::addr::{each_addr, ToSocketAddrs};
+use crate::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use futures_core::Stream;
 use std::fmt;
 use std::future::poll_fn;
@@ -38,6 +46,9 @@ use std::task::{Context, Poll};
 /// ```
 pub struct TcpListener {
     io: IoSource<mio::net::TcpListener>,
+    /// The last accept failed: the next poll yields first (invariant 3).
+    /// A hint between the polls of the accepting tasks: `Relaxed`.
+    yield_next: AtomicBool,
 }
 
 impl TcpListener {
@@ -58,6 +69,7 @@ impl TcpListener {
     pub(crate) fn from_mio(l: mio::net::TcpListener) -> io::Result<TcpListener> {
         Ok(TcpListener {
             io: IoSource::new(l, "TcpListener")?,
+            yield_next: AtomicBool::new(false),
         })
     }
 
@@ -73,6 +85,13 @@ impl TcpListener {
 
     /// Waits for a connection.
     ///
+    /// An error does not end the listener: accepting again is the usual
+    /// answer (after a pause, for `EMFILE`/`ENFILE`, so as not to spin while
+    /// the process is out of descriptors). The accept after an error first
+    /// lets the other ready tasks of its worker run (invariant 3), so a loop
+    /// that goes straight back to `accept` cannot starve the tasks that
+    /// would free descriptors.
+    ///
     /// # Errors
     /// The error of `accept(2)`, e.g. `EMFILE` when the process is out of
     /// file descriptors; the listener keeps working afterwards (invariant 1).
@@ -86,15 +105,25 @@ impl TcpListener {
     /// # Errors
     /// As [`accept`](Self::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        match self.io.poll_io(Direction::Read, cx, |l| l.accept()) {
-            Poll::Ready(Ok((s, a))) => Poll::Ready(TcpStream::from_mio(s).map(|s| (s, a))),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
+        // Invariant 3: the load keeps the common path free of a write.
+        if self.yield_next.load(Relaxed) && self.yield_next.swap(false, Relaxed) {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
+        let r = match self.io.poll_io(Direction::Read, cx, |l| l.accept()) {
+            Poll::Ready(Ok((s, a))) => TcpStream::from_mio(s).map(|s| (s, a)),
+            Poll::Ready(Err(e)) => Err(e),
+            Poll::Pending => return Poll::Pending,
+        };
+        if r.is_err() {
+            self.yield_next.store(true, Relaxed);
+        }
+        Poll::Ready(r)
     }
 
     /// A stream of accepted connections (it never ends; an `accept` error is
-    /// an item, and the stream goes on after it).
+    /// an item, and the stream goes on after it, yielding first as
+    /// [`accept`](Self::accept) does).
     ///
     /// # Examples
     /// ```

@@ -255,3 +255,31 @@ fn a_sender_outliving_its_runtime_refuses_posts_and_fails_flush_and_close() {
         });
     });
 }
+
+/// The writer task dropped before its first poll (a caller-driven runtime
+/// whose `block_on` made the sender and returned, then was dropped): the
+/// sender refuses posts and `flush`/`close` fail. The guard that reports a
+/// dropped writer was made in the writer's body, which never ran: `post`
+/// accepted bytes nobody would write and `flush`/`close` waited forever.
+#[test]
+fn a_writer_task_dropped_before_its_first_poll_fails_posts_flush_and_close() {
+    common::within(Duration::from_secs(20), || {
+        let a = tempo::Runtime::builder().worker_threads(0).build().unwrap();
+        // The writer task is spawned but never run: nothing drives `a` after this.
+        let poster = a.block_on(async { PostSend::new(futures::io::sink(), 1 << 10).unwrap() });
+        drop(a); // drops the never-polled writer task
+        match poster.post(&b"lost?"[..]) {
+            Err(PostError::Closed {
+                data,
+                cause: Some(_),
+            }) => assert_eq!(data, b"lost?"),
+            r => panic!("expected Closed with a cause, got {r:?}"),
+        }
+        let b = rt();
+        within(&b, async {
+            let e = poster.flush().await.unwrap_err();
+            assert!(e.to_string().contains("writer task was dropped"), "{e}");
+            assert!(poster.close().await.is_err());
+        });
+    });
+}

@@ -17,7 +17,11 @@
 //!    task that ends without finishing (its future dropped: its runtime shut
 //!    down or was dropped, or it panicked) finishes with an error as it is
 //!    dropped (`FinishOnDrop`); until then posts were queued for nobody and
-//!    `flush`/`close` waited forever.
+//!    `flush`/`close` waited forever. The guard is made by `new` and moved
+//!    into the writer future, so a future dropped before its first poll
+//!    (the runtime went away before the task ever ran) finishes too: a guard
+//!    made in the future's body did not exist yet, and `post` accepted bytes
+//!    that nobody would write.
 //! 4. Dropping the last `PostSend` (or `close`) lets the writer drain the
 //!    queue, then shut the stream's write direction down; nothing posted
 //!    before is dropped.
@@ -203,7 +207,8 @@ impl PostSend {
             }),
             limit,
         });
-        drop(handle.spawn(write_loop(inner.clone(), writer)));
+        // Invariant 3: the guard exists before the task is spawned.
+        drop(handle.spawn(write_loop(FinishOnDrop(inner.clone()), writer)));
         Ok(PostSend { inner })
     }
 
@@ -361,9 +366,10 @@ fn finish_locked(g: &mut State, r: Result<(), Arc<io::Error>>) -> Vec<Waker> {
     std::mem::take(&mut g.waiters)
 }
 
-/// Held by the writer task for its whole life: if its future is dropped
-/// before it finished the state (the runtime shut down or was dropped, or
-/// the task panicked), finishes it with an error (invariant 3).
+/// Held by the writer task for its whole life, from before its first poll:
+/// if its future is dropped before it finished the state (the runtime shut
+/// down or was dropped, before or after the task first ran, or the task
+/// panicked), finishes it with an error (invariant 3).
 struct FinishOnDrop(Arc<Inner>);
 
 impl Drop for FinishOnDrop {
@@ -387,8 +393,11 @@ impl Drop for FinishOnDrop {
 }
 
 /// The writer task (invariant 1): takes the whole queue, writes it, repeats.
-async fn write_loop<W: AsyncWrite + Unpin>(inner: Arc<Inner>, mut w: W) {
-    let _finish = FinishOnDrop(inner.clone());
+async fn write_loop<W: AsyncWrite + Unpin>(guard: FinishOnDrop, mut w: W) {
+    // `guard` is an argument, so it lives in the future from its creation
+    // (invariant 3); it drops, finishing the state if nothing did, whenever
+    // the future drops.
+    let inner = guard.0.clone();
     let mut batch: VecDeque<Vec<u8>> = VecDeque::new();
     loop {
         let more = poll_fn(|cx| {

@@ -283,3 +283,69 @@ fn a_writer_task_dropped_before_its_first_poll_fails_posts_flush_and_close() {
         });
     });
 }
+
+/// A stream that takes 5 ms per write (a slow peer).
+struct SlowSink(Option<std::pin::Pin<Box<tempo::time::Sleep>>>);
+
+impl futures::io::AsyncWrite for SlowSink {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        use std::future::Future;
+        let s = self
+            .0
+            .get_or_insert_with(|| Box::pin(tempo::time::sleep(Duration::from_millis(5))));
+        match s.as_mut().poll(cx) {
+            std::task::Poll::Ready(()) => {
+                self.0 = None;
+                std::task::Poll::Ready(Ok(buf.len()))
+            }
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// `flush` while another thread keeps posting (every millisecond, to a
+/// stream that takes 5 ms per write) returns once the bytes posted before
+/// it are written. It waited for an empty queue, which each written batch
+/// found refilled: it never returned while the other sender was active
+/// (post.rs invariant 6).
+#[test]
+fn flush_returns_while_other_senders_keep_posting() {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    let rt = rt();
+    within(&rt, async {
+        let poster = PostSend::new(SlowSink(None), 1 << 20).unwrap();
+        let other = poster.clone();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let st = stop.clone();
+        let producer = std::thread::spawn(move || {
+            while !st.load(Relaxed) {
+                other.post(&b"more"[..]).unwrap();
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        tempo::time::sleep(Duration::from_millis(20)).await;
+        poster.post(&b"mine"[..]).unwrap();
+        let r = tempo::time::timeout(Duration::from_secs(5), poster.flush()).await;
+        stop.store(true, Relaxed);
+        producer.join().unwrap();
+        r.expect("flush never returned while another sender kept posting")
+            .unwrap();
+        poster.close().await.unwrap();
+    });
+}

@@ -27,6 +27,12 @@
 //!    before is dropped.
 //! 5. Fields of `State` are touched only under its lock; the writer waker
 //!    and flush waiters are woken after the lock is released.
+//! 6. `flush` waits for a mark, not for an empty queue: `posted` counts the
+//!    bytes ever accepted and `written` those the writer put on the stream;
+//!    a flush takes `posted` at its first poll and is done once `written`
+//!    reaches it, and every written batch wakes the flush waiters to check.
+//!    Waiting until `queued` was 0 never ended while other senders kept
+//!    posting faster than the stream drained (each batch found more queued).
 
 use crate::sync::{Arc, Mutex};
 use futures_io::AsyncWrite;
@@ -44,6 +50,10 @@ const MAX_IOV: usize = 64;
 struct State {
     queue: VecDeque<Vec<u8>>,
     queued: usize,
+    /// Bytes ever accepted by `post` (invariant 6).
+    posted: u64,
+    /// Bytes ever written by the writer task (invariant 6).
+    written: u64,
     senders: usize,
     closing: bool,
     /// `Some` once the writer task ended: `Ok` after a clean close.
@@ -199,6 +209,8 @@ impl PostSend {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 queued: 0,
+                posted: 0,
+                written: 0,
                 senders: 1,
                 closing: false,
                 finished: None,
@@ -241,6 +253,7 @@ impl PostSend {
             });
         }
         g.queued += data.len();
+        g.posted += data.len() as u64;
         g.queue.push_back(data);
         let w = g.writer.take();
         drop(g);
@@ -260,21 +273,27 @@ impl PostSend {
         self.inner.limit
     }
 
-    /// Waits until every byte posted so far was written to the stream.
+    /// Waits until every byte posted so far (by any clone, before the
+    /// flush is first polled) was written to the stream; bytes posted later
+    /// do not hold it up (invariant 6).
     ///
     /// # Errors
     /// The write error that stopped the writer (bytes still queued then are lost
     /// with the connection, and this is how the caller learns it).
     pub async fn flush(&self) -> io::Result<()> {
+        let mut mark = None;
         poll_fn(|cx| {
             let mut g = self.inner.state.lock();
             if let Some(Err(e)) = &g.finished {
                 return Poll::Ready(Err(arc_err(e)));
             }
-            if g.queued == 0 {
+            let mark = *mark.get_or_insert(g.posted);
+            if g.written >= mark {
                 return Poll::Ready(Ok(()));
             }
-            g.waiters.push(cx.waker().clone());
+            if !g.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                g.waiters.push(cx.waker().clone());
+            }
             Poll::Pending
         })
         .await
@@ -431,11 +450,9 @@ async fn write_loop<W: AsyncWrite + Unpin>(guard: FinishOnDrop, mut w: W) {
         let waiters = {
             let mut g = inner.state.lock();
             g.queued -= bytes;
-            if g.queued == 0 {
-                std::mem::take(&mut g.waiters)
-            } else {
-                Vec::new()
-            }
+            g.written += bytes as u64;
+            // Invariant 6: each flush waiter checks its own mark.
+            std::mem::take(&mut g.waiters)
         };
         for w in waiters {
             w.wake();

@@ -349,3 +349,53 @@ fn flush_returns_while_other_senders_keep_posting() {
         poster.close().await.unwrap();
     });
 }
+
+/// An empty post is refused like any other once the sender is closed or
+/// its writer failed (`post`'s `# Errors`); it used to return `Ok(())`
+/// before looking at the state, telling the caller the sender still took
+/// data.
+#[test]
+fn an_empty_post_is_refused_after_close_and_after_a_failure() {
+    let rt = rt();
+    within(&rt, async {
+        let poster = PostSend::new(futures::io::sink(), 16).unwrap();
+        poster.post(Vec::new()).unwrap(); // open: accepted, queues nothing
+        assert_eq!(poster.queued(), 0);
+        poster.close().await.unwrap();
+        match poster.post(Vec::new()) {
+            Err(PostError::Closed { data, cause: None }) => assert!(data.is_empty()),
+            r => panic!("expected Closed after close, got {r:?}"),
+        }
+
+        // A writer that fails at once.
+        struct Broken;
+        impl futures::io::AsyncWrite for Broken {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+                _: &[u8],
+            ) -> std::task::Poll<io::Result<usize>> {
+                std::task::Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()))
+            }
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+        let poster = PostSend::new(Broken, 16).unwrap();
+        poster.post(&b"x"[..]).unwrap();
+        assert!(poster.flush().await.is_err());
+        match poster.post(Vec::new()) {
+            Err(PostError::Closed { cause: Some(_), .. }) => {}
+            r => panic!("expected Closed with the cause after a failure, got {r:?}"),
+        }
+    });
+}

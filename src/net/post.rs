@@ -225,17 +225,15 @@ impl PostSend {
     }
 
     /// Queues `data` to be written after everything posted before it
-    /// (invariant 1). Never waits.
+    /// (invariant 1). Never waits. Empty `data` queues nothing (but is
+    /// still refused once the sender is closed or failed).
     ///
     /// # Errors
     /// [`PostError::Full`] when the bound would be exceeded;
-    /// [`PostError::Closed`] after [`close`](Self::close) or a write error.
-    /// Both hand the bytes back.
+    /// [`PostError::Closed`] after [`close`](Self::close) or a write error,
+    /// for empty `data` too. Both hand the bytes back.
     pub fn post(&self, data: impl Into<Vec<u8>>) -> Result<(), PostError> {
         let data = data.into();
-        if data.is_empty() {
-            return Ok(());
-        }
         let mut g = self.inner.state.lock();
         if let Some(r) = &g.finished {
             let cause = r.as_ref().err().cloned();
@@ -243,6 +241,9 @@ impl PostSend {
         }
         if g.closing {
             return Err(PostError::Closed { data, cause: None });
+        }
+        if data.is_empty() {
+            return Ok(());
         }
         if g.queued + data.len() > self.inner.limit {
             let queued = g.queued;

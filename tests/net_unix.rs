@@ -282,6 +282,26 @@ fn bind_over_an_existing_path_is_addr_in_use() {
     });
 }
 
+/// An empty path is `InvalidInput`: the kernel autobinds such a socket to
+/// a random abstract name, so `bind("")` used to succeed with no file and a
+/// listener no client could find (unix.rs invariant 4). Over-long paths and
+/// NUL bytes are `InvalidInput` too, and connecting to an empty path fails.
+#[test]
+fn binding_an_empty_path_or_a_bad_path_is_invalid_input() {
+    run(async move {
+        let e = UnixListener::bind("").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        assert!(e.to_string().contains("empty"), "{e}");
+        let long = std::env::temp_dir().join("x".repeat(120));
+        let e = UnixListener::bind(&long).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        let e = UnixListener::bind("\0tempo-abstract").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        let e = UnixStream::connect("").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    });
+}
+
 #[test]
 fn outside_a_runtime_is_an_error_and_creates_no_file() {
     let tmp = TempPath::new("noruntime");

@@ -24,6 +24,11 @@
 //!    socket file, so a failed bind outside a runtime leaves no file behind.
 //!    The file is not removed when the listener drops (as with std): remove
 //!    it yourself; binding over an existing file fails with `AddrInUse`.
+//!    An empty path is refused with `InvalidInput`: `bind(2)` given only the
+//!    address family autobinds to a random abstract name, so the listener
+//!    "succeeded" with no file behind it, at a name no client knew (std and
+//!    mio pass the empty path through). Abstract names (a leading NUL byte)
+//!    are not supported: mio refuses them with `InvalidInput`.
 //! 5. Both owned halves share one `Arc<UnixStream>` (the socket closes when
 //!    the last drops); the read half only waits in the read direction, the
 //!    write half only in the write direction, and dropping the write half
@@ -107,11 +112,22 @@ impl UnixListener {
     ///
     /// # Errors
     /// `AddrInUse` if `path` exists (invariant 4), `NotFound` if its
-    /// directory does not, `PermissionDenied`, `InvalidInput` for a path too
-    /// long for a socket address; outside a tempo runtime, an error naming
-    /// `UnixListener` (and no file is created).
+    /// directory does not, `PermissionDenied`, `InvalidInput` for an empty
+    /// path, a path with a NUL byte (abstract names are not supported) or a
+    /// path too long for a socket address (107 bytes on Linux); outside a
+    /// tempo runtime, an error naming `UnixListener` (and no file is
+    /// created).
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
         current_reactor("UnixListener")?; // invariant 4
+        let path = path.as_ref();
+        if path.as_os_str().is_empty() {
+            // Invariant 4: not an autobound abstract name.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "UnixListener::bind: the path is empty (the kernel would bind a random \
+                 abstract name with no file behind it); give a file path",
+            ));
+        }
         UnixListener::from_mio(mio::net::UnixListener::bind(path)?)
     }
 

@@ -942,6 +942,45 @@ fn socket_options_round_trip() {
     });
 }
 
+/// A sub-second linger is rounded up to whole seconds (stream.rs invariant
+/// 5, socket.rs invariant 1). It was truncated to 0 on its way to the
+/// kernel, so `set_linger(Some(500 ms))` — a graceful close waiting at most
+/// half a second — closed with a reset: the peer's `read_to_end` failed
+/// with `ConnectionReset` instead of reading every byte and EOF. Huge
+/// values saturate instead of wrapping (2^32 s used to become 0 as well).
+#[test]
+fn a_sub_second_linger_closes_gracefully_not_with_a_reset() {
+    let _g = shared_lock();
+    within(Duration::from_secs(10), || {
+        let rt = rt(1);
+        block_on_timeout(&rt, 5, "sub-second linger", async {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            let (mut s, _) = l.accept().await.unwrap();
+            s.set_linger(Some(Duration::from_millis(500))).unwrap();
+            let back = s.linger().unwrap();
+            s.write_all(&[7u8; 1000]).await.unwrap();
+            drop(s);
+            let mut got = Vec::new();
+            c.read_to_end(&mut got)
+                .await
+                .expect("a 500 ms linger closed with a reset");
+            assert_eq!(got, [7u8; 1000]);
+            assert_eq!(back, Some(Duration::from_secs(1)));
+
+            c.set_linger(Some(Duration::from_secs(1 << 32))).unwrap();
+            assert_eq!(
+                c.linger().unwrap(),
+                Some(Duration::from_secs(i32::MAX as u64))
+            );
+            let t = TcpSocket::new_v4().unwrap();
+            t.set_linger(Some(Duration::from_nanos(1))).unwrap();
+            let t = t.connect(l.local_addr().unwrap()).await.unwrap();
+            assert_eq!(t.linger().unwrap(), Some(Duration::from_secs(1)));
+        });
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Sockets that outlive their runtime; the caller-driven runtime
 // ---------------------------------------------------------------------------

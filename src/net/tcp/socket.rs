@@ -1,5 +1,13 @@
 //! [`TcpSocket`]: a TCP socket configured *before* it binds or connects
 //! (options such as `SO_REUSEPORT` must be set first).
+//!
+//! # Invariants
+//! 1. A linger time reaches the kernel as whole seconds, rounded *up* and
+//!    saturated at `i32::MAX` (`linger_secs`), here and in
+//!    [`TcpStream::set_linger`]: `SO_LINGER` counts seconds in a C `int`,
+//!    and socket2 truncates (`as_secs() as c_int`), so a sub-second linger
+//!    such as 500 ms became 0, which turns the graceful close that was asked
+//!    for into a reset discarding unsent data (and 2^32 s wrapped to 0 too).
 
 use super::listener::TcpListener;
 use super::stream::TcpStream;
@@ -105,12 +113,13 @@ impl TcpSocket {
         self.s.set_keepalive(on)
     }
 
-    /// Sets `SO_LINGER`.
+    /// Sets `SO_LINGER`, as [`TcpStream::set_linger`] does (whole seconds,
+    /// rounded up; invariant 1).
     ///
     /// # Errors
     /// The OS error.
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
-        self.s.set_linger(linger)
+        self.s.set_linger(linger_secs(linger))
     }
 
     /// Binds to `addr`.
@@ -144,6 +153,17 @@ impl TcpSocket {
         s.wait_connected().await?;
         Ok(s)
     }
+}
+
+/// A linger time as the kernel can hold it (invariant 1): zero stays zero
+/// (close sends a reset), anything else is rounded up to whole seconds and
+/// saturated at `i32::MAX` seconds, so that socket2's conversion to a C `int`
+/// is exact.
+pub(crate) fn linger_secs(linger: Option<Duration>) -> Option<Duration> {
+    linger.map(|d| {
+        let up = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+        Duration::from_secs(up.min(i32::MAX as u64))
+    })
 }
 
 impl fmt::Debug for TcpSocket {

@@ -15,6 +15,9 @@
 //! 4. A vectored write hands the kernel at most `MAX_IOV` (1024) slices and
 //!    wants only their bytes (`net/iov.rs`): with more it writes a prefix,
 //!    as std does, where it used to fail with `EMSGSIZE`.
+//! 5. `set_linger` hands the kernel whole seconds, rounded up
+//!    (`tcp/socket.rs` invariant 1): a sub-second linger was truncated to 0,
+//!    a reset instead of the graceful close that was asked for.
 
 use super::split::{OwnedReadHalf, OwnedWriteHalf};
 use crate::io::readiness::Direction;
@@ -221,11 +224,14 @@ impl TcpStream {
     }
 
     /// Sets `SO_LINGER` (`Some(Duration::ZERO)` makes close send a reset).
+    /// The kernel counts whole seconds: a nonzero time is rounded up (500 ms
+    /// lingers up to 1 s, never 0) and saturates at `i32::MAX` seconds
+    /// (invariant 5); [`linger`](Self::linger) reads back the rounded value.
     ///
     /// # Errors
     /// The OS error.
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
-        SockRef::from(self.io.get_ref()).set_linger(linger)
+        SockRef::from(self.io.get_ref()).set_linger(super::socket::linger_secs(linger))
     }
 
     /// The `SO_LINGER` setting.

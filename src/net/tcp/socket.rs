@@ -114,7 +114,9 @@ impl TcpSocket {
     }
 
     /// Sets `SO_LINGER`, as [`TcpStream::set_linger`] does (whole seconds,
-    /// rounded up; invariant 1).
+    /// rounded up; invariant 1). A nonzero linger makes dropping the stream
+    /// block its thread while unsent data drains (see
+    /// [`TcpStream::set_linger`]).
     ///
     /// # Errors
     /// The OS error.

@@ -18,6 +18,16 @@
 //! 5. `set_linger` hands the kernel whole seconds, rounded up
 //!    (`tcp/socket.rs` invariant 1): a sub-second linger was truncated to 0,
 //!    a reset instead of the graceful close that was asked for.
+//!
+//! # Inherent to Linux
+//! A *nonzero* `SO_LINGER` makes `close(2)` wait, non-blocking socket or
+//! not, until the unsent data is acknowledged or the linger time runs out:
+//! dropping such a stream (or its last half) blocks the dropping thread, a
+//! worker, for up to that long, and every task of that worker waits with
+//! it. tempo cannot close asynchronously; hence the warning on
+//! [`TcpStream::set_linger`]. `Some(Duration::ZERO)` (reset at once) and
+//! `None` (the default: the kernel finishes the close in the background)
+//! never block.
 
 use super::split::{OwnedReadHalf, OwnedWriteHalf};
 use crate::io::readiness::Direction;
@@ -228,6 +238,14 @@ impl TcpStream {
     /// lingers up to 1 s, never 0) and saturates at `i32::MAX` seconds
     /// (invariant 5); [`linger`](Self::linger) reads back the rounded value.
     ///
+    /// **A nonzero linger blocks the drop**: Linux's `close(2)` then waits
+    /// until unsent data is acknowledged or the time runs out, ignoring
+    /// non-blocking mode, so dropping the stream (or its last half) holds the
+    /// worker thread, and its other tasks, that long (module docs, "Inherent
+    /// to Linux"). For a graceful close without that, leave the linger off
+    /// and call [`shutdown`](Self::shutdown)`(Write)` (or `close`), then read
+    /// until EOF before dropping.
+    ///
     /// # Errors
     /// The OS error.
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
@@ -243,10 +261,12 @@ impl TcpStream {
     }
 
     /// Turns `SO_KEEPALIVE` on (with the given idle time before the first
-    /// probe) or off.
+    /// probe) or off. The kernel counts the idle time in whole seconds, 1 to
+    /// 32,767 on Linux; a fraction of a second is dropped, so an idle time
+    /// under 1 s, or over the maximum, is refused.
     ///
     /// # Errors
-    /// The OS error.
+    /// The OS error: `InvalidInput` for an idle time outside 1 s ..= 32,767 s.
     pub fn set_keepalive(&self, idle: Option<Duration>) -> io::Result<()> {
         let s = SockRef::from(self.io.get_ref());
         match idle {

@@ -8,7 +8,7 @@ use std::io::ErrorKind;
 use std::panic::catch_unwind;
 use std::time::Duration;
 
-use tempo::net::{TcpListener, TcpSocket, TcpStream};
+use tempo::net::{connect_with_backoff, Backoff, TcpListener, TcpSocket, TcpStream};
 use tempo::time::timeout;
 use tempo::Runtime;
 
@@ -178,5 +178,36 @@ fn using_sockets_outside_a_runtime_is_an_error_not_a_panic() {
                 .unwrap_or_default();
             panic!("using a socket outside a runtime panicked: {msg}");
         }
+    });
+}
+
+/// `connect_with_backoff` with an unlimited schedule of zero delays, against
+/// an address whose `connect(2)` fails at once (TCP to the broadcast address
+/// is `ENETUNREACH` before any packet is sent): a `timeout` around it must
+/// fire. Neither the attempt nor a zero sleep ever returned `Pending`, so the
+/// retry loop held its thread forever and the timeout never ran (backoff.rs
+/// invariant 3).
+#[test]
+fn a_zero_delay_backoff_against_an_instant_failure_still_yields() {
+    within(Duration::from_secs(10), || {
+        run(5, "zero-delay backoff", async {
+            let e = TcpStream::connect("255.255.255.255:80").await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::NetworkUnreachable, "{e:?}");
+            let b = Backoff::new(Duration::ZERO, Duration::ZERO);
+            let r = timeout(
+                Duration::from_millis(100),
+                connect_with_backoff("255.255.255.255:80", b),
+            )
+            .await;
+            assert!(r.is_err(), "connected to the broadcast address?");
+            // A spawned task retrying the same way leaves its worker to others.
+            let retry = tempo::spawn(async {
+                let b = Backoff::new(Duration::ZERO, Duration::ZERO);
+                connect_with_backoff("255.255.255.255:80", b).await
+            });
+            let other = tempo::spawn(async { 7 });
+            assert_eq!(other.await.unwrap(), 7);
+            retry.abort();
+        });
     });
 }

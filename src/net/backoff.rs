@@ -2,11 +2,19 @@
 //! [`Backoff`] and [`connect_with_backoff`].
 //!
 //! # Invariants
-//! 1. Delays are `initial`, `initial·factor`, … capped at `max`; the sequence
-//!    ends after `max_attempts` attempts when that is set.
+//! 1. Delays are `initial`, `initial·factor`, … capped at `max` (a `max`
+//!    below `initial` is raised to `initial`: no delay is shorter than the
+//!    first one asked for); products saturate instead of overflowing; the
+//!    sequence ends after `max_attempts` attempts when that is set.
 //! 2. `connect_with_backoff` sleeps on the runtime's clock between attempts
 //!    (so a manual clock drives it in tests) and returns the last error
 //!    when attempts run out.
+//! 3. Between two attempts `connect_with_backoff` always yields to the
+//!    scheduler (`yield_now` after the sleep). A connect can fail without
+//!    waiting (`ENETUNREACH`, `EADDRNOTAVAIL`: `connect(2)` refuses at once)
+//!    and a zero or already-elapsed delay is ready at once, so with an
+//!    unlimited schedule of short delays the loop never returned `Pending`:
+//!    it held its worker forever, and a `timeout` around it never fired.
 //!
 //! # The reconnect pattern
 //! A client that must stay connected loops: connect with backoff, serve the
@@ -60,7 +68,17 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// Delays starting at `initial`, doubling, capped at `max`, unlimited attempts.
+    /// Delays starting at `initial`, doubling, capped at `max`, unlimited
+    /// attempts. A `max` below `initial` is raised to `initial` (invariant 1):
+    /// every delay is then `initial`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let s = Duration::from_secs;
+    /// let b = tempo::net::Backoff::new(s(10), s(1)).max_attempts(3);
+    /// assert_eq!(b.collect::<Vec<_>>(), [s(10), s(10)]);
+    /// ```
     pub fn new(initial: Duration, max: Duration) -> Backoff {
         Backoff {
             next: initial,
@@ -139,7 +157,12 @@ pub async fn connect_with_backoff<A: ToSocketAddrs>(
             Ok(s) => return Ok(s),
             Err(e) if e.kind() == io::ErrorKind::InvalidInput => return Err(e),
             Err(e) => match backoff.next() {
-                Some(d) => crate::time::sleep(d).await,
+                Some(d) => {
+                    crate::time::sleep(d).await;
+                    // Invariant 3: even when neither the attempt nor the
+                    // sleep waited.
+                    crate::task::yield_now().await;
+                }
                 None => return Err(e),
             },
         }

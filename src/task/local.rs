@@ -35,6 +35,20 @@
 //!    `wait` replaced the first one's: a second `wakeup` was lost, and a
 //!    signal re-ran the task forever without reaching the first `wait`:
 //!    `tests/task_control.rs::concurrent_waits_each_see_wakeups_and_signals`.)
+//! 6. What a burst of timers grew is given back while the task lives: a
+//!    slab of more than [`TRIM_ABOVE`] slots frees them all when its last
+//!    entry is removed, and an expiry that leaves the upper half of the
+//!    slots free truncates them (an expiry scans every slot anyway, so the
+//!    truncation adds no asymptotic cost; a cancellation truncates only at
+//!    zero live entries, so it stays O(1) amortised). Keys of removed slots
+//!    may still be held by fired registrations (`time/timer.rs` invariant
+//!    2), so a slot pushed anew takes the generation `fresh_gen`, at least
+//!    that of every slot truncated at its index: a stale key never names a
+//!    new entry. Free slots are chained lowest first after a truncation, so
+//!    that the low ones are reused. (Before, a task that once held 100,000
+//!    timers kept 5.2 MB, and every later run scanned 100,000 slots, for the
+//!    task's life: `tests/memory.rs`
+//!    `a_task_gives_back_what_a_burst_of_its_timers_grew`.)
 
 use super::header::RawTask;
 use crate::sync::tls;
@@ -105,8 +119,13 @@ const NO_SLOT: u32 = u32::MAX;
 /// chunk instead of 128: the first sleep of each of 100,000 tasks faulted in
 /// 37% fewer fresh pages (`benches/RESULTS.md`, eighth session). It is 80
 /// bytes (a 96-byte chunk) since the `wait` wakers became a list
-/// (invariant 5).
+/// (invariant 5), and 88 (the same 96-byte chunk) since `fresh_gen`
+/// (invariant 6).
 const INLINE: usize = 1;
+
+/// A slab keeps up to this many slots whatever their use; beyond, what is
+/// free at the end is given back (invariant 6).
+const TRIM_ABOVE: usize = 16;
 
 /// The wakers of a task's pending `wait`s (invariant 5): one inline.
 pub(crate) type WaitWakers = SmallVec<[Waker; 1]>;
@@ -130,9 +149,11 @@ struct Slab {
     slots: SmallVec<[Slot; INLINE]>,
     free_head: u32,
     /// Live entries (at most the slot count, which `insert` keeps below
-    /// `NO_SLOT`): a `u32` beside `free_head`, so the two share one word and
-    /// the slab is 80 bytes (see [`INLINE`]).
+    /// `NO_SLOT`): a `u32` beside `free_head`, so the two share one word
+    /// (see [`INLINE`]).
     live: u32,
+    /// The generation a slot pushed anew starts at (invariant 6).
+    fresh_gen: u32,
     /// Wakers of the pending `wait`/`wait_until`s (invariant 5); kept here
     /// so that a task that never waits does not pay for them. One inline.
     wait_wakers: WaitWakers,
@@ -144,6 +165,7 @@ impl Default for Slab {
             slots: SmallVec::new(),
             free_head: NO_SLOT,
             live: 0,
+            fresh_gen: 0,
             wait_wakers: WaitWakers::new(),
         }
     }
@@ -177,7 +199,7 @@ impl Slab {
                 .filter(|&i| i != NO_SLOT)
                 .expect("more than 2^32 - 1 live timers in one task");
             self.slots.push(Slot {
-                generation: 0,
+                generation: self.fresh_gen,
                 next_free: NO_SLOT,
                 deadline: Some(deadline),
                 waker,
@@ -231,7 +253,38 @@ impl Slab {
     /// the caller outside any borrow).
     fn remove(&mut self, key: TimerKey) -> Option<Waker> {
         self.get(key)?;
-        self.release(key.slot)
+        let w = self.release(key.slot);
+        if self.live == 0 {
+            self.truncate(0);
+        }
+        w
+    }
+
+    /// Frees the slots from `keep` on, which are all free, if there are
+    /// more than [`TRIM_ABOVE`] slots and they are at least half of them
+    /// (invariant 6): raises `fresh_gen` past their generations, rebuilds
+    /// the free chain lowest first, and gives back the spare capacity.
+    /// O(slots) when it truncates.
+    fn truncate(&mut self, keep: usize) {
+        let len = self.slots.len();
+        if len <= TRIM_ABOVE || keep > len / 2 {
+            return;
+        }
+        for s in &self.slots[keep..] {
+            debug_assert!(s.deadline.is_none(), "tempo bug: truncating a live slot");
+            // Every stale key of this slot has an older generation.
+            self.fresh_gen = self.fresh_gen.max(s.generation);
+        }
+        self.slots.truncate(keep);
+        self.slots.shrink_to_fit();
+        self.free_head = NO_SLOT;
+        for (i, s) in self.slots.iter_mut().enumerate().rev() {
+            if s.deadline.is_none() {
+                s.next_free = self.free_head;
+                // `i < keep <= len`, which `insert` keeps below `NO_SLOT`.
+                self.free_head = i as u32;
+            }
+        }
     }
 
     /// The earliest registered deadline.
@@ -247,21 +300,29 @@ impl Slab {
     /// the owner's own (not stored) are left out.
     fn take_expired(&mut self, now: Instant) -> Fired {
         let mut fired: SmallVec<[(Instant, u32); FIRED_INLINE]> = SmallVec::new();
+        // One past the last slot left live (invariant 6).
+        let mut keep = 0;
         if self.live > 0 {
             for (i, s) in self.slots.iter().enumerate() {
-                if let Some(d) = s.deadline.filter(|d| *d <= now) {
-                    // `i` fits: `insert` never makes more than `NO_SLOT` slots.
-                    fired.push((d, i as u32));
+                if let Some(d) = s.deadline {
+                    if d <= now {
+                        // `i` fits: `insert` never makes more than `NO_SLOT` slots.
+                        fired.push((d, i as u32));
+                    } else {
+                        keep = i + 1;
+                    }
                 }
             }
         }
         if fired.len() > 1 {
             fired.sort_unstable();
         }
-        fired
+        let wakers = fired
             .into_iter()
             .filter_map(|(_, i)| self.release(i))
-            .collect()
+            .collect();
+        self.truncate(keep);
+        wakers
     }
 }
 
@@ -369,9 +430,9 @@ pub(crate) fn with_local<R>(f: impl FnOnce(u64, &mut TaskLocal) -> R) -> Option<
     Some(f(cur.id, unsafe { &mut *cur.local }))
 }
 
-// The size `Slab::live`'s doc promises (loom and shuttle builds differ).
+// The size [`INLINE`]'s doc promises (loom and shuttle builds differ).
 #[cfg(all(target_pointer_width = "64", not(any(tempo_loom, tempo_shuttle))))]
-const _: () = assert!(std::mem::size_of::<Slab>() == 80);
+const _: () = assert!(std::mem::size_of::<Slab>() == 88);
 
 #[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
 mod tests {
@@ -433,5 +494,59 @@ mod tests {
         }
         assert_eq!(l.slab.as_ref().unwrap().slots.capacity(), cap);
         assert_eq!(l.earliest(), Some(at(1)));
+    }
+
+    /// Invariant 6: a burst's slots are given back, by an expiry that
+    /// leaves the upper half free and by the last cancellation, and no key
+    /// of a removed slot names an entry made after.
+    #[test]
+    fn a_burst_of_timers_is_given_back_and_stale_keys_stay_stale() {
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let mut l = TimerList::default();
+        let slots = |l: &TimerList| l.slab.as_ref().unwrap().slots.capacity();
+        // Twice round: the second burst reuses slots the first gave back.
+        let mut stale = Vec::new();
+        for round in 0..2 {
+            let keep = l.insert(7, at(5000), None);
+            let burst: Vec<_> = (0..1000).map(|i| l.insert(7, at(i), None)).collect();
+            assert!(slots(&l) >= 1001);
+            let _ = l.take_expired(at(1000));
+            assert!(
+                slots(&l) <= TRIM_ABOVE,
+                "round {round}: an expiry gave back the tail"
+            );
+            assert!(l.contains(keep) && burst.iter().all(|k| !l.contains(*k)));
+            // Cancelled, not expired: the last removal gives them back.
+            let more: Vec<_> = (0..1000).map(|i| l.insert(7, at(i), None)).collect();
+            assert!(slots(&l) >= 1001);
+            for k in &more {
+                assert!(l.remove(*k).is_none());
+            }
+            assert!(
+                slots(&l) >= 1001,
+                "a removal with live entries left is O(1)"
+            );
+            assert!(l.remove(keep).is_none());
+            assert_eq!(
+                slots(&l),
+                INLINE,
+                "round {round}: the last removal gave back all"
+            );
+            stale.extend(burst);
+            stale.extend(more);
+            stale.push(keep);
+            let fresh: Vec<_> = (0..2000).map(|i| l.insert(7, at(i), None)).collect();
+            for k in &stale {
+                assert!(
+                    !l.contains(*k),
+                    "round {round}: a stale key names a new entry"
+                );
+                assert!(l.remove(*k).is_none());
+            }
+            assert!(fresh.iter().all(|k| l.contains(*k)));
+            let _ = l.take_expired(at(5000));
+            stale.extend(fresh);
+        }
     }
 }

@@ -17,6 +17,11 @@
 //! 1. `TaskRef` owns one task reference.
 //! 2. `Wait` touches the task-local state only through `local::with_local`
 //!    (exclusive while the task runs).
+//! 3. A `Wait` that returned `Pending` is counted among its owner's pending
+//!    `wait`s until it returns `Ready` or drops (`local.rs` invariant 5):
+//!    `counted` names that owner, and only that owner uncounts it. A `Wait`
+//!    polled pending by another owner is counted there as well: every owner
+//!    that holds its waker counts it.
 
 use super::header::RawTask;
 use super::local;
@@ -199,6 +204,7 @@ pub fn wait() -> Wait {
         deadline: None,
         reg: TimerReg::new(),
         clock: None,
+        counted: None,
     }
 }
 
@@ -225,6 +231,7 @@ pub fn wait_until(deadline: Instant) -> Wait {
         deadline: Some(deadline),
         reg: TimerReg::new(),
         clock: None,
+        counted: None,
     }
 }
 
@@ -239,6 +246,7 @@ pub fn wait_timeout(dur: Duration) -> Wait {
         deadline,
         reg: TimerReg::new(),
         clock: Some(clock),
+        counted: None,
     }
 }
 
@@ -248,6 +256,20 @@ pub struct Wait {
     deadline: Option<Instant>,
     reg: TimerReg,
     clock: Option<crate::time::clock::Clock>,
+    /// The owner whose pending `wait`s count this one (invariant 3).
+    counted: Option<u64>,
+}
+
+impl Wait {
+    /// Ends the registration: the timer and the count (invariant 3).
+    fn end(&mut self) {
+        self.reg.deregister();
+        if let Some(owner) = self.counted.take() {
+            let wakers = local::with_local(|id, l| (id == owner).then(|| l.wait_ended())).flatten();
+            // Dropped after the borrow of the task-local state ended.
+            drop(wakers);
+        }
+    }
 }
 
 impl Future for Wait {
@@ -257,11 +279,11 @@ impl Future for Wait {
         let t = current_raw("wait()");
         let state = t.state();
         if state.load().has(SIGNALED) {
-            self.reg.deregister();
+            self.end();
             return Poll::Ready(WaitOutcome::Signaled);
         }
         if state.take_woken() {
-            self.reg.deregister();
+            self.end();
             return Poll::Ready(WaitOutcome::Woken);
         }
         if let Some(d) = self.deadline {
@@ -270,19 +292,33 @@ impl Future for Wait {
                 .clock
                 .get_or_insert_with(|| crate::runtime::context::clock("tempo::task::wait_until"));
             if clock.now() >= d {
-                this.reg.deregister();
+                this.end();
                 return Poll::Ready(WaitOutcome::Expired);
             }
             this.reg.register(d, cx.waker(), clock);
         }
-        local::with_local(|_, l| l.set_wait_waker(cx.waker()));
+        let counted = self.counted;
+        let owner = local::with_local(|id, l| {
+            // Counted by the owner that polls it pending. A `Wait` moved to
+            // another task is counted there too (its waker is in that list
+            // now) and stays counted in the first, whose list then empties
+            // only at its completion: never a waker lost, at worst one kept.
+            if counted != Some(id) {
+                l.wait_started();
+            }
+            l.set_wait_waker(cx.waker());
+            id
+        });
+        if owner.is_some() {
+            self.counted = owner;
+        }
         Poll::Pending
     }
 }
 
 impl Drop for Wait {
     fn drop(&mut self) {
-        self.reg.deregister();
+        self.end();
     }
 }
 

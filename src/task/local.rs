@@ -35,6 +35,16 @@
 //!    `wait` replaced the first one's: a second `wakeup` was lost, and a
 //!    signal re-ran the task forever without reaching the first `wait`:
 //!    `tests/task_control.rs::concurrent_waits_each_see_wakeups_and_signals`.)
+//!    `waits` counts the task's pending `wait`s (each counted once, in the
+//!    task that first polled it `Pending`); when the last one ends (ready or
+//!    dropped), the list is emptied: a waker left by an ended `wait` then
+//!    never fires, and the list holds no more wakers than the `wait`s of one
+//!    busy period. (Before, each `wait_timeout` that expired inside a
+//!    `FuturesUnordered`, whose children each have their own waker, left
+//!    its waker and with it the child's allocation in the list until the
+//!    next wakeup or signal, which a task that only times out never gets:
+//!    200 bytes per wait, without bound:
+//!    `tests/memory.rs::expired_waits_do_not_pile_up_in_a_living_task`.)
 //! 6. What a burst of timers grew is given back while the task lives: a
 //!    slab of more than [`TRIM_ABOVE`] slots frees them all when its last
 //!    entry is removed, and an expiry that leaves the upper half of the
@@ -77,6 +87,33 @@ impl TaskLocal {
         let wakers = &mut self.timers.slab_mut().wait_wakers;
         if !wakers.iter().any(|w| w.will_wake(waker)) {
             wakers.push(waker.clone());
+        }
+    }
+
+    /// Counts a `wait` that is pending from now on (invariant 5).
+    pub(crate) fn wait_started(&mut self) {
+        let s = self.timers.slab_mut();
+        s.waits = s
+            .waits
+            .checked_add(1)
+            .expect("more than 2^32 - 1 pending waits in one task");
+    }
+
+    /// Uncounts a `wait` that [`wait_started`](Self::wait_started) counted;
+    /// when it was the last, takes the list of wakers (invariant 5) for the
+    /// caller to drop after its borrow of the `TaskLocal` ends. (A slab
+    /// cleared since, at completion, counts nothing.)
+    pub(crate) fn wait_ended(&mut self) -> WaitWakers {
+        match self.timers.slab.as_deref_mut() {
+            Some(s) if s.waits > 0 => {
+                s.waits -= 1;
+                if s.waits == 0 {
+                    std::mem::take(&mut s.wait_wakers)
+                } else {
+                    WaitWakers::new()
+                }
+            }
+            _ => WaitWakers::new(),
         }
     }
 
@@ -154,6 +191,8 @@ struct Slab {
     live: u32,
     /// The generation a slot pushed anew starts at (invariant 6).
     fresh_gen: u32,
+    /// Pending `wait`s (invariant 5); shares a word with `fresh_gen`.
+    waits: u32,
     /// Wakers of the pending `wait`/`wait_until`s (invariant 5); kept here
     /// so that a task that never waits does not pay for them. One inline.
     wait_wakers: WaitWakers,
@@ -166,6 +205,7 @@ impl Default for Slab {
             free_head: NO_SLOT,
             live: 0,
             fresh_gen: 0,
+            waits: 0,
             wait_wakers: WaitWakers::new(),
         }
     }

@@ -27,6 +27,11 @@ use std::time::{Duration, Instant};
 /// Otherwise the deadline lives in the task's own timer list: creating and
 /// dropping a timeout touches no shared lock.
 ///
+/// `fut` is polled before the deadline is checked, at every poll: a result
+/// ready in the same poll as the deadline wins, so `timeout(Duration::ZERO,
+/// fut)` is `Ok` for a `fut` that is ready at its first poll and
+/// `Err(Elapsed)` for one that is not (module invariant 1).
+///
 /// # Errors
 /// [`Elapsed`] if the deadline passes before `fut` completes; `fut` is dropped.
 ///
@@ -52,7 +57,9 @@ pub fn timeout<F: Future>(dur: Duration, fut: F) -> Timeout<F> {
     }
 }
 
-/// Runs `fut` until `deadline`.
+/// Runs `fut` until `deadline`. As for [`timeout`], a result ready in the
+/// same poll as the deadline wins: with a `deadline` already past, a `fut`
+/// ready at its first poll gives `Ok`, any other `Err(Elapsed)` at once.
 ///
 /// # Errors
 /// [`Elapsed`] if the deadline passes before `fut` completes; `fut` is dropped.

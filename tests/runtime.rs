@@ -853,6 +853,69 @@ fn a_task_given_back_by_an_ending_block_on_reaches_a_caller_in_the_driver() {
     });
 }
 
+/// A `block_on` caller of a `worker_threads(0)` runtime that holds the sched
+/// role, asleep in the driver, and is unparked both by its own future (which
+/// is then done) and by a wake that pushed a task to the front queue, hands
+/// the front queue to the other caller, asleep as an idle worker, when it
+/// ends (`worker.rs` invariant 9). It used to end without a round and
+/// without a notification: the woken task sat in the front queue while the
+/// other caller slept until its own deadline (here 2 s; without one, for
+/// ever): a lost wakeup.
+#[test]
+fn a_block_on_ending_right_after_its_driver_unpark_hands_the_front_queue_over() {
+    within(Duration::from_secs(60), || {
+        let mut lost = Vec::new();
+        for i in 0..100 {
+            let rt = Arc::new(Runtime::builder().worker_threads(0).build().unwrap());
+            let polls = Arc::new(AtomicUsize::new(0));
+            let waker: Arc<std::sync::Mutex<Option<std::task::Waker>>> = Default::default();
+            let (p, w) = (polls.clone(), waker.clone());
+            let t = rt.spawn(std::future::poll_fn(move |cx| {
+                *w.lock().unwrap() = Some(cx.waker().clone());
+                if p.fetch_add(1, SeqCst) == 0 {
+                    std::task::Poll::Pending
+                } else {
+                    std::task::Poll::Ready(())
+                }
+            }));
+            // Caller A runs the task's first poll, then holds the role and
+            // blocks in the driver (no deadline anywhere).
+            let (a_tx, a_rx) = futures::channel::oneshot::channel::<()>();
+            let rt_a = rt.clone();
+            let a = std::thread::spawn(move || rt_a.block_on(async move { a_rx.await.unwrap() }));
+            while polls.load(SeqCst) == 0 {
+                std::thread::yield_now();
+            }
+            std::thread::sleep(Duration::from_millis(5));
+            // Caller B (this thread) finds the role held and sleeps as an idle
+            // worker; meanwhile A's future is completed and the task woken,
+            // back to back, so that A wakes up with both done.
+            let w = waker.lock().unwrap().clone().unwrap();
+            let poker = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(5));
+                if i % 2 == 0 {
+                    a_tx.send(()).unwrap();
+                    w.wake();
+                } else {
+                    w.wake();
+                    a_tx.send(()).unwrap();
+                }
+            });
+            let r = rt.block_on(tempo::time::timeout(Duration::from_secs(1), t));
+            poker.join().unwrap();
+            a.join().unwrap();
+            match r {
+                Ok(r) => r.unwrap(),
+                Err(_) => lost.push(i),
+            }
+        }
+        assert!(
+            lost.is_empty(),
+            "woken tasks left in the front queue, tries {lost:?} of 100"
+        );
+    });
+}
+
 /// A thread name with a NUL byte is an error of `build`, for any worker
 /// count (std's thread builder used to panic inside `build`).
 #[test]

@@ -118,6 +118,13 @@
 //!    the round's pass (invariant 4) went down with the stack and the task
 //!    it notified never ran again (its only notification was dropped: the
 //!    task stayed `SCHEDULED`, so later wakes did not push it either).
+//!    A loop that ends before shutdown and gives nothing back still
+//!    notifies (`Shared::notify_sched`): a caller-driven `block_on` that
+//!    held the role asleep in the driver is unparked by a front-queue push
+//!    and by its own future at once, and ended without a round; the push's
+//!    notification was spent and another `block_on` caller, asleep as an
+//!    idle worker, never took the task (a lost wakeup:
+//!    `tests/runtime.rs::a_block_on_ending_right_after_its_driver_unpark_hands_the_front_queue_over`).
 //!    TLA+: `WorkerExit` (the unwind of a `block_on` loop is, like its
 //!    normal end, not modelled: the spec's workers leave only at shutdown).
 //! 10. *No task is taken once shutdown began.* The loop reads the shutdown
@@ -475,6 +482,16 @@ impl Drop for Held<'_> {
             if self.shared.front.is_closed() {
                 drop(self.shared.ready.drain());
             }
+        } else if !self.shared.is_shutdown() {
+            // The loop may have been the one notified for work it never
+            // took: a caller-driven `block_on` that held the role, asleep
+            // in the driver, and was unparked for a push to the front queue
+            // (or counted itself as the taker of a ready task, or kept time
+            // for the waiting heap) ends without a round when its own future
+            // is done. Another runner may sleep as an idle worker meanwhile:
+            // hand the role's duties over (invariant 9; `shared.rs`
+            // invariant 1). With nobody asleep this is a fence and two loads.
+            self.shared.notify_sched();
         }
     }
 }

@@ -854,3 +854,200 @@ fn concurrent_waits_each_see_wakeups_and_signals() {
         }
     });
 }
+
+/// Wakes that land while a task runs (any number, from several threads, by
+/// `Waker::wake` or by `TaskRef::wakeup`) make it run exactly once more, not
+/// once per wake (DESIGN: "wakeup: idempotent; guarantees at least one more
+/// run"). The task counts its polls; after the run the wakes landed in, the
+/// count must reach 2 and stay there.
+#[test]
+fn many_wakes_while_running_cause_exactly_one_more_run() {
+    within(Duration::from_secs(10), || {
+        for workers in [0usize, 1, 2] {
+            for by_task_ref in [false, true] {
+                let rt = rt(workers);
+                let polls = Arc::new(AtomicUsize::new(0));
+                let running = Arc::new(AtomicBool::new(false));
+                let sent = Arc::new(AtomicBool::new(false));
+                let done = Arc::new(AtomicBool::new(false));
+                let waker_slot: Arc<Mutex<Option<std::task::Waker>>> = Arc::new(Mutex::new(None));
+                let (p, r, s, d, ws) = (
+                    polls.clone(),
+                    running.clone(),
+                    sent.clone(),
+                    done.clone(),
+                    waker_slot.clone(),
+                );
+                let h = rt.spawn(futures::future::poll_fn(move |cx| {
+                    let n = p.fetch_add(1, SeqCst) + 1;
+                    *ws.lock().unwrap() = Some(cx.waker().clone());
+                    if n == 1 {
+                        r.store(true, SeqCst);
+                        let t0 = Instant::now();
+                        while !s.load(SeqCst) {
+                            assert!(t0.elapsed() < Duration::from_secs(3), "wakes never sent");
+                            std::thread::yield_now();
+                        }
+                    }
+                    if d.load(SeqCst) {
+                        std::task::Poll::Ready(n)
+                    } else {
+                        std::task::Poll::Pending
+                    }
+                }));
+                let t = h.task_ref();
+                let label = format!("workers={workers} by_task_ref={by_task_ref}");
+                // worker_threads(0): a second thread drives the runtime.
+                let rt = Arc::new(rt);
+                let driver = (workers == 0).then(|| {
+                    let (rt, done) = (rt.clone(), done.clone());
+                    std::thread::spawn(move || {
+                        rt.block_on(async move {
+                            while !done.load(SeqCst) {
+                                sleep(Duration::from_millis(1)).await;
+                            }
+                        })
+                    })
+                });
+                spin_until("first poll running", || running.load(SeqCst));
+                let wakers: Vec<_> = (0..4)
+                    .map(|_| {
+                        let t = t.clone();
+                        let w = waker_slot.lock().unwrap().clone().unwrap();
+                        std::thread::spawn(move || {
+                            for _ in 0..100 {
+                                if by_task_ref {
+                                    t.wakeup();
+                                } else {
+                                    w.wake_by_ref();
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                for w in wakers {
+                    w.join().unwrap();
+                }
+                sent.store(true, SeqCst);
+                spin_until("the run after the wakes", || polls.load(SeqCst) >= 2);
+                // Anything more would come at once; give it ample time.
+                std::thread::sleep(Duration::from_millis(50));
+                assert_eq!(
+                    polls.load(SeqCst),
+                    2,
+                    "{label}: 400 wakes during one run caused more than one more run"
+                );
+                done.store(true, SeqCst);
+                let w = waker_slot.lock().unwrap().clone().unwrap();
+                w.wake();
+                let n = rt.block_on(async move { timeout(Duration::from_secs(2), h).await });
+                let n =
+                    n.unwrap_or_else(|_| panic!("{label}: the wake after the quiet run was lost"));
+                assert_eq!(n.unwrap(), 3, "{label}");
+                if let Some(d) = driver {
+                    d.join().unwrap();
+                }
+            }
+        }
+    });
+}
+
+/// A task is never polled by two threads at once (DESIGN: "a task is never
+/// in two queues and never runs on two threads"), however its wakes race
+/// with its runs: tasks of two workers (and of a caller-driven runtime with
+/// two `block_on` callers) are woken from four threads, by waker and by
+/// `TaskRef::wakeup`/`signal`, while they run; each poll checks that no
+/// other poll of the same task is in progress.
+#[test]
+fn a_task_is_never_polled_on_two_threads_at_once() {
+    within(Duration::from_secs(20), || {
+        for workers in [0usize, 2] {
+            const TASKS: usize = 16;
+            const POLLS: usize = 300;
+            let rt = Arc::new(rt(workers));
+            let overlaps = Arc::new(AtomicUsize::new(0));
+            let stop = Arc::new(AtomicBool::new(false));
+            let wakers: Arc<Mutex<Vec<Option<std::task::Waker>>>> =
+                Arc::new(Mutex::new(vec![None; TASKS]));
+            let mut hs = Vec::new();
+            for i in 0..TASKS {
+                let (ov, ws) = (overlaps.clone(), wakers.clone());
+                let in_poll = Arc::new(AtomicBool::new(false));
+                let mut polls = 0usize;
+                hs.push(rt.spawn(futures::future::poll_fn(move |cx| {
+                    if in_poll.swap(true, SeqCst) {
+                        ov.fetch_add(1, SeqCst);
+                    }
+                    polls += 1;
+                    ws.lock().unwrap()[i] = Some(cx.waker().clone());
+                    // Stay in the poll a little, so that wakes land during it.
+                    for _ in 0..200 {
+                        std::hint::spin_loop();
+                    }
+                    in_poll.store(false, SeqCst);
+                    if polls >= POLLS {
+                        std::task::Poll::Ready(())
+                    } else {
+                        std::task::Poll::Pending
+                    }
+                })));
+            }
+            let refs: Arc<Vec<TaskRef>> = Arc::new(hs.iter().map(|h| h.task_ref()).collect());
+            let pokers: Vec<_> = (0..4u64)
+                .map(|k| {
+                    let (ws, refs, stop) = (wakers.clone(), refs.clone(), stop.clone());
+                    std::thread::spawn(move || {
+                        let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ k;
+                        while !stop.load(SeqCst) {
+                            x ^= x << 13;
+                            x ^= x >> 7;
+                            x ^= x << 17;
+                            let i = (x % TASKS as u64) as usize;
+                            match (x >> 32) % 3 {
+                                0 => refs[i].wakeup(),
+                                1 => refs[i].signal(),
+                                _ => {
+                                    let w = ws.lock().unwrap()[i].clone();
+                                    if let Some(w) = w {
+                                        w.wake();
+                                    }
+                                }
+                            }
+                        }
+                    })
+                })
+                .collect();
+            // worker_threads(0): two callers drive the runtime.
+            let second = (workers == 0).then(|| {
+                let (rt, stop) = (rt.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    rt.block_on(async move {
+                        while !stop.load(SeqCst) {
+                            yield_now().await;
+                        }
+                    })
+                })
+            });
+            rt.block_on(async move {
+                for h in hs {
+                    timeout(Duration::from_secs(10), h)
+                        .await
+                        .expect("a task stopped being run")
+                        .unwrap();
+                }
+            });
+            stop.store(true, SeqCst);
+            for p in pokers {
+                p.join().unwrap();
+            }
+            if let Some(s) = second {
+                s.join().unwrap();
+            }
+            assert_eq!(
+                overlaps.load(SeqCst),
+                0,
+                "workers={workers}: a task was polled on two threads at once"
+            );
+        }
+    });
+}

@@ -350,6 +350,68 @@ fn stop_before_run_returns_immediately_and_restart_blocks_again() {
     });
 }
 
+/// `stop` makes *every* `run` return (cnetmod: `stop()` ends the event
+/// loop; `Handle::stop`: "asks every `Runtime::run` call to return"), and
+/// is thread-safe (DESIGN: cnetmod's `stop()` was not): three threads in
+/// `run` at once, four threads calling `stop` at once.
+#[test]
+fn stop_from_many_threads_returns_every_concurrent_run() {
+    within(LIMIT, || {
+        for workers in [0usize, 2] {
+            let rt = Arc::new(rt(workers));
+            let (tx, rx) = mpsc::channel();
+            let runners: Vec<_> = (0..3)
+                .map(|_| {
+                    let (rt, tx) = (rt.clone(), tx.clone());
+                    std::thread::spawn(move || {
+                        rt.run();
+                        tx.send(()).unwrap();
+                    })
+                })
+                .collect();
+            // A task keeps running meanwhile (driven by the callers on
+            // worker_threads(0)).
+            let ticks = Arc::new(AtomicUsize::new(0));
+            let t = ticks.clone();
+            let ticker = rt.spawn(async move {
+                loop {
+                    t.fetch_add(1, SeqCst);
+                    sleep(Duration::from_millis(1)).await;
+                }
+            });
+            std::thread::sleep(Duration::from_millis(30));
+            assert!(
+                rx.try_recv().is_err(),
+                "workers={workers}: run returned before stop"
+            );
+            let h = rt.handle();
+            let stoppers: Vec<_> = (0..4)
+                .map(|_| {
+                    let h = h.clone();
+                    std::thread::spawn(move || h.stop())
+                })
+                .collect();
+            for s in stoppers {
+                s.join().unwrap();
+            }
+            for i in 0..3 {
+                rx.recv_timeout(Duration::from_secs(2)).unwrap_or_else(|_| {
+                    panic!("workers={workers}: run #{i} of 3 did not return after stop")
+                });
+            }
+            for r in runners {
+                r.join().unwrap();
+            }
+            assert!(rt.handle().is_stopped());
+            assert!(
+                ticks.load(SeqCst) > 0,
+                "workers={workers}: the task never ran"
+            );
+            ticker.abort();
+        }
+    });
+}
+
 #[test]
 fn stop_does_not_cancel_tasks_on_a_multi_worker_runtime() {
     within(LIMIT, || {

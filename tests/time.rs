@@ -1078,3 +1078,66 @@ fn a_panicking_timer_waker_does_not_kill_the_worker() {
         drop(rt); // returned before the `within` limit: no hang
     });
 }
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+/// Timers are task-local (DESIGN, "time"; cnetmod's weakness: "a kernel
+/// object per timer"): 10,000 pending sleeps on 10,000 tasks, and 1,000
+/// pending timeouts in one task, open no file descriptor (no timerfd per
+/// timer). Other tests of this binary may open a few descriptors meanwhile
+/// (their runtimes), hence the slack; one per timer would be thousands.
+#[test]
+fn pending_timers_open_no_kernel_objects() {
+    within(Duration::from_secs(20), || {
+        for workers in [0usize, 2] {
+            let rt = rt(workers);
+            // The runtime's own descriptors exist once it ran something.
+            rt.block_on(sleep(Duration::from_micros(10)));
+            let before = open_fds();
+            let started = Arc::new(AtomicUsize::new(0));
+            let hs: Vec<_> = (0..10_000)
+                .map(|_| {
+                    let s = started.clone();
+                    rt.spawn(async move {
+                        s.fetch_add(1, SeqCst);
+                        sleep(Duration::from_secs(3600)).await;
+                    })
+                })
+                .collect();
+            let (tx, rx) = std::sync::mpsc::channel();
+            let many = rt.spawn(async move {
+                let mut fu: FuturesUnordered<_> = (0..1000u64)
+                    .map(|i| timeout(Duration::from_secs(3600 + i), future::pending::<()>()))
+                    .collect();
+                assert!(futures::poll!(fu.next()).is_pending());
+                tx.send(()).unwrap();
+                fu.next().await;
+            });
+            rt.block_on(async {
+                let t0 = Instant::now();
+                while started.load(SeqCst) < 10_000 {
+                    assert!(
+                        t0.elapsed() < Duration::from_secs(10),
+                        "tasks did not start"
+                    );
+                    sleep(Duration::from_millis(1)).await;
+                }
+                // Every task is parked on its sleep once its first poll ended.
+                sleep(Duration::from_millis(20)).await;
+            });
+            rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            let during = open_fds();
+            assert!(
+                during < before + 100,
+                "workers={workers}: {} descriptors opened for 11,000 pending timers",
+                during.saturating_sub(before)
+            );
+            for h in &hs {
+                h.abort();
+            }
+            many.abort();
+        }
+    });
+}

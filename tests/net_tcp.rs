@@ -1171,3 +1171,56 @@ fn a_vectored_write_of_more_than_1024_slices_writes_a_prefix() {
         });
     });
 }
+
+/// Socket I/O is not starved by tasks that are always ready (serverbox:
+/// "there is no IO starvation for any of the sockets"; DESIGN: the sched
+/// role polls the driver without blocking on every round): four tasks that
+/// `yield_now` forever keep every runner busy, so the role never blocks in
+/// the driver, and 100 echo round trips over loopback still complete.
+#[test]
+fn socket_io_is_not_starved_by_tasks_that_never_stop_yielding() {
+    let _g = shared_lock();
+    within(Duration::from_secs(30), || {
+        for workers in [0usize, 1, 2] {
+            let rt = rt(workers);
+            let stop = Arc::new(AtomicBool::new(false));
+            let spinners: Vec<_> = (0..4)
+                .map(|_| {
+                    let stop = stop.clone();
+                    rt.spawn(async move {
+                        while !stop.load(SeqCst) {
+                            tempo::task::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            block_on_timeout(&rt, 20, "echo behind spinners", async {
+                let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = l.local_addr().unwrap();
+                let server = spawn_echo_server(l);
+                let mut c = TcpStream::connect(addr).await.unwrap();
+                for i in 0..100u32 {
+                    let msg = i.to_le_bytes();
+                    let mut back = [0u8; 4];
+                    within_ms(
+                        2000,
+                        &format!("workers={workers}: round trip #{i}"),
+                        async {
+                            c.write_all(&msg).await.unwrap();
+                            c.read_exact(&mut back).await.unwrap();
+                        },
+                    )
+                    .await;
+                    assert_eq!(back, msg);
+                }
+                server.abort();
+            });
+            stop.store(true, SeqCst);
+            rt.block_on(async {
+                for s in spinners {
+                    s.await.unwrap();
+                }
+            });
+        }
+    });
+}

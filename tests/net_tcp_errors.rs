@@ -211,3 +211,57 @@ fn a_zero_delay_backoff_against_an_instant_failure_still_yields() {
         });
     });
 }
+
+/// serverbox's connect with delay (`connect_with_backoff`): after a refused
+/// attempt the client waits out each delay on the runtime's clock (here a
+/// `ManualClock`: no attempt before the clock moves) and connects once a
+/// listener appears.
+#[test]
+fn connect_with_backoff_waits_its_delays_and_connects_once_the_peer_listens() {
+    use tempo::net::{connect_with_backoff, Backoff};
+    within(Duration::from_secs(20), || {
+        let clock = tempo::time::ManualClock::new();
+        let rt = common::manual_rt(1, &clock);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let b = Backoff::new(Duration::from_secs(1), Duration::from_secs(4));
+        let h = rt.spawn(connect_with_backoff(addr, b));
+        // The first attempt is refused; the task now sleeps 1 s on the
+        // manual clock, which does not move by itself.
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            !h.is_finished(),
+            "connect_with_backoff gave up or ran ahead"
+        );
+        // Another refused attempt after the first delay; then a listener.
+        clock.advance(Duration::from_secs(1));
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!h.is_finished(), "the second delay (2 s) was not waited");
+        let l = rt
+            .block_on(TcpListener::bind(addr))
+            .expect("rebind the port");
+        clock.advance(Duration::from_secs(1));
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            !h.is_finished(),
+            "an attempt came before its 2 s delay ended"
+        );
+        clock.advance(Duration::from_secs(1));
+        let r = rt.block_on(async {
+            let (s, peer) = timeout(Duration::from_secs(5), async {
+                let accepted = l.accept().await.unwrap();
+                (h.await.unwrap(), accepted.1)
+            })
+            .await
+            .expect("no connection after the listener appeared");
+            (s, peer)
+        });
+        let (s, peer) = r;
+        let s = s.expect("connect_with_backoff failed");
+        assert_eq!(s.local_addr().unwrap(), peer);
+    });
+}

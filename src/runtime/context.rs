@@ -24,6 +24,18 @@ pub(crate) fn enter(h: Handle) -> ContextGuard {
     ContextGuard(CONTEXT.with(|c| c.replace(Some(h))))
 }
 
+/// Sets `h` as this thread's context if the thread-local is still alive
+/// (`None` during thread-local destruction: a `Runtime` kept in a
+/// thread-local and dropped at thread exit, after the context's own
+/// destructor ran; `CONTEXT.with` would panic there, and a panic in a
+/// thread-local destructor aborts the process).
+pub(crate) fn try_enter(h: Handle) -> Option<ContextGuard> {
+    CONTEXT
+        .try_with(|c| c.replace(Some(h)))
+        .ok()
+        .map(ContextGuard)
+}
+
 impl Drop for ContextGuard {
     fn drop(&mut self) {
         let prev = self.0.take();

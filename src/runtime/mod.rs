@@ -29,7 +29,11 @@
 //!    runtime. It used to run in the caller's context: none (`tempo::spawn`
 //!    panicked, and the panic became the task's result), or, when the
 //!    `Runtime` was dropped inside another runtime's task or `block_on`,
-//!    that other runtime (the spawn went there).
+//!    that other runtime (the spawn went there). A `Runtime` dropped at
+//!    thread exit by a thread-local destructor, after the thread's context
+//!    was destroyed, sweeps without a context (entering one there panicked,
+//!    and a panic in a thread-local destructor aborts the process:
+//!    `tests/shutdown_edges.rs`).
 
 pub(crate) mod block_on;
 pub(crate) mod context;
@@ -387,8 +391,11 @@ impl Runtime {
             self.threads.clear();
         }
         // Invariant 5: the swept futures are dropped inside this runtime's
-        // context, as an aborted task's future is on its worker.
-        let _ctx = context::enter(self.handle.clone());
+        // context, as an aborted task's future is on its worker; without one
+        // when the thread's context is already destroyed (a `Runtime` in a
+        // thread-local dropped at thread exit: `enter` would panic there,
+        // which aborts the process).
+        let _ctx = context::try_enter(self.handle.clone());
         shared.finish_shutdown();
     }
 }

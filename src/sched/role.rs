@@ -36,9 +36,15 @@
 //!    stack), so it asks for the heap to be drained when the role is
 //!    released ([`SchedRole::drain_at_release`]): the guard's drop does it.
 //!    A thread knows which role it holds from the thread-local `HOLDING`,
-//!    set by `try_acquire` and cleared by the guard's drop. The shutdown
-//!    used to spin for the role forever. `orphaned` is written and read only
-//!    by the holder's thread (Relaxed).
+//!    set by `try_acquire` and restored to its previous value by the
+//!    guard's drop (a role of another runtime taken and released meanwhile,
+//!    by the same user code, leaves it as it was). Only the innermost role
+//!    a thread holds is known: a shutdown of an outer runtime run from
+//!    inside an inner runtime's dispatch nested in the outer's still waits
+//!    for the outer role (not seen in practice; documented). The shutdown
+//!    used to spin for the role forever. `orphaned` is set by the holder and
+//!    read and cleared by the holder's own release; every other holder's
+//!    release reads it unset, ordered by the role handshake (Relaxed).
 
 use super::heap::WaitingHeap;
 use super::Shared;
@@ -82,6 +88,8 @@ unsafe impl Send for SchedRole {}
 /// Proof of holding the role; releases it on drop.
 pub(crate) struct RoleGuard<'a> {
     role: &'a SchedRole,
+    /// `HOLDING` before this acquisition, restored at release (invariant 5).
+    prev: *const SchedRole,
 }
 
 /// What a round found.
@@ -120,8 +128,10 @@ impl SchedRole {
                 // (`Shared::notify_sched`): either the pusher sees the role held
                 // and unparks the driver, or this holder sees the push.
                 fence(SeqCst);
-                let _ = HOLDING.try_with(|h| h.set(self));
-                RoleGuard { role: self }
+                let prev = HOLDING
+                    .try_with(|h| h.replace(self))
+                    .unwrap_or(std::ptr::null());
+                RoleGuard { role: self, prev }
             })
     }
 
@@ -249,7 +259,7 @@ impl Drop for RoleGuard<'_> {
             drop(self.core().heap.drain());
             self.clear_timed();
         }
-        let _ = HOLDING.try_with(|h| h.set(std::ptr::null()));
+        let _ = HOLDING.try_with(|h| h.set(self.prev));
         // SeqCst (≥ Release): publishes the core to the next holder; pairs
         // with `try_acquire`; orders before the caller's re-check of the front queue.
         self.role.held.store(false, SeqCst);

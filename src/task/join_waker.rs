@@ -15,7 +15,8 @@
 //!    (a tempo task's waker, owning one reference of that task, as the
 //!    `Waker` it replaces did: `waker.rs` invariant 1), or a
 //!    `Box<Waker>` pointer with bit 0 set ([`FOREIGN`]). Headers and boxed
-//!    wakers are at least 8-aligned, so bit 0 of either pointer is clear.
+//!    wakers are at least 2-aligned (asserted at compile time), so bit 0 of
+//!    either pointer is clear.
 //! 2. The slot owns what the word names: [`set`](JoinWaker::set) and
 //!    [`take`](JoinWaker::take) move ownership in and out, and drop releases
 //!    it. Who may call them is `header.rs` invariant 6 (the slot lives in an
@@ -32,6 +33,9 @@ use std::task::Waker;
 
 /// Tag bit of a boxed (foreign) waker (invariant 1).
 const FOREIGN: usize = 1;
+
+// Invariant 1: bit 0 of a header or boxed-waker pointer is free.
+const _: () = assert!(std::mem::align_of::<Header>() >= 2 && std::mem::align_of::<Waker>() >= 2);
 
 /// An `Option<Waker>` in one word (module doc).
 pub(crate) struct JoinWaker(usize);

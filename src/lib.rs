@@ -26,7 +26,8 @@
 //!    [`block_on`](Runtime::block_on) / [`run`](Runtime::run) is the only worker).
 //! 2. [`spawn`] from inside the runtime, [`Runtime::spawn`] / [`Handle::spawn`]
 //!    from anywhere; [`JoinHandle`] resolves to `Result<T, JoinError>` and can
-//!    [`abort`](JoinHandle::abort).
+//!    [`abort`](JoinHandle::abort); `spawn_blocking` (normal builds) runs a
+//!    blocking closure on a pool thread and returns the same `JoinHandle`.
 //! 3. [`time::sleep`], [`time::sleep_until`], [`time::timeout`]: deadlines are
 //!    task-local, sub-millisecond, never early, FIFO among equals.
 //! 4. serverbox's task controls: [`task::TaskRef::wakeup`],
@@ -118,6 +119,8 @@ pub mod __model {
         crate::trace::end_execution()
     }
 }
+#[cfg(not(any(tempo_loom, tempo_shuttle)))]
+pub use task::spawn_blocking;
 pub use task::{JoinError, JoinHandle};
 
 use std::future::Future;

@@ -34,8 +34,14 @@
 //!    was destroyed, sweeps without a context (entering one there panicked,
 //!    and a panic in a thread-local destructor aborts the process:
 //!    `tests/shutdown_edges.rs`).
+//! 6. Shutdown never waits for blocking work (`blocking.rs` invariant 5):
+//!    right after shutdown begins, the blocking pool's queued jobs are taken
+//!    (dropped inside this runtime's context, before the sweep cancels their
+//!    tasks); running pool threads are not waited for.
 
 pub(crate) mod block_on;
+#[cfg(not(any(tempo_loom, tempo_shuttle)))]
+pub(crate) mod blocking;
 pub(crate) mod context;
 mod handle;
 
@@ -68,6 +74,9 @@ pub struct Builder {
     workers: Option<usize>,
     name: String,
     clock: Option<ManualClock>,
+    max_blocking: usize,
+    #[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
+    blocking_keep_alive: Duration,
 }
 
 impl Builder {
@@ -77,6 +86,8 @@ impl Builder {
             workers: None,
             name: "tempo-worker".into(),
             clock: None,
+            max_blocking: 512,
+            blocking_keep_alive: Duration::from_secs(10),
         }
     }
 
@@ -101,6 +112,35 @@ impl Builder {
         self
     }
 
+    /// Cap on the threads of the blocking pool that runs
+    /// [`spawn_blocking`](crate::spawn_blocking) closures (default 512).
+    /// Closures beyond it wait in FIFO order for a pool thread to finish.
+    /// `0` makes [`build`](Builder::build) fail (`InvalidInput`).
+    ///
+    /// # Examples
+    /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
+    /// let rt = tempo::Runtime::builder().max_blocking_threads(2).build().unwrap();
+    /// let hs: Vec<_> = (0..4u32).map(|i| rt.spawn_blocking(move || i * 10)).collect();
+    /// let sum: u32 = hs.into_iter().map(|h| rt.block_on(h).unwrap()).sum();
+    /// assert_eq!(sum, 60);
+    /// let err = tempo::Runtime::builder().max_blocking_threads(0).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// # }
+    /// ```
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Builder {
+        self.max_blocking = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before it exits
+    /// (default 10 s). For tests; not part of the stable API.
+    #[doc(hidden)]
+    pub fn blocking_keep_alive(&mut self, d: Duration) -> &mut Builder {
+        self.blocking_keep_alive = d;
+        self
+    }
+
     /// Reads time from `clock` instead of the real clock (for tests: deadlines
     /// fire when the clock is [advanced](ManualClock::advance)).
     pub fn manual_clock(&mut self, clock: &ManualClock) -> &mut Builder {
@@ -114,7 +154,8 @@ impl Builder {
     /// If the epoll instance cannot be created or a worker thread cannot be
     /// spawned (the error of the OS); `InvalidInput` if the
     /// [thread name](Builder::thread_name) contains a NUL byte (std's thread
-    /// builder panics on one).
+    /// builder panics on one) or if
+    /// [`max_blocking_threads`](Builder::max_blocking_threads) is 0.
     ///
     /// # Examples
     /// ```
@@ -133,6 +174,12 @@ impl Builder {
                 ),
             ));
         }
+        if self.max_blocking == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "tempo: max_blocking_threads must be at least 1",
+            ));
+        }
         let workers = match self.workers {
             Some(n) => n,
             None => crate::sync::available_parallelism(),
@@ -142,7 +189,15 @@ impl Builder {
             None => Clock::Real,
         };
         #[cfg(not(any(tempo_loom, tempo_shuttle)))]
-        let shared = Arc::new(Shared::with_reactor(workers, clock)?);
+        let shared = Arc::new(Shared::with_reactor(
+            workers,
+            clock,
+            blocking::Config {
+                max_threads: self.max_blocking,
+                keep_alive: self.blocking_keep_alive,
+                name: self.name.clone(),
+            },
+        )?);
         #[cfg(any(tempo_loom, tempo_shuttle))]
         let shared = Arc::new(Shared::new(workers, Arc::new(ParkDriver::new()), clock));
         if let Some(c) = &self.clock {
@@ -289,6 +344,26 @@ impl Runtime {
         self.handle.spawn(future)
     }
 
+    /// Runs `f` on the runtime's blocking pool; see
+    /// [`spawn_blocking`](crate::spawn_blocking). Callable from any thread.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
+    /// let rt = tempo::Runtime::new().unwrap();
+    /// let h = rt.spawn_blocking(|| std::fs::metadata("/").is_ok());
+    /// assert!(rt.block_on(h).unwrap());
+    /// # }
+    /// ```
+    #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+    pub fn spawn_blocking<F, T>(&self, f: F) -> crate::task::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
     /// A [`Handle`] to this runtime.
     pub fn handle(&self) -> Handle {
         self.handle.clone()
@@ -364,6 +439,9 @@ impl Runtime {
         let own = self.on_own_worker();
         let shared = &self.handle.shared;
         shared.begin_shutdown();
+        // Invariant 6: the blocking pool's queued jobs never start.
+        #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+        let queued = shared.blocking.shutdown();
         let want = self.threads.len() - usize::from(own);
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut n = self.exits.n.lock();
@@ -396,6 +474,8 @@ impl Runtime {
         // thread-local dropped at thread exit: `enter` would panic there,
         // which aborts the process).
         let _ctx = context::try_enter(self.handle.clone());
+        #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+        blocking::drop_jobs(queued);
         shared.finish_shutdown();
     }
 }

@@ -52,6 +52,9 @@ pub(crate) struct Shared {
     /// normal builds); `tempo::net` registers sources with it.
     #[cfg(not(any(tempo_loom, tempo_shuttle)))]
     pub(crate) reactor: Option<Arc<crate::io::reactor::Reactor>>,
+    /// The blocking pool behind `spawn_blocking` (`runtime/blocking.rs`).
+    #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+    pub(crate) blocking: crate::runtime::blocking::Pool,
     pub(crate) registry: Registry,
     pub(crate) clock: Clock,
     /// Origin of the deadline ticks in task headers and the waiting heap.
@@ -86,10 +89,15 @@ impl Shared {
     /// # Errors
     /// If the epoll instance cannot be created.
     #[cfg(not(any(tempo_loom, tempo_shuttle)))]
-    pub(crate) fn with_reactor(workers: usize, clock: Clock) -> std::io::Result<Shared> {
+    pub(crate) fn with_reactor(
+        workers: usize,
+        clock: Clock,
+        blocking: crate::runtime::blocking::Config,
+    ) -> std::io::Result<Shared> {
         let reactor = Arc::new(crate::io::reactor::Reactor::new()?);
         let mut s = Shared::new(workers, reactor.clone(), clock);
         s.reactor = Some(reactor);
+        s.blocking = crate::runtime::blocking::Pool::new(blocking);
         Ok(s)
     }
 
@@ -99,6 +107,8 @@ impl Shared {
         Shared {
             #[cfg(not(any(tempo_loom, tempo_shuttle)))]
             reactor: None,
+            #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+            blocking: crate::runtime::blocking::Pool::new(Default::default()),
             front: FrontQueue::new(),
             ready: ReadyQueue::new(),
             role: SchedRole::new(),

@@ -20,3 +20,6 @@ pub use control::{
     WaitOutcome, YieldNow,
 };
 pub use join::{JoinError, JoinHandle};
+
+#[cfg(not(any(tempo_loom, tempo_shuttle)))]
+pub use crate::runtime::blocking::spawn_blocking;

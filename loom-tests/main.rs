@@ -505,3 +505,44 @@ fn pass_between_runs() {
         th.join().unwrap();
     });
 }
+
+/// A task awaits another task's `JoinHandle` (its join waker is then kept
+/// as the awaiting task's header pointer, `task/join_waker.rs`: every other
+/// model awaits handles from `block_on`, whose waker is boxed) while the
+/// awaited task completes and the awaiting task is aborted from another
+/// thread: the stored reference is taken over exactly once (by the wake at
+/// completion, or by the handle's drop inside the aborted future; loom
+/// checks the cell accesses and a leaked reference would keep the runtime
+/// alive), and each future and output is dropped exactly once.
+#[test]
+fn task_awaits_task_vs_abort() {
+    model(|| {
+        let rt = rt(1);
+        let out_drops = Arc::new(AtomicUsize::new(0));
+        let a_drops = Arc::new(AtomicUsize::new(0));
+        let started = Arc::new(AtomicUsize::new(0));
+        let d = DropCount(out_drops.clone());
+        let hb = rt.spawn(async move {
+            // One yield, so that A can register its waker first.
+            task::yield_now().await;
+            d
+        });
+        let (da, s) = (DropCount(a_drops.clone()), started.clone());
+        let ha = rt.spawn(async move {
+            let _da = da;
+            s.store(1, SeqCst);
+            hb.await.is_ok()
+        });
+        let th = loom::thread::spawn(move || {
+            while started.load(SeqCst) == 0 {
+                loom::thread::yield_now();
+            }
+            ha.abort();
+            drop(ha);
+        });
+        th.join().unwrap();
+        drop(rt);
+        assert_eq!(a_drops.load(SeqCst), 1, "the awaiting future dropped once");
+        assert_eq!(out_drops.load(SeqCst), 1, "the awaited output dropped once");
+    });
+}

@@ -111,41 +111,6 @@ fn open_fds() -> usize {
         .count()
 }
 
-#[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
-fn nofile_limit() -> (u64, u64) {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `r` is a valid rlimit to fill.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) }, 0);
-    (r.rlim_cur as u64, r.rlim_max as u64)
-}
-
-/// Raises the soft `RLIMIT_NOFILE` to at least `want` if the hard limit
-/// allows; returns the soft limit in force afterwards.
-fn raise_nofile(want: u64) -> u64 {
-    let (soft, hard) = nofile_limit();
-    if soft >= want {
-        return soft;
-    }
-    let new = want.min(hard);
-    let r = libc::rlimit {
-        rlim_cur: new as libc::rlim_t,
-        rlim_max: hard as libc::rlim_t,
-    };
-    // SAFETY: `r` is a valid rlimit; raising the soft limit up to the hard
-    // limit needs no privilege.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) } != 0 {
-        eprintln!(
-            "setrlimit(RLIMIT_NOFILE, {new}) failed: {}",
-            io::Error::last_os_error()
-        );
-        return soft;
-    }
-    new
-}
-
 /// splitmix64: the pattern of the bulk-transfer test.
 fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -235,7 +200,7 @@ fn thousand_concurrent_connections_echo_distinct_messages() {
         // Two descriptors per connection (client and accepted side) plus the
         // runtime's and the harness's, plus other tests running beside us.
         let want = 2 * n as u64 + 200;
-        let have = raise_nofile(want);
+        let have = common::raise_nofile(want);
         if have < want {
             n = (have.saturating_sub(200) / 2) as usize;
             eprintln!(

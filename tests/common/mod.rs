@@ -47,3 +47,39 @@ impl std::task::Wake for PanickingWaker {
         panic!("this waker panics");
     }
 }
+
+/// The soft and hard `RLIMIT_NOFILE`.
+#[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
+pub fn nofile_limit() -> (u64, u64) {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `r` is a valid rlimit to fill.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) }, 0);
+    (r.rlim_cur as u64, r.rlim_max as u64)
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to at least `want` if the hard limit
+/// allows; returns the soft limit in force afterwards.
+pub fn raise_nofile(want: u64) -> u64 {
+    let (soft, hard) = nofile_limit();
+    if soft >= want {
+        return soft;
+    }
+    let new = want.min(hard);
+    let r = libc::rlimit {
+        rlim_cur: new as libc::rlim_t,
+        rlim_max: hard as libc::rlim_t,
+    };
+    // SAFETY: `r` is a valid rlimit; raising the soft limit up to the hard
+    // limit needs no privilege.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) } != 0 {
+        eprintln!(
+            "setrlimit(RLIMIT_NOFILE, {new}) failed: {}",
+            std::io::Error::last_os_error()
+        );
+        return soft;
+    }
+    new
+}

@@ -134,3 +134,42 @@ fn a_runtime_dropped_at_thread_exit_after_the_context_shuts_down() {
         t.join().unwrap();
     });
 }
+
+/// A waker whose `drop` panics (user code), stored in a `JoinHandle`, is
+/// dropped by the handle's drop after the handle gave its task reference
+/// back: the panic reaches the caller, and the task, the runtime and its
+/// descriptors are still freed. The handle dropped the waker first, and
+/// its panic skipped the release: the task leaked, and with it the runtime.
+#[test]
+fn a_join_waker_whose_drop_panics_does_not_leak_the_task() {
+    use std::task::{RawWaker, RawWakerVTable};
+    fn clone(p: *const ()) -> RawWaker {
+        RawWaker::new(p, &VTABLE)
+    }
+    fn noop(_: *const ()) {}
+    fn drop_panics(_: *const ()) {
+        panic!("this waker's drop panics");
+    }
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, drop_panics);
+    let _g = serial();
+    within(Duration::from_secs(10), || {
+        let before = fds();
+        let r = rt(1);
+        let mut h = r.spawn(std::future::pending::<()>());
+        // SAFETY: the vtable's functions ignore the data pointer.
+        let waker = std::mem::ManuallyDrop::new(unsafe {
+            Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE))
+        });
+        assert!(std::pin::Pin::new(&mut h)
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(h)));
+        assert!(dropped.is_err(), "the stored waker's drop panics");
+        drop(r);
+        let t = Instant::now();
+        while fds() > before && t.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(fds(), before, "the task (and its runtime) leaked");
+    });
+}

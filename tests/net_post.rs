@@ -240,19 +240,25 @@ fn a_sender_outliving_its_runtime_refuses_posts_and_fails_flush_and_close() {
         });
         let (_peer, _) = std_l.accept().unwrap();
         drop(a); // drops the writer task
-        match poster.post(&b"second"[..]) {
-            Err(PostError::Closed {
-                data,
-                cause: Some(_),
-            }) => assert_eq!(data, b"second"),
-            r => panic!("expected Closed with a cause, got {r:?}"),
-        }
-        let b = rt();
-        within(&b, async {
-            let e = poster.flush().await.unwrap_err();
-            assert!(e.to_string().contains("writer task was dropped"), "{e}");
-            assert!(poster.close().await.is_err());
-        });
+        assert_writer_gone(&poster, b"second");
+    });
+}
+
+/// A sender whose writer task was dropped refuses `data` (handing it
+/// back with the cause), and its `flush` and `close` fail.
+fn assert_writer_gone(poster: &PostSend, data: &[u8]) {
+    match poster.post(data) {
+        Err(PostError::Closed {
+            data: back,
+            cause: Some(_),
+        }) => assert_eq!(back, data),
+        r => panic!("expected Closed with a cause, got {r:?}"),
+    }
+    let b = rt();
+    within(&b, async {
+        let e = poster.flush().await.unwrap_err();
+        assert!(e.to_string().contains("writer task was dropped"), "{e}");
+        assert!(poster.close().await.is_err());
     });
 }
 
@@ -268,19 +274,7 @@ fn a_writer_task_dropped_before_its_first_poll_fails_posts_flush_and_close() {
         // The writer task is spawned but never run: nothing drives `a` after this.
         let poster = a.block_on(async { PostSend::new(futures::io::sink(), 1 << 10).unwrap() });
         drop(a); // drops the never-polled writer task
-        match poster.post(&b"lost?"[..]) {
-            Err(PostError::Closed {
-                data,
-                cause: Some(_),
-            }) => assert_eq!(data, b"lost?"),
-            r => panic!("expected Closed with a cause, got {r:?}"),
-        }
-        let b = rt();
-        within(&b, async {
-            let e = poster.flush().await.unwrap_err();
-            assert!(e.to_string().contains("writer task was dropped"), "{e}");
-            assert!(poster.close().await.is_err());
-        });
+        assert_writer_gone(&poster, b"lost?");
     });
 }
 

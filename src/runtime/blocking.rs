@@ -371,7 +371,7 @@ where
 
     fn fail(mut self: Box<Self>, why: String) {
         let f = self.f.take();
-        self.slot.settle(SlotState::Failed(why));
+        drop(self.slot.settle(SlotState::Failed(why)));
         contain(move || drop(f));
     }
 }
@@ -380,7 +380,7 @@ impl<F, T> Drop for Job<F, T> {
     fn drop(&mut self) {
         if self.f.is_some() {
             // Dropped unstarted (shutdown): the task waits for the sweep.
-            self.slot.settle(SlotState::Dropped);
+            drop(self.slot.settle(SlotState::Dropped));
         }
     }
 }
@@ -413,16 +413,7 @@ impl<T> Slot<T> {
     /// Stores `f`'s outcome and wakes the task, or drops it if the task is
     /// gone (invariants 4 and 6).
     fn complete(&self, out: Result<T, Payload>) {
-        let mut g = self.state.lock();
-        if let SlotState::Waiting(w) = &mut *g {
-            let w = w.take();
-            *g = SlotState::Done(out);
-            drop(g);
-            if let Some(w) = w {
-                w.wake();
-            }
-        } else {
-            drop(g);
+        if let Err(SlotState::Done(out)) = self.settle(SlotState::Done(out)) {
             match out {
                 Ok(v) => contain(move || drop(v)),
                 Err(p) => drop_payload(p),
@@ -430,8 +421,10 @@ impl<T> Slot<T> {
         }
     }
 
-    /// Ends a waiting slot with `end` (no result) and wakes the task.
-    fn settle(&self, end: SlotState<T>) {
+    /// Ends a waiting slot with `end` and wakes the task; gives `end` back,
+    /// unstored, if the task is gone (the caller drops it outside the lock:
+    /// invariant 6).
+    fn settle(&self, end: SlotState<T>) -> Result<(), SlotState<T>> {
         let mut g = self.state.lock();
         if let SlotState::Waiting(w) = &mut *g {
             let w = w.take();
@@ -440,6 +433,9 @@ impl<T> Slot<T> {
             if let Some(w) = w {
                 w.wake();
             }
+            Ok(())
+        } else {
+            Err(end)
         }
     }
 }

@@ -24,6 +24,7 @@
 //! | `rerun_vs_shutdown` | the runtime dropped while a task re-posts itself: its future is dropped once |
 //! | `local_spawn_vs_abort` | a task spawned by a task of a one-runner runtime (straight to the runner's rerun list, run from it without a round), aborted from another thread |
 //! | `local_spawn_vs_shutdown` | the runtime dropped while a task spawns locally and its child re-posts itself: every future dropped once |
+//! | `second_wake_while_notified` | a second wake from another thread while the task runs already `NOTIFIED`: still one RMW, so it publishes the waker's writes to the rerun |
 //! | `handle_drop_vs_completion` | abort + drop of the `JoinHandle` racing the task's completion: output dropped once |
 //! | `readiness::*` (`readiness.rs`) | I/O readiness vs. interest on a `MockIo`: an edge racing the reader's check/clear/register (once, twice), a close racing a pending read, a close racing an edge |
 
@@ -544,5 +545,57 @@ fn task_awaits_task_vs_abort() {
         drop(rt);
         assert_eq!(a_drops.load(SeqCst), 1, "the awaiting future dropped once");
         assert_eq!(out_drops.load(SeqCst), 1, "the awaited output dropped once");
+    });
+}
+
+/// A future that hands its waker out on every poll and completes once it
+/// reads `2` from `data` (Relaxed on purpose: visibility must come from the
+/// wakes, the `Waker` contract's "writes before `wake` are seen by the poll
+/// it causes").
+struct Reader {
+    slot: Arc<loom::sync::Mutex<Option<Waker>>>,
+    data: Arc<AtomicUsize>,
+}
+impl Future for Reader {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        *self.slot.lock().unwrap() = Some(cx.waker().clone());
+        if self.data.load(Relaxed) == 2 {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// Two wakes from another thread while the task runs: the first sets
+/// `NOTIFIED`, the second finds it set. Each wake is one RMW on the state
+/// word even then (a wake that only looked and skipped its RMW would publish
+/// nothing: the rerun could read the first value and never be woken again,
+/// a loom deadlock). Caller-driven (`worker_threads(0)`): two threads.
+#[test]
+fn second_wake_while_notified() {
+    model(|| {
+        let rt = rt(0);
+        let slot = Arc::new(loom::sync::Mutex::new(None::<Waker>));
+        let data = Arc::new(AtomicUsize::new(0));
+        let h = rt.spawn(Reader {
+            slot: slot.clone(),
+            data: data.clone(),
+        });
+        let th = loom::thread::spawn(move || {
+            let w = loop {
+                if let Some(w) = slot.lock().unwrap().take() {
+                    break w;
+                }
+                loom::thread::yield_now();
+            };
+            data.store(1, Relaxed);
+            w.wake_by_ref();
+            data.store(2, Relaxed);
+            w.wake();
+        });
+        rt.block_on(h).unwrap();
+        th.join().unwrap();
     });
 }

@@ -22,7 +22,7 @@ use super::Handle;
 use crate::sched::driver::{Driver, ParkDriver};
 use crate::sched::worker::{run_loop, Hooks};
 use crate::sched::Shared;
-use crate::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use crate::sync::atomic::{fence, AtomicBool, Ordering::SeqCst};
 use crate::sync::Arc;
 use crate::task::local::{self, Current, TaskLocal};
 use std::future::Future;
@@ -43,6 +43,14 @@ impl MainSignal {
             Some(p) => p.unpark(),
             None => {
                 self.handle.shared.driver.unpark();
+                // SeqCst fence: the waker's half of the park handshake
+                // (`idle.rs` invariant 2), pairing with the fence in
+                // `Idle::park`: this read sees the sleeper, or the sleeper's
+                // `has_work` sees `notified`. The SeqCst swap alone is not
+                // enough under loom (SeqCst accesses modelled as AcqRel): two
+                // callers of a `worker_threads(0)` runtime deadlocked in the
+                // loom model `two_callers_hand_the_role_over`.
+                fence(SeqCst);
                 if self.handle.shared.idle.sleepers() > 0 {
                     self.handle.shared.idle.notify_all();
                 }

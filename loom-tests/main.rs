@@ -17,6 +17,7 @@
 //! | `spawn_vs_shutdown` | a spawn from another thread racing runtime drop |
 //! | `last_waker_drop_vs_completion` | the last foreign waker dropped as the task completes |
 //! | `role_handoff_vs_park` | two workers handing the sched role over while parking |
+//! | `two_callers_hand_the_role_over` | two `block_on` callers of a `worker_threads(0)` runtime: the sched role passes between them directly |
 //! | `block_on_caller_driven` | worker_threads(0): the caller is the only worker |
 //! | `slot_wake_vs_abort` | a task woken into its waker's next-run slot, aborted from another thread meanwhile |
 //! | `slot_vs_shutdown` | a task in a worker's next-run slot while the runtime shuts down: its future is dropped once |
@@ -597,5 +598,26 @@ fn second_wake_while_notified() {
         });
         rt.block_on(h).unwrap();
         th.join().unwrap();
+    });
+}
+
+/// Two callers of `block_on` on a `worker_threads(0)` runtime: each drives
+/// the runtime itself, so the sched role passes between them directly, by
+/// its release and the other's `try_acquire` (no idle-park mutex in
+/// between to order them). The release must publish the role's core (the
+/// heap, the round's queues) to the next holder: a loom `UnsafeCell`
+/// causality violation otherwise.
+///
+/// Two threads (the callers): preemption bound 2.
+#[test]
+fn two_callers_hand_the_role_over() {
+    model(|| {
+        let rt = Arc::new(rt(0));
+        let a = rt.spawn(async { 1 });
+        let b = rt.spawn(async { 2 });
+        let rt2 = rt.clone();
+        let th = loom::thread::spawn(move || rt2.block_on(a).unwrap());
+        assert_eq!(rt.block_on(b).unwrap(), 2);
+        assert_eq!(th.join().unwrap(), 1);
     });
 }

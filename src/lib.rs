@@ -111,12 +111,14 @@ pub mod __model {
 
     /// Ends the trace recording of this model execution: runs the trace
     /// oracle's final checks (call after every thread of the execution was
-    /// joined; the loom and shuttle harnesses do).
+    /// joined and every value of the body dropped; the loom and shuttle
+    /// harnesses do): every task of a runtime that shut down is complete and
+    /// its cell freed.
     ///
     /// # Panics
     /// If the recorded execution left the spec (see `src/trace`).
     pub fn end_execution() {
-        crate::trace::end_execution()
+        crate::trace::end_model_execution()
     }
 }
 #[cfg(not(any(tempo_loom, tempo_shuttle)))]

@@ -251,6 +251,7 @@ unsafe fn drop_stage<F: Future>(p: NonNull<Header>) {
 unsafe fn dealloc<F: Future>(p: NonNull<Header>) {
     // SAFETY: allocated by `allocate` as a Box<Cell<F>>; last reference.
     let b = unsafe { Box::from_raw(p.cast::<Cell<F>>().as_ptr()) };
+    trace!(freed(&b.header.state as *const _ as usize));
     // Invariant 4: the output was read or dropped before the last reference
     // went (the stage, a union, drops nothing itself).
     b.step(Live::Nothing, Live::Nothing);

@@ -29,7 +29,9 @@
 //!    on its own thread.
 //! 2. A runtime's creation starts a fresh recording; its shutdown marks it
 //!    ended, and the end of the model execution (or the next recording) runs
-//!    the final checks (every task complete, no event left unplaced).
+//!    the final checks (every task complete, no event left unplaced; at the
+//!    end of the model execution also every task's cell freed: no leaked
+//!    reference, which loom cannot see as `Arc` is std's in every flavour).
 //! 3. Every change of a task's word other than reference counting is traced
 //!    (transitions, signal/woken consumption, join bookkeeping), so the
 //!    events of one task form a chain on the word without its reference
@@ -98,6 +100,8 @@ struct Task {
     claimed: bool,
     /// `cancelled` before the shutdown claim (the spec's sweep keeps it).
     cancelled_before_claim: bool,
+    /// Its cell was freed (its last reference dropped).
+    freed: bool,
     /// Events that arrived before the ones they follow (shuttle only).
     #[cfg(tempo_shuttle)]
     parked: Vec<Ev>,
@@ -230,6 +234,7 @@ pub(crate) fn spawn(key: usize, accepted: bool, local: bool) {
             accepted,
             claimed: false,
             cancelled_before_claim: false,
+            freed: false,
             #[cfg(tempo_shuttle)]
             parked: Vec::new(),
             #[cfg(tempo_shuttle)]
@@ -247,6 +252,19 @@ pub(crate) fn spawn(key: usize, accepted: bool, local: bool) {
                 task: idx,
                 after: Some(Abs::spawned()),
             });
+        }
+    });
+}
+
+/// The cell of the task with state word at `key` was freed (its last
+/// reference dropped); a later spawn may reuse the key (and remaps it).
+pub(crate) fn freed(key: usize) {
+    with(|r| {
+        // The key stays mapped: a thread whose RMW released its reference
+        // (`AfterPoll::Idle { released: true }`) may record that step after
+        // another thread freed the cell (shuttle: invariant 3).
+        if let Some(&i) = r.by_key.get(&key) {
+            r.tasks[i].freed = true;
         }
     });
 }
@@ -536,9 +554,23 @@ pub(crate) fn runtime_end() {
 
 /// The end of a model execution (all its threads joined): the final checks
 /// of an ended recording, then maybe the trace for TLC. The harnesses call it
-/// through `tempo::__model::end_execution` after each execution; the next
-/// `runtime_start` on the thread calls it too.
+/// through `tempo::__model::end_execution` after each execution
+/// ([`end_model_execution`]); the next `runtime_start` on the thread calls
+/// it too.
 pub(crate) fn end_execution() {
+    end_recording(false)
+}
+
+/// [`end_execution`] called by the harness after every thread of the
+/// execution was joined and every value of the model body dropped: every
+/// task's cell must have been freed by then (a reference that nobody drops,
+/// e.g. a notification left in a queue that shutdown forgot, leaks the
+/// task and, through its header, the runtime).
+pub(crate) fn end_model_execution() {
+    end_recording(true)
+}
+
+fn end_recording(final_: bool) {
     let Some(r) = REC.with(|r| r.borrow_mut().take()) else {
         return;
     };
@@ -563,6 +595,15 @@ pub(crate) fn end_execution() {
             fail(
                 &r,
                 format!("t{}: not complete after shutdown ({:?})", t.idx, t.abs),
+            );
+        }
+        if final_ && !t.freed {
+            fail(
+                &r,
+                format!(
+                    "t{}: never freed after the execution ended (a reference leaked: a notification left in a queue, a handle or waker nobody dropped)",
+                    t.idx
+                ),
             );
         }
     }

@@ -1051,3 +1051,44 @@ fn a_task_is_never_polled_on_two_threads_at_once() {
         }
     });
 }
+
+/// A task waiting with a deadline (in the sched role's heap, `WAITING`) is
+/// woken by another task on the same worker: the wake goes through the front
+/// queue, where the role's dispatch removes the heap entry, never to the
+/// worker's next-run slot (`running.rs`: only `IDLE → SCHEDULED` wakes may
+/// go there). Through the slot the stale entry stayed in the heap: the
+/// task's next deadline was inserted beside it ("task in the heap twice" in
+/// checked builds) and the stale one fired early.
+#[test]
+fn a_waiting_task_woken_by_a_task_keeps_its_next_deadline() {
+    within(LIMIT, || {
+        let clock = ManualClock::new();
+        let rt = manual_rt(0, &clock);
+        let t0 = clock.now();
+        let flag = Arc::new(AtomicBool::new(false));
+        let (f, c) = (flag.clone(), clock.clone());
+        let a = rt.spawn(async move {
+            f.store(true, SeqCst);
+            let first = wait_until(t0 + Duration::from_secs(10)).await;
+            let second = wait_until(t0 + Duration::from_secs(20)).await;
+            (first, second, c.now() - t0)
+        });
+        drive_until(&rt, &flag);
+        let ta = a.task_ref();
+        // Runs on this caller-driven worker, after the round that put `a`
+        // in the heap.
+        rt.block_on(rt.spawn(async move { ta.wakeup() })).unwrap();
+        clock.advance(Duration::from_secs(10));
+        rt.block_on(async { yield_now().await });
+        assert!(!a.is_finished(), "the second wait expired at 10 s");
+        clock.advance(Duration::from_secs(10));
+        assert_eq!(
+            rt.block_on(a).unwrap(),
+            (
+                WaitOutcome::Woken,
+                WaitOutcome::Expired,
+                Duration::from_secs(20)
+            )
+        );
+    });
+}

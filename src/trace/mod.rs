@@ -96,6 +96,11 @@ struct Task {
     /// A `PollPending` re-post owes an append to the worker's rerun list
     /// (`worker.rs` invariant 5), not a push.
     owed_rerun: u32,
+    /// Of `owed_push`, those a next-run slot may take instead: owed by a
+    /// wake from `IDLE` (`Notify::PushIdle`). A wake from `WAITING` must
+    /// reach the front queue, whose dispatch removes the heap entry (TLA+
+    /// twin `mutants/slot_takes_waiting.cfg`).
+    owed_slot: u32,
     accepted: bool,
     claimed: bool,
     /// `cancelled` before the shutdown claim (the spec's sweep keeps it).
@@ -231,6 +236,7 @@ pub(crate) fn spawn(key: usize, accepted: bool, local: bool) {
             abs: Abs::spawned(),
             owed_push,
             owed_rerun,
+            owed_slot: 0,
             accepted,
             claimed: false,
             cancelled_before_claim: false,
@@ -403,6 +409,7 @@ fn apply(r: &mut Recorder, i: usize, ev: Ev) -> Result<(), String> {
                 ));
             }
             r.tasks[i].owed_push -= 1;
+            r.tasks[i].owed_slot = r.tasks[i].owed_slot.min(r.tasks[i].owed_push);
             if r.tasks[i].accepted {
                 r.log.push(Entry {
                     action: "PushFront",
@@ -418,6 +425,12 @@ fn apply(r: &mut Recorder, i: usize, ev: Ev) -> Result<(), String> {
                     "t{idx} taken from a next-run slot with no push owed (it would be in two places: AtMostOnePlace)"
                 ));
             }
+            if r.tasks[i].owed_slot == 0 {
+                return Err(format!(
+                    "t{idx} taken from a next-run slot, but its push is owed by a wake from Waiting: it must go to the front queue (its heap entry stays otherwise)"
+                ));
+            }
+            r.tasks[i].owed_slot -= 1;
             r.tasks[i].owed_push -= 1;
             return Ok(());
         }
@@ -476,6 +489,11 @@ fn apply(r: &mut Recorder, i: usize, ev: Ev) -> Result<(), String> {
             t.owed_rerun += 1;
         } else {
             t.owed_push += 1;
+            if abs.status == Status::Idle
+                && matches!(act, Act::Wake | Act::Wakeup | Act::Signal | Act::Abort)
+            {
+                t.owed_slot += 1;
+            }
         }
     }
     if act == Act::ShutdownClaim && abs.status != Status::Running && abs.status != Status::Complete

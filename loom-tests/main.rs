@@ -26,6 +26,7 @@
 //! | `local_spawn_vs_abort` | a task spawned by a task of a one-runner runtime (straight to the runner's rerun list, run from it without a round), aborted from another thread |
 //! | `local_spawn_vs_shutdown` | the runtime dropped while a task spawns locally and its child re-posts itself: every future dropped once |
 //! | `second_wake_while_notified` | a second wake from another thread while the task runs already `NOTIFIED`: still one RMW, so it publishes the waker's writes to the rerun |
+//! | `worker_wakes_a_waiting_task` | a task of the worker wakes a task waiting in the heap (the wake goes to the front queue, not the next-run slot) while the clock passes its deadline |
 //! | `handle_drop_vs_completion` | abort + drop of the `JoinHandle` racing the task's completion: output dropped once |
 //! | `readiness::*` (`readiness.rs`) | I/O readiness vs. interest on a `MockIo`: an edge racing the reader's check/clear/register (once, twice), a close racing a pending read, a close racing an edge |
 
@@ -619,5 +620,43 @@ fn two_callers_hand_the_role_over() {
         let th = loom::thread::spawn(move || rt2.block_on(a).unwrap());
         assert_eq!(rt.block_on(b).unwrap(), 2);
         assert_eq!(th.join().unwrap(), 1);
+    });
+}
+
+/// Task `b`, on the only (caller-driven) worker, wakes task `a` while `a`
+/// waits for a deadline in the sched role's heap (`WAITING`), as another
+/// thread advances the clock past that deadline. A wake of a `WAITING` task
+/// must go through the front queue, where the role's dispatch removes the
+/// heap entry, never to the worker's next-run slot (`running.rs`; TLA+ twin
+/// `tla/mutants/slot_takes_waiting.cfg`): the trace oracle checks each step.
+///
+/// Two threads (the caller, the clock): preemption bound 2.
+#[test]
+fn worker_wakes_a_waiting_task() {
+    model(|| {
+        let clock = tempo::time::ManualClock::new();
+        let rt = tempo::Runtime::builder()
+            .worker_threads(0)
+            .manual_clock(&clock)
+            .build()
+            .unwrap();
+        let deadline = clock.now() + Duration::from_secs(1);
+        let a = rt.spawn(async move { task::wait_until(deadline).await });
+        let ta = a.task_ref();
+        // Two yields: `a` is in the heap when `b` runs last.
+        let b = rt.spawn(async move {
+            task::yield_now().await;
+            task::yield_now().await;
+            ta.wakeup()
+        });
+        let c2 = clock.clone();
+        let th = loom::thread::spawn(move || c2.advance(Duration::from_secs(1)));
+        rt.block_on(b).unwrap();
+        let r = rt.block_on(a).unwrap();
+        assert!(
+            r == WaitOutcome::Woken || r == WaitOutcome::Expired,
+            "{r:?}"
+        );
+        th.join().unwrap();
     });
 }

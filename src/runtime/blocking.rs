@@ -123,16 +123,14 @@ where
 
 impl Handle {
     /// Runs `f` on this runtime's blocking pool; see [`spawn_blocking`].
-    /// Callable from any thread.
+    /// Callable from any thread, inside a runtime or not.
     ///
     /// # Examples
     /// ```
     /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let rt = tempo::Runtime::new().unwrap();
-    /// let handle = rt.handle();
-    /// let h = std::thread::spawn(move || handle.spawn_blocking(|| "from a pool thread"))
-    ///     .join()
-    ///     .unwrap();
+    /// let handle = rt.handle(); // Send + Sync: may be moved to any thread
+    /// let h = handle.spawn_blocking(|| "from a pool thread");
     /// assert_eq!(rt.block_on(h).unwrap(), "from a pool thread");
     /// # }
     /// ```
@@ -494,6 +492,7 @@ impl<T> Drop for BlockingTask<T> {
 
 #[cfg(test)]
 mod tests {
+    use crate::sync::thread;
     use std::time::{Duration, Instant};
 
     /// Idle pool threads exit after the keep-alive; the count returns to 0.
@@ -505,7 +504,7 @@ mod tests {
             .build()
             .unwrap();
         let hs: Vec<_> = (0..3)
-            .map(|_| rt.spawn_blocking(|| std::thread::sleep(Duration::from_millis(20))))
+            .map(|_| rt.spawn_blocking(|| thread::sleep(Duration::from_millis(20))))
             .collect();
         for h in hs {
             rt.block_on(h).unwrap();
@@ -518,7 +517,7 @@ mod tests {
                 start.elapsed() < Duration::from_secs(5),
                 "pool threads never exited"
             );
-            std::thread::sleep(Duration::from_millis(10));
+            thread::sleep(Duration::from_millis(10));
         }
     }
 }

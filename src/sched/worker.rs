@@ -364,11 +364,11 @@ fn complete(shared: &Shared, t: RawTask) {
         unsafe { (t.header().vtable.drop_stage)(t.ptr()) };
     } else if prev.has(JOIN_WAKER) {
         t.header().join_waker.with(|w| {
-            // SAFETY: join.rs invariant 2: JOIN_WAKER was set at completion, the
-            // handle no longer writes the slot.
             // A panicking join waker (the handle's poller's) is contained:
             // the task is still unregistered below, and the worker lives on
             // (`waker.rs` invariant 3).
+            // SAFETY: join.rs invariant 2: JOIN_WAKER was set at completion, the
+            // handle no longer writes the slot.
             unsafe { &*w }.with(wake_by_ref_contained);
         });
     }

@@ -96,7 +96,7 @@ mod io;
 pub mod net;
 mod runtime;
 mod sched;
-mod sync;
+mod shim;
 pub mod task;
 pub mod time;
 

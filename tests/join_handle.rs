@@ -691,7 +691,7 @@ fn a_panicking_join_waker_does_not_kill_the_worker() {
 }
 
 /// Task ids are unique across the threads that spawn (each takes a block of
-/// ids from the process-wide counter: `sync::IdSource`), across runtimes,
+/// ids from the process-wide counter: `shim::IdSource`), across runtimes,
 /// and across the blocks' boundaries, and never 0.
 #[test]
 fn ids_spawned_from_many_threads_and_runtimes_are_unique() {

@@ -13,7 +13,7 @@
 use super::readiness::Direction;
 use super::readiness::READABLE;
 use super::scheduled_io::ScheduledIo;
-use crate::sync::atomic::{AtomicUsize, Ordering::*};
+use crate::shim::atomic::{AtomicUsize, Ordering::*};
 use std::future::poll_fn;
 use std::io;
 

@@ -42,8 +42,8 @@
 
 use super::scheduled_io::{EventBits, ScheduledIo};
 use crate::sched::driver::Driver;
-use crate::sync::atomic::{AtomicUsize, Ordering::*};
-use crate::sync::{Arc, Mutex};
+use crate::shim::atomic::{AtomicUsize, Ordering::*};
+use crate::shim::{Arc, Mutex};
 use mio::{Events, Interest, Poll, Token};
 use std::io;
 use std::time::Duration;

@@ -47,7 +47,7 @@
 //!    then it was sticky, and a connected UDP socket that had an ICMP error
 //!    retried its `recv` forever (`tests/net_udp.rs`).
 
-use crate::sync::atomic::{AtomicUsize, Ordering::*};
+use crate::shim::atomic::{AtomicUsize, Ordering::*};
 
 /// The source can be read (or accepted from) without blocking, maybe.
 pub(crate) const READABLE: usize = 1 << 0;

@@ -35,7 +35,7 @@
 
 use super::readiness::{Cleared, Direction, ReadinessWord, Snapshot};
 use super::readiness::{ERROR, READABLE, READ_CLOSED, SHUTDOWN, URGENT, WRITABLE, WRITE_CLOSED};
-use crate::sync::Mutex;
+use crate::shim::Mutex;
 use crate::task::waker::wake_contained;
 use std::io;
 use std::task::{Context, Poll, Waker};

@@ -14,7 +14,7 @@
 
 use super::reactor::{Reactor, Registration};
 use super::readiness::Direction;
-use crate::sync::Arc;
+use crate::shim::Arc;
 use std::fmt;
 use std::io;
 use std::task::{Context, Poll};

@@ -9,7 +9,7 @@
 //!    blocking its worker.
 //! 3. A string that is neither yields `InvalidInput` naming the string.
 
-use crate::sync::{thread, Arc, Mutex};
+use crate::shim::{thread, Arc, Mutex};
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};

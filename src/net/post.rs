@@ -34,7 +34,7 @@
 //!    Waiting until `queued` was 0 never ended while other senders kept
 //!    posting faster than the stream drained (each batch found more queued).
 
-use crate::sync::{Arc, Mutex};
+use crate::shim::{Arc, Mutex};
 use futures_io::AsyncWrite;
 use std::collections::VecDeque;
 use std::error::Error;

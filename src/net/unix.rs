@@ -55,8 +55,8 @@
 
 use crate::io::readiness::Direction;
 use crate::io::source::{current_reactor, IoSource};
-use crate::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use crate::sync::Arc;
+use crate::shim::atomic::{AtomicBool, Ordering::Relaxed};
+use crate::shim::Arc;
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use socket2::SockRef;

@@ -49,7 +49,7 @@
 //! and by the task's drop (`Cancelled`).
 
 use super::Handle;
-use crate::sync::{thread, Arc, Condvar, Mutex};
+use crate::shim::{thread, Arc, Condvar, Mutex};
 use crate::task::unwind::{contain, drop_payload, Payload};
 use crate::task::JoinHandle;
 use std::collections::VecDeque;
@@ -492,7 +492,7 @@ impl<T> Drop for BlockingTask<T> {
 
 #[cfg(test)]
 mod tests {
-    use crate::sync::thread;
+    use crate::shim::thread;
     use std::time::{Duration, Instant};
 
     /// Idle pool threads exit after the keep-alive; the count returns to 0.

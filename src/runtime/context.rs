@@ -8,7 +8,7 @@
 //!    block a worker, or nest event loops): that misuse panics.
 
 use super::Handle;
-use crate::sync::tls;
+use crate::shim::tls;
 use crate::time::clock::Clock;
 use std::cell::RefCell;
 

@@ -1,8 +1,8 @@
 //! [`Handle`]: a cloneable, thread-safe reference to a runtime.
 
 use crate::sched::Shared;
-use crate::sync::atomic::Ordering;
-use crate::sync::Arc;
+use crate::shim::atomic::Ordering;
+use crate::shim::Arc;
 use crate::task::JoinHandle;
 use std::fmt;
 use std::future::Future;
@@ -230,13 +230,13 @@ mod tests {
         let rt = crate::Runtime::builder().worker_threads(0).build().unwrap();
         let handle = rt.handle();
         let mut s = Box::pin(handle.stopped());
-        let w = Waker::from(crate::sync::Arc::new(Noop));
+        let w = Waker::from(crate::shim::Arc::new(Noop));
         for _ in 0..100 {
             assert!(s.as_mut().poll(&mut Context::from_waker(&w)).is_pending());
         }
         assert_eq!(handle.shared.stop_wakers.lock().len(), 1);
         // Another waker replaces it.
-        let other = Waker::from(crate::sync::Arc::new(Noop));
+        let other = Waker::from(crate::shim::Arc::new(Noop));
         assert!(s
             .as_mut()
             .poll(&mut Context::from_waker(&other))
@@ -248,6 +248,6 @@ mod tests {
 
     struct Noop;
     impl std::task::Wake for Noop {
-        fn wake(self: crate::sync::Arc<Self>) {}
+        fn wake(self: crate::shim::Arc<Self>) {}
     }
 }

@@ -51,8 +51,8 @@ pub use handle::Handle;
 use crate::sched::driver::ParkDriver;
 use crate::sched::worker::{run_loop, NoHooks};
 use crate::sched::Shared;
-use crate::sync::Arc;
-use crate::sync::{thread, Condvar, Mutex};
+use crate::shim::Arc;
+use crate::shim::{thread, Condvar, Mutex};
 use crate::time::clock::Clock;
 use crate::time::ManualClock;
 use std::fmt;
@@ -182,7 +182,7 @@ impl Builder {
         }
         let workers = match self.workers {
             Some(n) => n,
-            None => crate::sync::available_parallelism(),
+            None => crate::shim::available_parallelism(),
         };
         let clock = match &self.clock {
             Some(c) => Clock::Manual(c.clone()),
@@ -401,7 +401,7 @@ impl Runtime {
         self.handle
             .shared
             .stopped
-            .store(false, crate::sync::atomic::Ordering::SeqCst);
+            .store(false, crate::shim::atomic::Ordering::SeqCst);
     }
 
     /// Shuts down, waiting at most `timeout` for worker threads to finish the

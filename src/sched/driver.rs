@@ -22,8 +22,8 @@
 //! [`ParkDriver`] is the backend with no I/O: a mutex/condvar parker. It is
 //! also the mock that loom and shuttle run (their condvars are modelled).
 
-use crate::sync::atomic::{AtomicUsize, Ordering::*};
-use crate::sync::{Condvar, Mutex};
+use crate::shim::atomic::{AtomicUsize, Ordering::*};
+use crate::shim::{Condvar, Mutex};
 use std::time::Duration;
 
 /// What the scheduler needs from an event source (see the module docs).

@@ -27,7 +27,7 @@
 //!    Spawns and deadline posts do not set it: they never pass the ready
 //!    queue (`role.rs` invariant 4), so a round for them would buy nothing.
 
-use crate::sync::atomic::{AtomicBool, AtomicPtr, Ordering::*};
+use crate::shim::atomic::{AtomicBool, AtomicPtr, Ordering::*};
 use crate::task::header::{Header, Notified, RawTask};
 use std::collections::VecDeque;
 use std::ptr::NonNull;

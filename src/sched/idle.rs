@@ -17,8 +17,8 @@
 //!    so a producer does not wake it (and pays no futex call); it sees the
 //!    work itself, by polling, and never blocks.
 
-use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
-use crate::sync::{Condvar, Mutex};
+use crate::shim::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
+use crate::shim::{Condvar, Mutex};
 use std::time::Duration;
 #[cfg(not(any(tempo_loom, tempo_shuttle)))]
 use std::time::Instant;

@@ -39,8 +39,8 @@
 //!    `Scheduler.tla` (`SchedExpire` appends to it, `WorkerPop` takes from
 //!    both lanes); `ReadyQueue.tla` models one lane (`README.md`).
 
-use crate::sync::atomic::{AtomicUsize, Ordering::*};
-use crate::sync::Mutex;
+use crate::shim::atomic::{AtomicUsize, Ordering::*};
+use crate::shim::Mutex;
 use crate::task::header::Notified;
 use std::collections::VecDeque;
 

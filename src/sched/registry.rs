@@ -16,7 +16,7 @@
 //!    a burst grew them beyond [`SHRINK_ABOVE`] slots (a key is only reused,
 //!    never moved, so a shard can shrink only once it is empty).
 
-use crate::sync::Mutex;
+use crate::shim::Mutex;
 use crate::task::header::{RawTask, NO_KEY};
 
 /// An emptied shard keeps its vectors up to this many slots (a steady load

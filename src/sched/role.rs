@@ -48,9 +48,9 @@
 
 use super::heap::WaitingHeap;
 use super::Shared;
-use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
-use crate::sync::tls;
-use crate::sync::UnsafeCell;
+use crate::shim::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
+use crate::shim::tls;
+use crate::shim::UnsafeCell;
 use crate::task::header::Notified;
 use crate::task::state::Dispatch;
 use crate::time::clock::Epoch;

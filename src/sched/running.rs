@@ -53,7 +53,7 @@
 //!    reaches it only through the pointer it passed to [`enter`]).
 
 use super::Shared;
-use crate::sync::tls;
+use crate::shim::tls;
 use crate::task::header::{Header, Notified, RawTask};
 use std::cell::Cell;
 use std::collections::VecDeque;

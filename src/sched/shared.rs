@@ -31,9 +31,9 @@ use super::idle::Idle;
 use super::ready::ReadyQueue;
 use super::registry::Registry;
 use super::role::SchedRole;
-use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
-use crate::sync::Mutex;
-use crate::sync::{Arc, IdSource};
+use crate::shim::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
+use crate::shim::Mutex;
+use crate::shim::{Arc, IdSource};
 use crate::task::harness;
 use crate::task::header::{Notified, RawTask};
 use crate::task::join::JoinHandle;
@@ -302,7 +302,7 @@ impl Shared {
                 if let Some(g) = self.role.try_acquire() {
                     break g;
                 }
-                crate::sync::thread::yield_now();
+                crate::shim::thread::yield_now();
             };
             drop(role.core().heap.drain());
             role.clear_timed();

@@ -27,8 +27,8 @@ use super::join_waker::JoinWaker;
 use super::local::TaskLocal;
 use super::state::{Notify, State};
 use crate::sched::Shared;
-use crate::sync::Arc;
-use crate::sync::UnsafeCell;
+use crate::shim::Arc;
+use crate::shim::UnsafeCell;
 use crate::time::clock::Epoch;
 use std::ptr::NonNull;
 

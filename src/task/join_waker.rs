@@ -119,8 +119,8 @@ impl Drop for JoinWaker {
 #[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
 mod tests {
     use super::*;
-    use crate::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-    use crate::sync::Arc;
+    use crate::shim::atomic::{AtomicUsize, Ordering::SeqCst};
+    use crate::shim::Arc;
     use std::task::Wake;
 
     struct Count(AtomicUsize);

@@ -15,7 +15,7 @@
 //! 2. A timer entry is identified by `(owner id, slot, generation)`; an entry
 //!    is only touched when the current owner's id equals the entry's owner id.
 //!    Owner ids (task and `block_on` frame ids) are unique within the
-//!    process, across runtimes (`sync::IdSource`).
+//!    process, across runtimes (`shim::IdSource`).
 //!    A sleep moved to another task (or dropped elsewhere) leaves its old entry
 //!    to fire once, spuriously and harmlessly, and registers anew.
 //! 3. `TaskLocal` is cleared when the task completes, so wakers stored in it
@@ -61,7 +61,7 @@
 //!    `a_task_gives_back_what_a_burst_of_its_timers_grew`.)
 
 use super::header::RawTask;
-use crate::sync::tls;
+use crate::shim::tls;
 use smallvec::SmallVec;
 use std::cell::Cell;
 use std::task::Waker;
@@ -477,12 +477,12 @@ const _: () = assert!(std::mem::size_of::<Slab>() == 88);
 #[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
 mod tests {
     use super::*;
-    use crate::sync::{Arc, Mutex};
+    use crate::shim::{Arc, Mutex};
     use std::task::Wake;
     use std::time::Duration;
 
     /// A waker that records its name when woken (`Arc` is std's in this
-    /// flavour, `sync/mod.rs`).
+    /// flavour, `shim/mod.rs`).
     struct Named(&'static str, Arc<Mutex<Vec<&'static str>>>);
     impl Wake for Named {
         fn wake(self: Arc<Self>) {

@@ -32,7 +32,7 @@
 //!    queue, a spawned one never does (FIFO start order; `sched/role.rs`
 //!    invariant 4).
 
-use crate::sync::atomic::{AtomicUsize, Ordering::*};
+use crate::shim::atomic::{AtomicUsize, Ordering::*};
 
 // ---- status (a 3-bit field; values are mutually exclusive by construction) ----
 /// Pending with no deadline; in no queue; a wake must push it.

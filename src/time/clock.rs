@@ -22,9 +22,9 @@
 //!    `Shared` allocation alive through its weak count.)
 
 use crate::sched::Shared;
-use crate::sync::atomic::{AtomicU64, Ordering::*};
-use crate::sync::Mutex;
-use crate::sync::{Arc, Weak};
+use crate::shim::atomic::{AtomicU64, Ordering::*};
+use crate::shim::Mutex;
+use crate::shim::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// The clock a runtime reads deadlines against.

@@ -710,7 +710,7 @@ fn write_tla(r: &Recorder) {
     if r.log.is_empty() || r.log.len() > env_usize("TEMPO_TRACE_EVENTS", 80) {
         return;
     }
-    let test = crate::sync::os_thread_name()
+    let test = crate::shim::os_thread_name()
         .unwrap_or_else(|| "model".into())
         .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
     // Sample: the first execution of each test and every `TEMPO_TRACE_EVERY`-th

@@ -18,7 +18,7 @@ use super::stream::TcpStream;
 use crate::io::readiness::Direction;
 use crate::io::source::IoSource;
 use crate::net::addr::{each_addr, ToSocketAddrs};
-use crate::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use crate::shim::atomic::{AtomicBool, Ordering::Relaxed};
 use futures_core::Stream;
 use std::fmt;
 use std::future::poll_fn;

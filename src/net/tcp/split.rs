@@ -9,7 +9,7 @@
 //!    EOF), unless it was reunited.
 
 use super::stream::TcpStream;
-use crate::sync::Arc;
+use crate::shim::Arc;
 use futures_io::{AsyncRead, AsyncWrite};
 use std::error::Error;
 use std::fmt;

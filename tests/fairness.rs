@@ -876,3 +876,108 @@ fn spawned_task_starts_while_timers_keep_expiring_two_workers() {
     let _s = serial();
     within(LIMIT, || spawn_latency_under_expiring_timers(2));
 }
+
+/// The cooperative budget (`src/task/budget.rs`): a task whose socket always
+/// has data (a peer thread keeps the receive buffer full, so no read ever
+/// sees `WouldBlock`) never returned `Pending` by itself; on a runtime with
+/// one runner it kept the only worker forever and a task spawned meanwhile
+/// never ran. With the budget its reads make it yield every `BUDGET`
+/// operations, so the other task runs at once. The reader gives up after
+/// `STARVED` (so the old code fails instead of hanging).
+#[test]
+fn a_task_whose_socket_is_always_ready_yields_to_other_tasks() {
+    use futures::io::AsyncReadExt;
+    use std::io::Write;
+    let _s = serial();
+    within(Duration::from_secs(20), || {
+        for workers in [1usize, 0] {
+            let rt = Runtime::builder().worker_threads(workers).build().unwrap();
+            let (mut feed, sink) = std::os::unix::net::UnixStream::pair().unwrap();
+            sink.set_nonblocking(true).unwrap();
+            let writer = std::thread::spawn(move || {
+                let chunk = [7u8; 65536];
+                // Ends when the reader's end is dropped (EPIPE).
+                while feed.write_all(&chunk).is_ok() {}
+            });
+            let reads = Arc::new(AtomicUsize::new(0));
+            let ran = Arc::new(AtomicBool::new(false));
+            let (r2, ran2) = (reads.clone(), ran.clone());
+            let starved = rt.block_on(async move {
+                let mut s = tempo::net::UnixStream::from_std(sink).unwrap();
+                let reader = tempo::spawn(async move {
+                    let mut byte = [0u8; 1];
+                    let mut since: Option<Instant> = None;
+                    loop {
+                        assert_eq!(s.read(&mut byte).await.unwrap(), 1);
+                        let n = r2.fetch_add(1, SeqCst) + 1;
+                        if ran2.load(SeqCst) {
+                            return None;
+                        }
+                        // The other task is spawned at 1,000 reads.
+                        if n >= 1000 {
+                            let t0 = *since.get_or_insert_with(Instant::now);
+                            if t0.elapsed() > STARVED {
+                                return Some(n);
+                            }
+                        }
+                    }
+                });
+                while reads.load(SeqCst) < 1000 {
+                    sleep(Duration::from_millis(1)).await;
+                }
+                let other = tempo::spawn(async move { ran.store(true, SeqCst) });
+                let starved = reader.await.unwrap();
+                other.await.unwrap();
+                starved
+            });
+            assert_eq!(
+                starved, None,
+                "workers={workers}: a task spawned while another read an always-ready \
+                 socket did not run for {STARVED:?} (the reader never yielded)"
+            );
+            drop(rt);
+            writer.join().unwrap();
+        }
+    });
+}
+
+/// Blocking on a tempo socket with another executor inside a task (a
+/// misuse: it blocks the worker) must still finish, not spin forever on the
+/// cooperative budget: past the budget every read wakes the task and returns
+/// `Pending`, and the nested executor re-polls at once; after
+/// `budget::REFUSALS` refusals in one poll the budget is refilled
+/// (`src/task/budget.rs` invariant 3).
+#[test]
+fn a_nested_executor_inside_a_task_is_not_starved_by_the_budget() {
+    use futures::io::AsyncReadExt;
+    use std::io::Write;
+    let _s = serial();
+    within(Duration::from_secs(20), || {
+        let rt = Runtime::builder().worker_threads(1).build().unwrap();
+        let (mut feed, sink) = std::os::unix::net::UnixStream::pair().unwrap();
+        sink.set_nonblocking(true).unwrap();
+        let writer = std::thread::spawn(move || {
+            let chunk = [7u8; 65536];
+            while feed.write_all(&chunk).is_ok() {}
+        });
+        let n = rt.block_on(async move {
+            let mut s = tempo::net::UnixStream::from_std(sink).unwrap();
+            tempo::spawn(async move {
+                // Enough reads to spend the budget several times over.
+                futures::executor::block_on(async {
+                    let mut byte = [0u8; 1];
+                    let mut n = 0usize;
+                    for _ in 0..2000 {
+                        n += s.read(&mut byte).await.unwrap();
+                    }
+                    n
+                })
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(n, 2000);
+        drop(rt);
+        writer.join().unwrap();
+    });
+}

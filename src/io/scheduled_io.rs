@@ -32,6 +32,13 @@
 //!    one poll (a UDP socket shut down for reading). The task runs again
 //!    after the next report, which wakes it: a sticky bit makes every report
 //!    ready for its direction (spec: `ParkAfterClear`, `PollReturns`).
+//! 5. Every operation first takes a unit of its poll's cooperative budget
+//!    (`task/budget.rs`); with the budget spent it wakes its task and returns
+//!    `Pending` having read and registered nothing, so a source that is
+//!    always ready cannot keep a task from yielding. This is not a step of
+//!    `tla/Readiness.tla` (the word and the waiters are untouched); for
+//!    `Scheduler.tla` it is the task's own wake while it runs (`Wake` from
+//!    `RUNNING`, then the re-post of `PollPending`).
 
 use super::readiness::{Cleared, Direction, ReadinessWord, Snapshot};
 use super::readiness::{ERROR, READABLE, READ_CLOSED, SHUTDOWN, URGENT, WRITABLE, WRITE_CLOSED};
@@ -288,6 +295,12 @@ impl ScheduledIo {
         mut op: impl FnMut() -> io::Result<R>,
         exhausted: impl Fn(&R, Snapshot) -> bool,
     ) -> Poll<io::Result<R>> {
+        // Invariant 5: a source that is always ready (a flooding peer) must
+        // not keep the task from yielding. Before `CheckReady`: nothing is
+        // registered, the task re-posts itself.
+        if crate::task::budget::poll_take(cx).is_pending() {
+            return Poll::Pending;
+        }
         loop {
             let seen = match self.poll_ready(d, cx) {
                 Poll::Ready(s) => s,

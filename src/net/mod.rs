@@ -21,6 +21,14 @@
 //! Dropping a socket deregisters and closes it. An operation on a socket
 //! whose runtime shut down fails with an error; it never hangs.
 //!
+//! **Cooperative budget.** One poll of a task may complete 128 socket
+//! operations; the next one wakes the task and returns `Pending`, so the task
+//! runs again after the tasks already ready. A task whose peer keeps its
+//! socket always ready (a flood, a fast local writer) therefore never keeps
+//! its worker from the others; the loop `while let Ok(n) = s.read(&mut buf).await`
+//! needs no `yield_now`. Outside a tempo task (another executor, plain
+//! threads) nothing is counted.
+//!
 //! A socket's readiness comes from the reactor of the runtime it was created
 //! in, whichever runtime awaits it. A runtime without worker threads
 //! ([`worker_threads(0)`](crate::runtime::Builder::worker_threads)) polls its

@@ -60,6 +60,7 @@
 //!    task's life: `tests/memory.rs`
 //!    `a_task_gives_back_what_a_burst_of_its_timers_grew`.)
 
+use super::budget::BudgetGuard;
 use super::header::RawTask;
 use crate::shim::tls;
 use smallvec::SmallVec;
@@ -432,12 +433,18 @@ tls! {
     static CURRENT: Cell<Option<Current>> = const { Cell::new(None) };
 }
 
-/// Restores the previous `CURRENT` on drop.
-pub(crate) struct EnterGuard(Option<Current>);
+/// Restores the previous `CURRENT` on drop, and the enclosing poll's
+/// cooperative budget (`budget.rs` invariant 2).
+pub(crate) struct EnterGuard(Option<Current>, #[allow(dead_code)] BudgetGuard);
 
-/// Makes `cur` the current timer owner until the guard drops.
+/// Makes `cur` the current timer owner until the guard drops, and gives the
+/// poll a fresh cooperative budget (`budget.rs`): every poll of a task or a
+/// `block_on` future enters here.
 pub(crate) fn enter(cur: Current) -> EnterGuard {
-    EnterGuard(CURRENT.with(|c| c.replace(Some(cur))))
+    EnterGuard(
+        CURRENT.with(|c| c.replace(Some(cur))),
+        super::budget::enter(),
+    )
 }
 
 impl Drop for EnterGuard {

@@ -5,6 +5,7 @@
 //! The public items are re-exported here; see [`TaskRef`] and [`wait`] for
 //! the serverbox semantics.
 
+pub(crate) mod budget;
 pub(crate) mod control;
 pub(crate) mod harness;
 pub(crate) mod header;

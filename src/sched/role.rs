@@ -268,3 +268,39 @@ impl Drop for RoleGuard<'_> {
         fence(SeqCst);
     }
 }
+
+/// loom model of the role handshake alone (run by `cargo test --features
+/// loom`, with the models of `loom-tests/`).
+#[cfg(all(test, tempo_loom))]
+mod loom_model {
+    use super::SchedRole;
+    use crate::shim::{thread, Arc};
+
+    /// Two threads each take the role if free and write its core. The core
+    /// is ordered from one holder to the next by the role's release store,
+    /// the next holder's acquiring CAS and the SeqCst fences after both, and
+    /// nothing else. loom reports a causality violation on the core's cell
+    /// when the release store is Relaxed *and* its trailing fence is gone;
+    /// with the fence, loom (whose SeqCst fences are stronger than C11's)
+    /// cannot see the Relaxed store alone (the seeded bug
+    /// `tests/mutants/role_release_relaxed.patch`; VERIFICATION.md).
+    #[test]
+    fn release_publishes_the_core_to_the_next_holder() {
+        loom::model(|| {
+            let role = Arc::new(SchedRole::new());
+            let r2 = role.clone();
+            let t = thread::spawn(move || {
+                if let Some(mut g) = r2.try_acquire() {
+                    g.core().out.clear();
+                }
+            });
+            if let Some(mut g) = role.try_acquire() {
+                g.core().out.clear();
+            }
+            t.join().unwrap();
+            // The last holder has released: the role is free again.
+            let mut g = role.try_acquire().expect("the role was left held");
+            g.core().out.clear();
+        });
+    }
+}

@@ -132,7 +132,7 @@ pub(crate) fn poll_take(cx: &mut Context<'_>) -> Poll<()> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
 mod tests {
     use super::*;
 

@@ -15,7 +15,7 @@
 //! `accept` after an error and of `connect_with_backoff` in the common case;
 //! they stay, as they yield sooner (one failed attempt).
 //!
-//! Only I/O of `tempo::net` takes from the budget; timers, joins and task
+//! Only I/O of `tempo::net` and [`consume_budget`] take from the budget; timers, joins and task
 //! controls do not (a task that loops on `sleep(Duration::ZERO)` still never
 //! yields: `yield_now` is the tool for that). The budget is per thread and
 //! per poll, never shared: it costs a thread-local read and write per I/O
@@ -130,6 +130,49 @@ pub(crate) fn poll_take(cx: &mut Context<'_>) -> Poll<()> {
         cx.waker().wake_by_ref();
         Poll::Pending
     }
+}
+
+/// Takes one unit of the running task's cooperative budget, yielding first
+/// if it is spent: the budget tempo's own sockets use, offered to a loop over
+/// a source that is always ready and that tempo does not know (another
+/// crate's channel, a queue filled by other threads, a CPU-bound step per
+/// item).
+///
+/// Each poll of a task may complete 128 budgeted operations (tempo's socket
+/// operations and calls of this function together); the next one wakes the
+/// task and returns `Pending`, so the task runs again after the tasks already
+/// ready, with a fresh budget. Unlike [`yield_now`](crate::task::yield_now),
+/// which always yields, it costs a thread-local read and write while budget
+/// is left. Outside a tempo task or `block_on` future it never yields.
+///
+/// # Examples
+/// A task that drains an always-full queue still lets other tasks run on a
+/// runtime with one worker:
+/// ```
+/// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+///
+/// let rt = tempo::Runtime::builder().worker_threads(1).build().unwrap();
+/// let other_ran = Arc::new(AtomicBool::new(false));
+/// let seen = other_ran.clone();
+/// rt.block_on(async move {
+///     let drain = tempo::spawn(async move {
+///         let mut items = 0u64;
+///         // Without `consume_budget` this loop would keep the only worker.
+///         while !seen.load(Ordering::SeqCst) {
+///             items += 1; // take an item from a queue that is never empty
+///             tempo::task::consume_budget().await;
+///         }
+///         items
+///     });
+///     tempo::spawn(async move { other_ran.store(true, Ordering::SeqCst) });
+///     assert!(drain.await.unwrap() > 0);
+/// });
+/// # }
+/// ```
+pub async fn consume_budget() {
+    std::future::poll_fn(poll_take).await
 }
 
 #[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]

@@ -16,6 +16,7 @@ pub(crate) mod state;
 pub(crate) mod unwind;
 pub(crate) mod waker;
 
+pub use budget::consume_budget;
 pub use control::{
     current, receive_signal, try_current, wait, wait_timeout, wait_until, yield_now, TaskRef, Wait,
     WaitOutcome, YieldNow,

@@ -28,6 +28,7 @@
 //! | `second_wake_while_notified` | a second wake from another thread while the task runs already `NOTIFIED`: still one RMW, so it publishes the waker's writes to the rerun |
 //! | `worker_wakes_a_waiting_task` | a task of the worker wakes a task waiting in the heap (the wake goes to the front queue, not the next-run slot) while the clock passes its deadline |
 //! | `handle_drop_vs_completion` | abort + drop of the `JoinHandle` racing the task's completion: output dropped once |
+//! | `sync::*` (`sync.rs`) | `tempo::sync` on plain threads: semaphore release vs. cancel (full and partial grants), close vs. acquire |
 //! | `readiness::*` (`readiness.rs`) | I/O readiness vs. interest on a `MockIo`: an edge racing the reader's check/clear/register (once, twice), a close racing a pending read, a close racing an edge |
 
 #![cfg(feature = "loom")]
@@ -41,6 +42,7 @@ use std::time::Duration;
 use tempo::task::{self, WaitOutcome};
 
 mod readiness;
+mod sync;
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
     model_with_bound(2, f)

@@ -31,12 +31,17 @@
 //!   must reach quiescence within a real-time bound), exactly-once completion
 //!   and drops, and that every task finishes when drained.
 //!
+//! - `semaphore_matches_the_model` (`semaphore.rs`): `tempo::sync::Semaphore`
+//!   driven by hand-polled futures against a sequential FIFO model (poll
+//!   outcomes, available permits, who was woken, conservation).
+//!
 //! `PROPTEST_CASES` sets the number of cases (default 256). A failing case
 //! is shrunk and printed, and its seed is saved to
 //! `proptest-tests/regressions/` (commit it: it is replayed first from then on).
 
 mod harness;
 mod model;
+mod semaphore;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
@@ -501,6 +506,15 @@ proptest! {
     #[test]
     fn threaded_runtime_keeps_the_order_insensitive_properties(case in case()) {
         within(Duration::from_secs(60), move || run_threaded(case))
+            .map_err(TestCaseError::fail)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config("proptest-tests/regressions/semaphore.txt"))]
+    #[test]
+    fn semaphore_matches_the_model((initial, ops) in semaphore::sem_case()) {
+        within(Duration::from_secs(30), move || semaphore::run_semaphore(initial, ops))
             .map_err(TestCaseError::fail)?;
     }
 }

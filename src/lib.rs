@@ -97,6 +97,7 @@ pub mod net;
 mod runtime;
 mod sched;
 mod shim;
+pub mod sync;
 pub mod task;
 pub mod time;
 

@@ -83,3 +83,59 @@ pub fn raise_nofile(want: u64) -> u64 {
     }
     new
 }
+
+/// A small deterministic PRNG (xorshift64*) for randomised tests: every
+/// such test prints its seed on failure, and `TEMPO_SEED=<n>` replays it.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `TEMPO_SEED`, or from the clock; returns it with its
+    /// seed (print the seed in assertion messages).
+    pub fn from_env() -> (Rng, u64) {
+        let seed = std::env::var("TEMPO_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+            });
+        (Rng::new(seed), seed)
+    }
+
+    /// A generator from `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+
+    /// The next value in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) % n
+    }
+}
+
+/// A waker that counts its wakes (for polling futures by hand).
+pub struct CountWaker(pub std::sync::atomic::AtomicUsize);
+
+impl CountWaker {
+    /// A counter and a waker that bumps it.
+    pub fn new() -> (std::sync::Arc<CountWaker>, std::task::Waker) {
+        let c = std::sync::Arc::new(CountWaker(std::sync::atomic::AtomicUsize::new(0)));
+        (c.clone(), std::task::Waker::from(c))
+    }
+
+    /// Wakes so far.
+    pub fn count(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl std::task::Wake for CountWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}

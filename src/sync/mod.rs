@@ -1,0 +1,103 @@
+//! Asynchronous synchronisation primitives (DESIGN.md layer 7, cnetmod's
+//! "Mutex, channel, semaphore"): [`Semaphore`].
+//!
+//! They are runtime-agnostic: a waiting future stores the plain
+//! [`Waker`] of the context that polled it, so they work
+//! on tempo's workers, inside [`Runtime::block_on`](crate::Runtime::block_on)
+//! and on any other executor.
+//!
+//! Every async method documents its *cancel safety*: what happens when its
+//! future is dropped before it completes (by `select!`, a timeout, or
+//! [`JoinHandle::abort`](crate::JoinHandle::abort)). None of them loses a
+//! permit, a lock or a message that was handed to a future that is then
+//! dropped.
+//!
+//! ```
+//! # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
+//! use std::sync::Arc;
+//! use tempo::sync::Semaphore;
+//!
+//! let rt = tempo::Runtime::new().unwrap();
+//! rt.block_on(async {
+//!     let sem = Arc::new(Semaphore::new(2)); // at most 2 at once
+//!     let tasks: Vec<_> = (0..8)
+//!         .map(|i| {
+//!             let sem = sem.clone();
+//!             tempo::spawn(async move {
+//!                 let _permit = sem.acquire(1).await.unwrap();
+//!                 i
+//!             })
+//!         })
+//!         .collect();
+//!     for t in tasks {
+//!         t.await.unwrap();
+//!     }
+//! });
+//! # }
+//! ```
+//!
+//! # How they are built
+//! Each primitive keeps its whole state under one lock of the sync shim
+//! (`crate::shim::Mutex`), so loom explores them like the rest of tempo.
+//! Simple and correct beats clever here: a state change is one method on
+//! the locked state that returns the `WakeList` of wakers the caller
+//! owes a wake, and the caller wakes them after it released the lock.
+//!
+//! # Invariants (common to every primitive)
+//! 1. No waker is woken or dropped under a primitive's lock: transitions
+//!    hand wakers to the caller (a `WakeList`, or the one waker a channel
+//!    transition owes); a waker replaced by a new
+//!    poll is dropped after the lock is released. (A waker is only cloned
+//!    under the lock, which the `Waker` contract allows.)
+//! 2. No user value (a message, a permit holder's data) is dropped under a
+//!    primitive's lock.
+//! 3. A pending future's waker is stored under the same lock as the state
+//!    it waits for, and every transition that can satisfy it takes that
+//!    waker under the lock: no wakeup is lost.
+
+mod semaphore;
+
+pub use semaphore::{
+    Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
+    TryAcquireError,
+};
+
+use std::task::Waker;
+
+/// The wakers a transition owes a wake (invariant 1): filled under a
+/// primitive's lock, woken by the caller after it released the lock.
+#[must_use = "the wakers must be woken, after the lock is released"]
+#[derive(Default)]
+pub(crate) struct WakeList(Vec<Waker>);
+
+impl WakeList {
+    /// An empty list (no allocation).
+    pub(crate) fn new() -> WakeList {
+        WakeList(Vec::new())
+    }
+
+    /// Adds `w`, if any.
+    pub(crate) fn push(&mut self, w: Option<Waker>) {
+        if let Some(w) = w {
+            self.0.push(w);
+        }
+    }
+
+    /// Wakes every waker, in the order they were added. Call it with no
+    /// primitive's lock held.
+    pub(crate) fn wake(self) {
+        for w in self.0 {
+            w.wake();
+        }
+    }
+}
+
+/// Stores `cx`'s waker in `slot` unless the one there already wakes the
+/// same task; returns the replaced waker, which the caller drops after it
+/// released the lock (invariant 1).
+pub(crate) fn store_waker(slot: &mut Option<Waker>, cx: &std::task::Context<'_>) -> Option<Waker> {
+    match slot {
+        Some(w) if w.will_wake(cx.waker()) => None,
+        _ => slot.replace(cx.waker().clone()),
+    }
+}

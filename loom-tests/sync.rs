@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use tempo::sync::Semaphore;
+use tempo::sync::{Mutex, Semaphore};
 
 /// The sync models are small (only lock sections are yield points): bound 3.
 fn model(f: impl Fn() + Sync + Send + 'static) {
@@ -117,5 +117,30 @@ fn semaphore_close_vs_acquire() {
         t2.join().unwrap();
         assert_eq!(sem.available_permits(), 1);
         assert!(sem.try_acquire(1).is_err(), "closed");
+    });
+}
+
+/// Two threads lock a `Mutex` and increment through the guard while a
+/// third's `lock` future is polled once and dropped: no update is lost, the
+/// cancelled lock hands the lock on, and loom's `UnsafeCell` tracking sees
+/// a happens-before edge between the guards' accesses.
+#[test]
+fn mutex_exclusion_vs_cancel() {
+    model(|| {
+        let m = Arc::new(Mutex::new(0u32));
+        let m1 = m.clone();
+        let t1 = loom::thread::spawn(move || *block_on(m1.lock()) += 1);
+        let m2 = m.clone();
+        let t2 = loom::thread::spawn(move || {
+            let mut l = Box::pin(m2.lock());
+            if let Poll::Ready(mut g) = poll_once(&mut l) {
+                *g += 10;
+            }
+        });
+        *block_on(m.lock()) += 1;
+        t1.join().unwrap();
+        t2.join().unwrap();
+        let v = *m.try_lock().expect("the mutex is free at the end");
+        assert!(v == 2 || v == 12, "{v}");
     });
 }

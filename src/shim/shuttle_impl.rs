@@ -21,6 +21,10 @@ impl<T> UnsafeCell<T> {
     pub(crate) const fn new(data: T) -> Self {
         UnsafeCell(std::cell::UnsafeCell::new(data))
     }
+    /// Consumes the cell and returns the contents (loom's `into_inner`).
+    pub(crate) fn into_inner(self) -> T {
+        self.0.into_inner()
+    }
     #[inline]
     pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
         f(self.0.get())

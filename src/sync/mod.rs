@@ -1,5 +1,5 @@
 //! Asynchronous synchronisation primitives (DESIGN.md layer 7, cnetmod's
-//! "Mutex, channel, semaphore"): [`Semaphore`].
+//! "Mutex, channel, semaphore"): [`Semaphore`] and [`Mutex`].
 //!
 //! They are runtime-agnostic: a waiting future stores the plain
 //! [`Waker`] of the context that polled it, so they work
@@ -15,24 +15,24 @@
 //! ```
 //! # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 //! use std::sync::Arc;
-//! use tempo::sync::Semaphore;
+//! use tempo::sync::Mutex;
 //!
 //! let rt = tempo::Runtime::new().unwrap();
-//! rt.block_on(async {
-//!     let sem = Arc::new(Semaphore::new(2)); // at most 2 at once
-//!     let tasks: Vec<_> = (0..8)
+//! let total = rt.block_on(async {
+//!     let counter = Arc::new(Mutex::new(0u32));
+//!     let tasks: Vec<_> = (0..8u32)
 //!         .map(|i| {
-//!             let sem = sem.clone();
-//!             tempo::spawn(async move {
-//!                 let _permit = sem.acquire(1).await.unwrap();
-//!                 i
-//!             })
+//!             let counter = counter.clone();
+//!             tempo::spawn(async move { *counter.lock().await += i })
 //!         })
 //!         .collect();
 //!     for t in tasks {
 //!         t.await.unwrap();
 //!     }
+//!     let total = *counter.lock().await;
+//!     total
 //! });
+//! assert_eq!(total, 28);
 //! # }
 //! ```
 //!
@@ -42,6 +42,7 @@
 //! Simple and correct beats clever here: a state change is one method on
 //! the locked state that returns the `WakeList` of wakers the caller
 //! owes a wake, and the caller wakes them after it released the lock.
+//! [`Mutex`] is a one-permit [`Semaphore`].
 //!
 //! # Invariants (common to every primitive)
 //! 1. No waker is woken or dropped under a primitive's lock: transitions
@@ -55,8 +56,10 @@
 //!    it waits for, and every transition that can satisfy it takes that
 //!    waker under the lock: no wakeup is lost.
 
+mod mutex;
 mod semaphore;
 
+pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use semaphore::{
     Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
     TryAcquireError,

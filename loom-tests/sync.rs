@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use tempo::sync::{Mutex, Semaphore};
+use tempo::sync::{mpsc, Mutex, Semaphore};
 
 /// The sync models are small (only lock sections are yield points): bound 3.
 fn model(f: impl Fn() + Sync + Send + 'static) {
@@ -142,5 +142,52 @@ fn mutex_exclusion_vs_cancel() {
         t2.join().unwrap();
         let v = *m.try_lock().expect("the mutex is free at the end");
         assert!(v == 2 || v == 12, "{v}");
+    });
+}
+
+/// A bounded channel of capacity 1: a sender sends 2 values (the second
+/// waits for room) while the receiver takes one, closes and drains. Every
+/// value the sender saw accepted is received once, in order; every refused
+/// one came back.
+#[test]
+fn mpsc_send_vs_recv_vs_close() {
+    model(|| {
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        let t = loom::thread::spawn(move || {
+            let mut accepted = Vec::new();
+            for v in 1..=2 {
+                match block_on(tx.send(v)) {
+                    Ok(()) => accepted.push(v),
+                    Err(e) => assert_eq!(e.0, v),
+                }
+            }
+            accepted
+        });
+        let mut got = Vec::new();
+        got.extend(block_on(rx.recv()));
+        rx.close();
+        while let Some(v) = block_on(rx.recv()) {
+            got.push(v);
+        }
+        let accepted = t.join().unwrap();
+        assert_eq!(got, accepted);
+    });
+}
+
+/// The last sender dropped while the receiver waits: `recv` wakes with
+/// `None` after the queued value.
+#[test]
+fn mpsc_last_sender_drop_vs_recv() {
+    model(|| {
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        let tx2 = tx.clone();
+        let t1 = loom::thread::spawn(move || {
+            tx.try_send(1).unwrap();
+        });
+        let t2 = loom::thread::spawn(move || drop(tx2));
+        assert_eq!(block_on(rx.recv()), Some(1));
+        assert_eq!(block_on(rx.recv()), None);
+        t1.join().unwrap();
+        t2.join().unwrap();
     });
 }

@@ -1,5 +1,6 @@
 //! Asynchronous synchronisation primitives (DESIGN.md layer 7, cnetmod's
-//! "Mutex, channel, semaphore"): [`Semaphore`] and [`Mutex`].
+//! "Mutex, channel, semaphore"): [`Semaphore`], [`Mutex`] and [`mpsc`]
+//! channels.
 //!
 //! They are runtime-agnostic: a waiting future stores the plain
 //! [`Waker`] of the context that polled it, so they work
@@ -15,20 +16,25 @@
 //! ```
 //! # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
 //! use std::sync::Arc;
-//! use tempo::sync::Mutex;
+//! use tempo::sync::{mpsc, Mutex};
 //!
 //! let rt = tempo::Runtime::new().unwrap();
 //! let total = rt.block_on(async {
 //!     let counter = Arc::new(Mutex::new(0u32));
-//!     let tasks: Vec<_> = (0..8u32)
-//!         .map(|i| {
-//!             let counter = counter.clone();
-//!             tempo::spawn(async move { *counter.lock().await += i })
-//!         })
-//!         .collect();
-//!     for t in tasks {
-//!         t.await.unwrap();
+//!     let (tx, mut rx) = mpsc::channel(4);
+//!     for i in 0..8u32 {
+//!         let (counter, tx) = (counter.clone(), tx.clone());
+//!         tempo::spawn(async move {
+//!             *counter.lock().await += i;
+//!             tx.send(i).await.unwrap();
+//!         });
 //!     }
+//!     drop(tx);
+//!     let mut received = 0;
+//!     while let Some(_) = rx.recv().await {
+//!         received += 1;
+//!     }
+//!     assert_eq!(received, 8);
 //!     let total = *counter.lock().await;
 //!     total
 //! });
@@ -42,7 +48,9 @@
 //! Simple and correct beats clever here: a state change is one method on
 //! the locked state that returns the `WakeList` of wakers the caller
 //! owes a wake, and the caller wakes them after it released the lock.
-//! [`Mutex`] is a one-permit [`Semaphore`].
+//! [`Mutex`] is a one-permit [`Semaphore`]; a bounded [`mpsc`] channel
+//! counts its free slots with a [`Semaphore`], which makes waiting senders
+//! FIFO-fair.
 //!
 //! # Invariants (common to every primitive)
 //! 1. No waker is woken or dropped under a primitive's lock: transitions
@@ -58,6 +66,8 @@
 
 mod mutex;
 mod semaphore;
+
+pub mod mpsc;
 
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use semaphore::{

@@ -5,12 +5,13 @@
 //! small state spaces). A lost wakeup is a loom deadlock; a lost or leaked
 //! permit, message or value a failed assertion.
 
-use super::model_with_bound;
+use super::{model_with_bound, DropCount};
+use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use tempo::sync::{mpsc, Mutex, Semaphore};
+use tempo::sync::{mpsc, oneshot, Mutex, Semaphore};
 
 /// The sync models are small (only lock sections are yield points): bound 3.
 fn model(f: impl Fn() + Sync + Send + 'static) {
@@ -189,5 +190,45 @@ fn mpsc_last_sender_drop_vs_recv() {
         assert_eq!(block_on(rx.recv()), None);
         t1.join().unwrap();
         t2.join().unwrap();
+    });
+}
+
+/// `send` racing the receiver's drop: the value is dropped exactly once
+/// (by the receiver's drop, or handed back to the sender).
+#[test]
+fn oneshot_send_vs_drop_receiver() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = oneshot::channel();
+        let d = DropCount(drops.clone());
+        let t = loom::thread::spawn(move || {
+            let _ = tx.send(d);
+        });
+        drop(rx);
+        t.join().unwrap();
+        assert_eq!(drops.load(SeqCst), 1);
+    });
+}
+
+/// `send` (or the sender's drop) racing the waiting receiver, and
+/// `Sender::closed` racing the receiver's drop: nobody hangs.
+#[test]
+fn oneshot_send_or_drop_vs_recv() {
+    model(|| {
+        let (tx, rx) = oneshot::channel::<u32>();
+        let (tx2, rx2) = oneshot::channel::<u32>();
+        let t = loom::thread::spawn(move || {
+            tx.send(7).unwrap();
+            drop(tx2);
+        });
+        assert_eq!(block_on(rx), Ok(7));
+        assert!(block_on(rx2).is_err());
+        t.join().unwrap();
+
+        let (mut tx, rx) = oneshot::channel::<u32>();
+        let t = loom::thread::spawn(move || drop(rx));
+        block_on(tx.closed());
+        assert!(tx.is_closed());
+        t.join().unwrap();
     });
 }

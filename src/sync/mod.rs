@@ -1,6 +1,6 @@
 //! Asynchronous synchronisation primitives (DESIGN.md layer 7, cnetmod's
-//! "Mutex, channel, semaphore"): [`Semaphore`], [`Mutex`] and [`mpsc`]
-//! channels.
+//! "Mutex, channel, semaphore"): [`Semaphore`], [`Mutex`], [`mpsc`] and
+//! [`oneshot`] channels.
 //!
 //! They are runtime-agnostic: a waiting future stores the plain
 //! [`Waker`] of the context that polled it, so they work
@@ -68,6 +68,7 @@ mod mutex;
 mod semaphore;
 
 pub mod mpsc;
+pub mod oneshot;
 
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use semaphore::{

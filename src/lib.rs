@@ -36,6 +36,15 @@
 //! 5. [`Runtime::run`] + [`Handle::stop`]: cnetmod's `io_context::run()/stop()`.
 //! 6. Shutdown: dropping the runtime or [`Runtime::shutdown_timeout`] drops
 //!    every unfinished future exactly once and never hangs on idle tasks.
+//! 7. [`sync`]: the asynchronous synchronisation primitives between tasks
+//!    (cnetmod's "Mutex, channel, semaphore"): [`sync::Semaphore`] (FIFO-fair),
+//!    [`sync::Mutex`], [`sync::mpsc`] (bounded and unbounded) and
+//!    [`sync::oneshot`] channels; runtime-agnostic and cancel-safe.
+//!
+//! ## Modules
+//! [`task`] (spawning, joining, serverbox's task controls), [`time`] (sleep,
+//! timeout, clocks), [`sync`] (semaphore, mutex, channels) and, in normal
+//! builds, `net` (TCP, UDP and Unix sockets on the reactor).
 //!
 //! ## How it is built
 //! A lock-free front queue receives every spawn and wakeup; a *sched role*,

@@ -351,3 +351,17 @@ fn zero_while_others_wait() {
     sem.add_permits(1);
     assert!(a.as_mut().poll(&mut Context::from_waker(&w)).is_ready());
 }
+
+/// `add_permits` beyond `MAX_PERMITS` panics with its message even when
+/// permits given back by holders already raised the count above it (the
+/// first version computed `MAX_PERMITS - permits`, which overflowed).
+#[test]
+#[should_panic(expected = "at most Semaphore::MAX_PERMITS")]
+fn add_permits_beyond_max_panics() {
+    let sem = Semaphore::new(Semaphore::MAX_PERMITS);
+    let all = sem.try_acquire(Semaphore::MAX_PERMITS).unwrap();
+    sem.add_permits(Semaphore::MAX_PERMITS);
+    drop(all); // back: 2 × MAX_PERMITS available
+    assert_eq!(sem.available_permits(), 2 * Semaphore::MAX_PERMITS);
+    sem.add_permits(1);
+}

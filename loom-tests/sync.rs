@@ -11,7 +11,7 @@ use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use tempo::sync::{mpsc, oneshot, Mutex, Semaphore};
+use tempo::sync::{mpsc, oneshot, Mutex, Notify, Semaphore};
 
 /// The sync models are small (only lock sections are yield points): bound 3.
 fn model(f: impl Fn() + Sync + Send + 'static) {
@@ -230,5 +230,24 @@ fn oneshot_send_or_drop_vs_recv() {
         block_on(tx.closed());
         assert!(tx.is_closed());
         t.join().unwrap();
+    });
+}
+
+/// `notify_one` from another thread racing a `notified()` future that is
+/// registered and dropped unpolled on a third: the main thread's waiter, behind
+/// it, always completes (the notification is handed on, or it was the
+/// permit and the main thread took it).
+#[test]
+fn notify_one_vs_cancel() {
+    model(|| {
+        let n = Arc::new(Notify::new());
+        let n1 = n.clone();
+        let t1 = loom::thread::spawn(move || n1.notify_one());
+        let n2 = n.clone();
+        // Registers (or takes the permit) and drops: never consumes.
+        let t2 = loom::thread::spawn(move || drop(n2.notified()));
+        block_on(n.notified());
+        t1.join().unwrap();
+        t2.join().unwrap();
     });
 }

@@ -39,11 +39,12 @@
 //! 7. [`sync`]: the asynchronous synchronisation primitives between tasks
 //!    (cnetmod's "Mutex, channel, semaphore"): [`sync::Semaphore`] (FIFO-fair),
 //!    [`sync::Mutex`], [`sync::mpsc`] (bounded and unbounded) and
-//!    [`sync::oneshot`] channels; runtime-agnostic and cancel-safe.
+//!    [`sync::oneshot`] channels, [`sync::Notify`]; runtime-agnostic and
+//!    cancel-safe.
 //!
 //! ## Modules
 //! [`task`] (spawning, joining, serverbox's task controls), [`time`] (sleep,
-//! timeout, clocks), [`sync`] (semaphore, mutex, channels) and, in normal
+//! timeout, clocks), [`sync`] (semaphore, mutex, channels, notify) and, in normal
 //! builds, `net` (TCP, UDP and Unix sockets on the reactor).
 //!
 //! ## How it is built

@@ -1,6 +1,6 @@
 //! Asynchronous synchronisation primitives (DESIGN.md layer 7, cnetmod's
 //! "Mutex, channel, semaphore"): [`Semaphore`], [`Mutex`], [`mpsc`] and
-//! [`oneshot`] channels.
+//! [`oneshot`] channels, and [`Notify`].
 //!
 //! They are runtime-agnostic: a waiting future stores the plain
 //! [`Waker`] of the context that polled it, so they work
@@ -65,12 +65,14 @@
 //!    waker under the lock: no wakeup is lost.
 
 mod mutex;
+mod notify;
 mod semaphore;
 
 pub mod mpsc;
 pub mod oneshot;
 
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use notify::{Notified, Notify};
 pub use semaphore::{
     Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
     TryAcquireError,

@@ -981,3 +981,70 @@ fn a_nested_executor_inside_a_task_is_not_starved_by_the_budget() {
         writer.join().unwrap();
     });
 }
+
+/// The cooperative budget in `tempo::sync` (its invariant 4): a task that
+/// drains a channel holding 10,000 messages, or takes and releases a
+/// `Mutex` 10,000 times, and spawns another task at its tenth step, lets
+/// that task run long before it is done, on a runtime with one runner.
+/// Before, `recv` and `lock` were always ready there: the other task ran only
+/// after the whole loop. (Spawned from inside the loop, so that no other
+/// thread's timing decides when it is queued.)
+#[test]
+fn a_channel_that_is_never_empty_and_a_free_lock_do_not_keep_a_task_from_yielding() {
+    let _s = serial();
+    within(Duration::from_secs(20), || {
+        for workers in [1usize, 0] {
+            let rt = Runtime::builder().worker_threads(workers).build().unwrap();
+            // How many loop steps each loop had done when the other task ran.
+            let (at_recv, at_lock) = rt.block_on(async {
+                let (tx, mut rx) = tempo::sync::mpsc::unbounded_channel();
+                for i in 0..10_000u32 {
+                    tx.send(i).unwrap();
+                }
+                drop(tx);
+                let drain = tempo::spawn(async move {
+                    let ran = Arc::new(AtomicBool::new(false));
+                    let (mut n, mut seen_at) = (0u32, None);
+                    while rx.recv().await.is_some() {
+                        n += 1;
+                        if n == 10 {
+                            let flag = ran.clone();
+                            tempo::spawn(async move { flag.store(true, SeqCst) });
+                        }
+                        if seen_at.is_none() && ran.load(SeqCst) {
+                            seen_at = Some(n);
+                        }
+                    }
+                    seen_at.unwrap_or(n)
+                });
+                let at_recv = drain.await.unwrap();
+
+                let lock = Arc::new(tempo::sync::Mutex::new(0u32));
+                let locker = tempo::spawn(async move {
+                    let ran = Arc::new(AtomicBool::new(false));
+                    let mut seen_at = None;
+                    for n in 1..=10_000u32 {
+                        *lock.lock().await += 1;
+                        if n == 10 {
+                            let flag = ran.clone();
+                            tempo::spawn(async move { flag.store(true, SeqCst) });
+                        }
+                        if seen_at.is_none() && ran.load(SeqCst) {
+                            seen_at = Some(n);
+                        }
+                    }
+                    seen_at.unwrap_or(10_000)
+                });
+                (at_recv, locker.await.unwrap())
+            });
+            assert!(
+                at_recv <= 1_000,
+                "workers={workers}: the other task ran only after {at_recv} receives"
+            );
+            assert!(
+                at_lock <= 1_000,
+                "workers={workers}: the other task ran only after {at_lock} locks"
+            );
+        }
+    });
+}

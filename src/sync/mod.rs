@@ -63,6 +63,15 @@
 //! 3. A pending future's waker is stored under the same lock as the state
 //!    it waits for, and every transition that can satisfy it takes that
 //!    waker under the lock: no wakeup is lost.
+//! 4. *Cooperative budget* (`task/budget.rs`): [`mpsc::Receiver::recv`]
+//!    and the first poll of a semaphore acquire (hence [`Mutex::lock`] and
+//!    a bounded [`mpsc::Sender::send`]) take a unit of the polling task's
+//!    budget before they touch the state; with the budget spent they wake
+//!    the task and return `Pending` having changed nothing, so a channel
+//!    that is never empty, or a lock taken and released in a loop, cannot
+//!    keep a task from yielding (the task continues at its next run). An
+//!    acquire already queued takes no unit: it waits anyway. Outside a
+//!    tempo task nothing is counted.
 
 mod mutex;
 mod notify;

@@ -366,8 +366,14 @@ impl<T> Receiver<T> {
 
     /// Polls for the next message (the poll behind [`recv`](Receiver::recv)):
     /// `Ready(None)` when the channel is finished, `Pending` with `cx`'s
-    /// waker stored otherwise.
+    /// waker stored otherwise. Inside a tempo task whose cooperative budget
+    /// is spent (`tempo::task::consume_budget`), `Pending` after waking
+    /// `cx`'s waker, having taken nothing.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        // Invariant 4 of `tempo::sync`: the cooperative budget.
+        if crate::task::budget::poll_take(cx).is_pending() {
+            return Poll::Pending;
+        }
         let mut g = self.chan.state.lock();
         if let Some(v) = g.queue.pop_front() {
             drop(g);

@@ -511,6 +511,11 @@ impl Semaphore {
         wait: &mut Wait,
         cx: &Context<'_>,
     ) -> Poll<Result<(), AcquireError>> {
+        // Invariant 4 of `tempo::sync`: a new acquire takes a unit of the
+        // cooperative budget (a queued one waits anyway).
+        if matches!(wait, Wait::Init) && crate::task::budget::poll_take(cx).is_pending() {
+            return Poll::Pending;
+        }
         let (out, old) = self.state.lock().poll_acquire(n, wait, cx);
         drop(old);
         out

@@ -15,7 +15,9 @@
 //! `accept` after an error and of `connect_with_backoff` in the common case;
 //! they stay, as they yield sooner (one failed attempt).
 //!
-//! Only I/O of `tempo::net` and [`consume_budget`] take from the budget; timers, joins and task
+//! Only I/O of `tempo::net`, `tempo::sync` (`mpsc` receives and new
+//! semaphore acquires: `Mutex::lock`, a bounded `send`) and
+//! [`consume_budget`] take from the budget; timers, joins and task
 //! controls do not (a task that loops on `sleep(Duration::ZERO)` still never
 //! yields: `yield_now` is the tool for that). The budget is per thread and
 //! per poll, never shared: it costs a thread-local read and write per I/O
@@ -123,7 +125,7 @@ pub(crate) fn take() -> bool {
 /// Takes one unit, or wakes the task of `cx` and returns `Pending` when the
 /// budget is spent: the caller returns `Pending` at once, having registered
 /// nothing (the task runs again after the tasks already ready).
-pub(crate) fn poll_take(cx: &mut Context<'_>) -> Poll<()> {
+pub(crate) fn poll_take(cx: &Context<'_>) -> Poll<()> {
     if take() {
         Poll::Ready(())
     } else {
@@ -172,7 +174,7 @@ pub(crate) fn poll_take(cx: &mut Context<'_>) -> Poll<()> {
 /// # }
 /// ```
 pub async fn consume_budget() {
-    std::future::poll_fn(poll_take).await
+    std::future::poll_fn(|cx| poll_take(cx)).await
 }
 
 #[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]

@@ -365,3 +365,43 @@ fn add_permits_beyond_max_panics() {
     assert_eq!(sem.available_permits(), 2 * Semaphore::MAX_PERMITS);
     sem.add_permits(1);
 }
+
+/// A waker that panics when woken (a broken foreign executor).
+struct PanickingWaker;
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("this waker panics");
+    }
+}
+
+/// One `add_permits` grants two queued waiters; the first one's waker
+/// panics when woken. The second is still woken (and `add_permits` returns
+/// normally): a waiter granted its permits but never woken would wait
+/// forever. Before, the panic stopped the batch of wakes and reached the
+/// caller of `add_permits`.
+#[test]
+fn a_panicking_waker_does_not_keep_the_other_granted_waiters_asleep() {
+    let sem = Semaphore::new(0);
+    let bad = std::task::Waker::from(Arc::new(PanickingWaker));
+    let (count, good) = CountWaker::new();
+    let mut a = Box::pin(sem.acquire(1));
+    let mut b = Box::pin(sem.acquire(1));
+    assert!(a.as_mut().poll(&mut Context::from_waker(&bad)).is_pending());
+    assert!(b
+        .as_mut()
+        .poll(&mut Context::from_waker(&good))
+        .is_pending());
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sem.add_permits(2)));
+    assert!(
+        r.is_ok(),
+        "a waker's panic reached the caller of add_permits"
+    );
+    assert_eq!(
+        count.count(),
+        1,
+        "the second granted waiter was never woken"
+    );
+    assert!(b.as_mut().poll(&mut Context::from_waker(&good)).is_ready());
+    assert!(a.as_mut().poll(&mut Context::from_waker(&good)).is_ready());
+}

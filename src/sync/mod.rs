@@ -72,6 +72,11 @@
 //!    keep a task from yielding (the task continues at its next run). An
 //!    acquire already queued takes no unit: it waits anyway. Outside a
 //!    tempo task nothing is counted.
+//! 5. A batch of wakes (a grant to several waiters, `close`,
+//!    `notify_waiters`) wakes every waker even if one of them panics (the
+//!    panic is caught and dropped, as the runtime does with the wakers it
+//!    fires): a waiter already granted its permits and never woken would
+//!    wait forever.
 
 mod mutex;
 mod notify;
@@ -109,10 +114,13 @@ impl WakeList {
     }
 
     /// Wakes every waker, in the order they were added. Call it with no
-    /// primitive's lock held.
+    /// primitive's lock held. A waker whose `wake` panics does not keep the
+    /// others from being woken (its panic is caught and dropped, as the
+    /// runtime does with every waker it fires: `task/waker.rs` invariant 3):
+    /// a waiter already granted its permits and never woken would hang.
     pub(crate) fn wake(self) {
         for w in self.0 {
-            w.wake();
+            crate::task::waker::wake_contained(w);
         }
     }
 }

@@ -302,3 +302,38 @@ fn works_on_a_caller_driven_runtime() {
         assert_eq!(v, 3);
     });
 }
+
+/// A `spawn_blocking` closure runs inside its runtime's context (blocking.rs
+/// invariant 8): `tempo::spawn` and `Handle::current` reach the runtime from
+/// it, and, since the pool thread drives nothing, it may `block_on` another
+/// runtime. Before, `spawn` and `Handle::current` panicked there ("called
+/// outside a tempo runtime").
+#[test]
+fn a_blocking_closure_runs_in_its_runtime_context_and_may_block_on() {
+    common::within(LIMIT, || {
+        let rt = tempo::Runtime::builder().worker_threads(2).build().unwrap();
+        let other = Arc::new(tempo::Runtime::builder().worker_threads(1).build().unwrap());
+        let o = other.clone();
+        let (spawned_on, from_other) = rt.block_on(async move {
+            let me = tempo::Handle::current().live_tasks();
+            let h = tempo::spawn_blocking(move || {
+                let (tx, rx) = mpsc::channel();
+                // A task spawned from the pool thread runs on the runtime.
+                tempo::spawn(
+                    async move { tx.send(tempo::Handle::current().worker_threads()).unwrap() },
+                );
+                let workers = rx
+                    .recv_timeout(Duration::from_secs(10))
+                    .expect("the task spawned from a blocking closure never ran");
+                // The bridge back to async code: block on another runtime.
+                let v = o.block_on(async { tempo::spawn(async { 40 + 2 }).await.unwrap() });
+                (workers, v)
+            });
+            let r = h.await.unwrap();
+            assert!(tempo::Handle::current().live_tasks() >= me);
+            r
+        });
+        assert_eq!(spawned_on, 2, "the task ran on the closure's runtime");
+        assert_eq!(from_other, 42);
+    });
+}

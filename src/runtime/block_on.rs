@@ -158,7 +158,7 @@ impl Drop for ClockWaiter<'_> {
 
 /// Runs `fut` to completion on this thread (see the module docs).
 pub(crate) fn block_on<F: Future>(handle: &Handle, fut: F) -> F::Output {
-    if context::is_entered() {
+    if context::drives_a_runtime() {
         panic!(
             "tempo: cannot call `block_on`/`run` from inside a runtime (a task, a worker thread, or \
              another `block_on`): it would block the thread that drives the runtime. Use `.await` \

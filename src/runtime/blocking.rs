@@ -38,6 +38,13 @@
 //!    (`task/unwind.rs`): a panic of the closure itself becomes the task's
 //!    panic (re-raised with `resume_unwind` in the task's poll).
 //! 7. An idle thread exits after [`KEEP_ALIVE`] without a job.
+//! 8. A closure runs inside its runtime's context (`context.rs` invariant
+//!    2: [`spawn`](crate::spawn), [`Handle::current`], sockets and timers
+//!    find the runtime, as in a task), entered for the job and left before
+//!    its result is stored. The thread drives nothing, so `block_on` (of
+//!    this or another runtime) is allowed there: the bridge back to async
+//!    code. The job holds the runtime weakly; a closure that starts after
+//!    the last reference to the runtime went runs outside any context.
 //!
 //! # Who touches what
 //! `State` (under `Inner::state`): `queue` is pushed by submitters and popped
@@ -49,7 +56,8 @@
 //! and by the task's drop (`Cancelled`).
 
 use super::Handle;
-use crate::shim::{thread, Arc, Condvar, Mutex};
+use crate::sched::Shared;
+use crate::shim::{thread, Arc, Condvar, Mutex, Weak};
 use crate::task::unwind::{contain, drop_payload, Payload};
 use crate::task::JoinHandle;
 use std::collections::VecDeque;
@@ -88,8 +96,11 @@ pub(crate) const DEFAULT_MAX_THREADS: usize = 512;
 /// their detached thread. After shutdown began, `f` is dropped at once and
 /// the handle resolves cancelled, as with [`spawn`](crate::spawn).
 ///
-/// `f` runs outside the runtime's context: [`spawn`](crate::spawn) and
-/// [`Handle::current`] panic there; capture a [`Handle`] to spawn from it.
+/// `f` runs inside the runtime's context: [`spawn`](crate::spawn),
+/// [`Handle::current`], sockets and timers find the runtime, as in a task.
+/// The pool thread drives nothing, so `f` may also
+/// [`block_on`](crate::Runtime::block_on) a future (the bridge from
+/// blocking code back to async code).
 ///
 /// # Panics
 /// Outside a runtime context: use [`Runtime::spawn_blocking`](crate::Runtime::spawn_blocking)
@@ -147,9 +158,11 @@ impl Handle {
             // Spawned after shutdown began: the task is already cancelled.
             contain(move || drop(f));
         } else {
-            self.shared
-                .blocking
-                .submit(Box::new(Job { f: Some(f), slot }));
+            self.shared.blocking.submit(Box::new(Job {
+                f: Some(f),
+                slot,
+                rt: Arc::downgrade(&self.shared),
+            }));
         }
         join
     }
@@ -350,6 +363,9 @@ struct Job<F, T> {
     /// `None` once run or failed; a job dropped with `Some` never ran.
     f: Option<F>,
     slot: Arc<Slot<T>>,
+    /// The runtime whose context `f` runs in (invariant 8). Weak: a queued
+    /// job does not keep a dropped runtime's memory.
+    rt: Weak<Shared>,
 }
 
 impl<F, T> Run for Job<F, T>
@@ -363,7 +379,13 @@ where
             contain(move || drop(f)); // invariant 4: never runs
             return;
         }
+        // Invariant 8: inside the runtime's context while `f` runs.
+        let ctx = self
+            .rt
+            .upgrade()
+            .map(|shared| super::context::enter_blocking(Handle { shared }));
         let out = catch_unwind(AssertUnwindSafe(f));
+        drop(ctx);
         self.slot.complete(out);
     }
 

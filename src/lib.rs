@@ -39,8 +39,9 @@
 //! 7. [`sync`]: the asynchronous synchronisation primitives between tasks
 //!    (cnetmod's "Mutex, channel, semaphore"): [`sync::Semaphore`] (FIFO-fair),
 //!    [`sync::Mutex`], [`sync::mpsc`] (bounded and unbounded) and
-//!    [`sync::oneshot`] channels, [`sync::Notify`]; runtime-agnostic and
-//!    cancel-safe.
+//!    [`sync::oneshot`] channels, [`sync::Notify`]; runtime-agnostic, with
+//!    each async method's cancel safety documented (a cancelled bounded
+//!    `send` drops its value; nothing else is lost).
 //!
 //! ## Modules
 //! [`task`] (spawning, joining, serverbox's task controls), [`time`] (sleep,

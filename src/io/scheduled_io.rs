@@ -35,7 +35,12 @@
 //! 5. Every operation first takes a unit of its poll's cooperative budget
 //!    (`task/budget.rs`); with the budget spent it wakes its task and returns
 //!    `Pending` having read and registered nothing, so a source that is
-//!    always ready cannot keep a task from yielding. This is not a step of
+//!    always ready cannot keep a task from yielding. An operation that
+//!    returns `Pending` for its source gives its unit back: only completed
+//!    operations count, so a task that polls many idle sources in one poll
+//!    (a `select` over 130 sockets) neither spends its budget on them nor
+//!    spins (it did: a poll refused at the 129th source, re-polled with a
+//!    fresh budget, refused there again, forever). This is not a step of
 //!    `tla/Readiness.tla` (the word and the waiters are untouched); for
 //!    `Scheduler.tla` it is the task's own wake while it runs (`Wake` from
 //!    `RUNNING`, then the re-post of `PollPending`).
@@ -304,7 +309,12 @@ impl ScheduledIo {
         loop {
             let seen = match self.poll_ready(d, cx) {
                 Poll::Ready(s) => s,
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    // Invariant 5: an operation that completes nothing
+                    // gives its unit back.
+                    crate::task::budget::refund();
+                    return Poll::Pending;
+                }
             };
             if seen.has(SHUTDOWN) {
                 return Poll::Ready(Err(gone()));
@@ -317,6 +327,7 @@ impl ScheduledIo {
                     // word (a sticky bit may keep it ready).
                     Cleared::Cleared => {
                         if self.poll_park_after_clear(d, cx, seen).is_pending() {
+                            crate::task::budget::refund();
                             return Poll::Pending;
                         }
                     }

@@ -70,13 +70,18 @@
 //!    the task and return `Pending` having changed nothing, so a channel
 //!    that is never empty, or a lock taken and released in a loop, cannot
 //!    keep a task from yielding (the task continues at its next run). An
-//!    acquire already queued takes no unit: it waits anyway. Outside a
-//!    tempo task nothing is counted.
-//! 5. A batch of wakes (a grant to several waiters, `close`,
-//!    `notify_waiters`) wakes every waker even if one of them panics (the
-//!    panic is caught and dropped, as the runtime does with the wakers it
-//!    fires): a waiter already granted its permits and never woken would
-//!    wait forever.
+//!    acquire already queued takes no unit: it waits anyway. A receive or
+//!    acquire that returns `Pending` for its state (empty channel, no
+//!    permits) gives its unit back: only completed operations count. Outside
+//!    a tempo task nothing is counted.
+//! 5. Every wake a primitive owes is contained: a waker whose `wake`
+//!    panics (the panic is caught and dropped, as the runtime does with the
+//!    wakers it fires) neither keeps the rest of a batch (a grant to several
+//!    waiters, `close`, `notify_waiters`) from being woken, where a waiter
+//!    already granted its permits and never woken would wait forever, nor
+//!    unwinds out of a send, a close or a drop (a caller that caught the
+//!    panic of a `send` whose message was already queued would send it
+//!    twice; a drop during an unwind would abort).
 
 mod mutex;
 mod notify;

@@ -147,7 +147,7 @@ impl<T> Chan<T> {
         let w = g.rx_waker.take();
         drop(g);
         if let Some(w) = w {
-            w.wake();
+            crate::task::waker::wake_contained(w);
         }
         Ok(())
     }
@@ -174,7 +174,7 @@ impl<T> Chan<T> {
         };
         drop(g);
         if let Some(w) = w {
-            w.wake();
+            crate::task::waker::wake_contained(w);
         }
     }
 
@@ -386,6 +386,8 @@ impl<T> Receiver<T> {
         let old = store_waker(&mut g.rx_waker, cx);
         drop(g);
         drop(old);
+        // Invariant 4: a receive that completes nothing gives its unit back.
+        crate::task::budget::refund();
         Poll::Pending
     }
 

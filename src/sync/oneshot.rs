@@ -121,7 +121,7 @@ impl<T> Sender<T> {
         let w = g.rx_waker.take();
         drop(g);
         if let Some(w) = w {
-            w.wake();
+            crate::task::waker::wake_contained(w);
         }
         Ok(())
     }
@@ -183,7 +183,7 @@ impl<T> Drop for Sender<T> {
         drop(g);
         drop(old);
         if let Some(w) = w {
-            w.wake();
+            crate::task::waker::wake_contained(w);
         }
     }
 }
@@ -223,7 +223,7 @@ impl<T> Receiver<T> {
         let w = g.tx_waker.take();
         drop(g);
         if let Some(w) = w {
-            w.wake();
+            crate::task::waker::wake_contained(w);
         }
     }
 
@@ -284,7 +284,7 @@ impl<T> Drop for Receiver<T> {
         drop(old);
         drop(value);
         if let Some(w) = w {
-            w.wake();
+            crate::task::waker::wake_contained(w);
         }
     }
 }

@@ -232,7 +232,8 @@ impl State {
                     .expect("invariant 3: a queued ticket is waiting or granted");
                 (Poll::Pending, store_waker(&mut w.waker, cx))
             }
-            Wait::Done => panic!("a semaphore acquire future was polled after it completed"),
+            // `poll_wait` panics before it locks (outside the lock).
+            Wait::Done => unreachable!("checked by poll_wait"),
         }
     }
 
@@ -513,10 +514,20 @@ impl Semaphore {
     ) -> Poll<Result<(), AcquireError>> {
         // Invariant 4 of `tempo::sync`: a new acquire takes a unit of the
         // cooperative budget (a queued one waits anyway).
-        if matches!(wait, Wait::Init) && crate::task::budget::poll_take(cx).is_pending() {
+        // Checked before the lock: a panic hook never runs under it.
+        assert!(
+            !matches!(wait, Wait::Done),
+            "a semaphore acquire future was polled after it completed"
+        );
+        let fresh = matches!(wait, Wait::Init);
+        if fresh && crate::task::budget::poll_take(cx).is_pending() {
             return Poll::Pending;
         }
         let (out, old) = self.state.lock().poll_acquire(n, wait, cx);
+        if fresh && out.is_pending() {
+            // Queued: it completed nothing, so it gives its unit back.
+            crate::task::budget::refund();
+        }
         drop(old);
         out
     }

@@ -32,7 +32,10 @@
 //!    guard restores the previous value at the end (a nested poll, such as a
 //!    `block_on` of another runtime inside a task, has a budget of its own
 //!    and leaves the outer one as it was).
-//! 3. [`take`] is the only decrement; a spent budget makes it return `false`
+//! 3. [`take`] is the only decrement, and [`refund`] (after a `take` that
+//!    returned `true`, by an operation that then completed nothing) the
+//!    only increment but for [`enter`]: so only operations that complete
+//!    count, and a poll of many idle sources spends nothing; a spent budget makes it return `false`
 //!    and leaves `LEFT` at 0 until the poll ends, but for one case: a poll
 //!    refused [`REFUSALS`] times without returning to the scheduler is an
 //!    executor nested in the task (`futures::executor::block_on` inside a
@@ -122,6 +125,17 @@ pub(crate) fn take() -> bool {
         .unwrap_or(true)
 }
 
+/// Gives back the unit of an operation that returned `Pending` for its
+/// source (invariant 3); never above [`BUDGET`], nothing outside a poll.
+pub(crate) fn refund() {
+    let _ = BUDGET_TLS.try_with(|b| {
+        let l = b.left.get();
+        if l < BUDGET {
+            b.left.set(l + 1);
+        }
+    });
+}
+
 /// Takes one unit, or wakes the task of `cx` and returns `Pending` when the
 /// budget is spent: the caller returns `Pending` at once, having registered
 /// nothing (the task runs again after the tasks already ready).
@@ -207,6 +221,22 @@ mod tests {
         }
         assert!(take());
         assert_eq!(BUDGET_TLS.with(|b| b.left.get()), UNLIMITED);
+    }
+
+    /// A refund gives back the unit of an operation that completed
+    /// nothing, never above `BUDGET`, and changes nothing outside a poll.
+    #[test]
+    fn refund_gives_a_unit_back() {
+        refund();
+        assert_eq!(BUDGET_TLS.with(|b| b.left.get()), UNLIMITED);
+        let _g = enter();
+        refund();
+        assert_eq!(BUDGET_TLS.with(|b| b.left.get()), BUDGET);
+        for _ in 0..BUDGET {
+            assert!(take());
+            refund();
+        }
+        assert_eq!(BUDGET_TLS.with(|b| b.left.get()), BUDGET);
     }
 
     /// A poll refused `REFUSALS` times gets a fresh budget (a nested

@@ -101,6 +101,9 @@ impl Rng {
                     .unwrap()
                     .as_nanos() as u64
             });
+        // Captured, so printed with the output of a test that fails, also
+        // by a hang caught by `within`. Thread timing is not replayed.
+        eprintln!("TEMPO_SEED={seed} replays this test's random choices");
         (Rng::new(seed), seed)
     }
 

@@ -46,7 +46,7 @@
 
 use super::{store_waker, WakeList};
 use crate::shim::{Arc, Mutex};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -100,11 +100,61 @@ struct State {
     /// Set once by `close` (invariant 4).
     closed: bool,
     /// Waiting acquires not fully granted, in arrival (ticket) order.
-    waiters: BTreeMap<u64, Waiter>,
-    /// Tickets fully granted whose futures have not yet taken the grant.
-    granted: BTreeSet<u64>,
+    waiters: Queue,
+    /// Tickets fully granted whose futures have not yet taken the grant (a
+    /// handful at most in practice: each is taken by its future's next
+    /// poll; unordered).
+    granted: Vec<u64>,
     /// The next ticket (invariant 3: never reused).
     next_ticket: u64,
+}
+
+/// The waiting acquires in ticket (arrival) order. Tickets only grow, so a
+/// deque is sorted by construction: new waiters go to the back, grants are
+/// taken from the front, and a re-poll or a cancel finds its ticket by
+/// binary search (a cancel in the middle shifts the rest: rare, and
+/// bounded by the queue's length). Unlike the `BTreeMap` it replaces, it
+/// allocates only when the queue grows past its largest size so far:
+/// a contended `Mutex` handed from task to task allocated a tree node per
+/// hand-over (`benches/results/sync.md`).
+struct Queue(VecDeque<(u64, Waiter)>);
+
+impl Queue {
+    fn new() -> Queue {
+        Queue(VecDeque::new())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Appends a waiter with a ticket above every queued one.
+    fn push(&mut self, ticket: u64, w: Waiter) {
+        debug_assert!(self.0.back().is_none_or(|(t, _)| *t < ticket));
+        self.0.push_back((ticket, w));
+    }
+
+    fn position(&self, ticket: u64) -> Option<usize> {
+        self.0.binary_search_by_key(&ticket, |(t, _)| *t).ok()
+    }
+
+    fn get_mut(&mut self, ticket: u64) -> Option<&mut Waiter> {
+        let i = self.position(ticket)?;
+        Some(&mut self.0[i].1)
+    }
+
+    fn remove(&mut self, ticket: u64) -> Option<Waiter> {
+        let i = self.position(ticket)?;
+        self.0.remove(i).map(|(_, w)| w)
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut Waiter> {
+        self.0.iter_mut().map(|(_, w)| w)
+    }
 }
 
 /// A queued acquire.
@@ -150,16 +200,15 @@ impl State {
             return wake;
         }
         while self.permits > 0 {
-            let Some(mut head) = self.waiters.first_entry() else {
+            let Some((_, w)) = self.waiters.0.front_mut() else {
                 break;
             };
-            let w = head.get_mut();
             let take = self.permits.min(w.remaining);
             w.remaining -= take;
             self.permits -= take;
             if w.remaining == 0 {
-                let (ticket, w) = head.remove_entry();
-                self.granted.insert(ticket);
+                let (ticket, w) = self.waiters.0.pop_front().expect("the head");
+                self.granted.push(ticket);
                 wake.push(w.waker);
             }
         }
@@ -195,7 +244,7 @@ impl State {
                 self.permits -= take;
                 let ticket = self.next_ticket;
                 self.next_ticket += 1;
-                self.waiters.insert(
+                self.waiters.push(
                     ticket,
                     Waiter {
                         remaining: n - take,
@@ -211,9 +260,9 @@ impl State {
                     // grants after close, so nobody is woken).
                     *wait = Wait::Done;
                     let mut old = None;
-                    let held = if self.granted.remove(&ticket) {
+                    let held = if self.take_granted(ticket) {
                         n
-                    } else if let Some(w) = self.waiters.remove(&ticket) {
+                    } else if let Some(w) = self.waiters.remove(ticket) {
                         old = w.waker;
                         n - w.remaining
                     } else {
@@ -222,18 +271,29 @@ impl State {
                     drop(self.release(held));
                     return (Poll::Ready(Err(AcquireError(()))), old);
                 }
-                if self.granted.remove(&ticket) {
+                if self.take_granted(ticket) {
                     *wait = Wait::Done;
                     return (Poll::Ready(Ok(())), None);
                 }
                 let w = self
                     .waiters
-                    .get_mut(&ticket)
+                    .get_mut(ticket)
                     .expect("invariant 3: a queued ticket is waiting or granted");
                 (Poll::Pending, store_waker(&mut w.waker, cx))
             }
             // `poll_wait` panics before it locks (outside the lock).
             Wait::Done => unreachable!("checked by poll_wait"),
+        }
+    }
+
+    /// Takes `ticket` out of `granted`, if it is there.
+    fn take_granted(&mut self, ticket: u64) -> bool {
+        match self.granted.iter().position(|&t| t == ticket) {
+            Some(i) => {
+                self.granted.swap_remove(i);
+                true
+            }
+            None => false,
         }
     }
 
@@ -246,9 +306,9 @@ impl State {
             return (WakeList::new(), None);
         };
         *wait = Wait::Done;
-        if self.granted.remove(&ticket) {
+        if self.take_granted(ticket) {
             (self.release(n), None)
-        } else if let Some(w) = self.waiters.remove(&ticket) {
+        } else if let Some(w) = self.waiters.remove(ticket) {
             // Releasing even 0 permits re-runs the grant: harmless.
             (self.release(n - w.remaining), w.waker)
         } else {
@@ -281,8 +341,8 @@ impl Semaphore {
             state: Mutex::new(State {
                 permits,
                 closed: false,
-                waiters: BTreeMap::new(),
-                granted: BTreeSet::new(),
+                waiters: Queue::new(),
+                granted: Vec::new(),
                 next_ticket: 0,
             }),
         }

@@ -132,6 +132,14 @@ pub mod __model {
     pub fn end_execution() {
         crate::trace::end_model_execution()
     }
+
+    /// Steals the next-run slot and the share of every runner of `handle`'s
+    /// runtime to its ready queue, as the monitor does for a runner stuck in
+    /// a long poll (`sched/watch.rs`), and wakes someone to take them.
+    /// Returns how many tasks it stole.
+    pub fn steal_all(handle: &crate::Handle) -> usize {
+        handle.shared.watch.steal_all(&handle.shared)
+    }
 }
 #[cfg(not(any(tempo_loom, tempo_shuttle)))]
 pub use task::spawn_blocking;

@@ -345,8 +345,6 @@ async fn wake_then_spin(i: usize, by_channel: bool) -> Duration {
 /// not to repeat). The wake analogue of
 /// [`spawned_task_starts_while_its_spawner_keeps_running_two_workers`].
 #[test]
-#[ignore = "open defect: a task woken by a run is kept in that worker's next-run slot \
-            (sched/running.rs) until the waker's poll ends, which no other worker can take"]
 fn woken_task_runs_while_its_waker_keeps_running_two_workers() {
     let _s = serial();
     within(LIMIT, || {
@@ -402,9 +400,6 @@ async fn spin_until_partner_ran(i: usize) -> Duration {
 /// ready task queued behind a task that computes for a long time runs on
 /// the other, idle worker.
 #[test]
-#[ignore = "open defect: a worker pops its share of the ready queue (sched/worker.rs \
-            invariant 4) and holds it privately while it runs the share's first task: the \
-            rest waits for that poll to end while the other worker idles"]
 fn ready_task_does_not_wait_behind_a_long_poll_while_a_worker_idles_two_workers() {
     let _s = serial();
     within(Duration::from_secs(30), || {

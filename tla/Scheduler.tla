@@ -41,8 +41,10 @@ Mutants == {"none",
                                         \* the task its round let pass in its share
             "ParkWithRerun",            \* a worker parks with re-posted tasks left
                                         \* in its rerun list
-            "PopSkipsLane"}             \* a pop may leave a non-empty lane of the
+            "PopSkipsLane",             \* a pop may leave a non-empty lane of the
                                         \* ready queue untouched (ready.rs inv. 3)
+            "StealCopiesSlot"}          \* the owner takes its slot with a load and
+                                        \* a store: a steal in between copies the task
 
 ASSUME /\ NoWorker \notin W
        /\ None \notin T
@@ -654,6 +656,43 @@ RerunFlush(w) ==
     /\ UNCHANGED <<taskVars, front, frontClosed, expq, heap, due, local, pending, notifying, slot, share>>
     /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
 
+(***************************************************************************)
+(* The watch (sched/watch.rs): work a worker holds privately never waits    *)
+(* behind its long poll while another runner idles.  The monitor v, a      *)
+(* sleeping runner whose TICK timeout fires (it ticks while some runner is  *)
+(* awake), steals the slot and the share of a worker w that has been inside *)
+(* one run since its previous tick into its own share (its lane's ring),    *)
+(* wakes, and runs them (WorkerTakeShare after its release of the role, if  *)
+(* it slept in the driver).  Enabled at any point of any run of w, for any  *)
+(* sleeping v: the timer, the run counter and the claim protocol that picks *)
+(* the monitor are over-approximated by nondeterminism.  No fairness: a     *)
+(* steal is a shortcut, liveness never relies on it.  The slot is taken     *)
+(* with a swap and the share with one CAS on w's lane, as the owner takes   *)
+(* each (its swap at the run's end, its CAS per task, both after the run    *)
+(* here): exactly one of the two gets a task (watch.rs invariants 1 and 6). *)
+(* The two are one step here: w, inside its run, touches neither but to    *)
+(* fill an empty slot (a wake), which a later tick may steal.  Mutant      *)
+(* StealCopiesSlot: the owner's take is a load and a store, so a steal      *)
+(* between them leaves the task in the slot as well.                       *)
+(***************************************************************************)
+
+(* Watch::woke -> Watch::steal_stale -> Lane::steal, Lane::steal_share,    *)
+(* then Lane::fill of the monitor's own ring.                               *)
+Steal(w, v) ==
+    /\ v # w
+    /\ hand[w] # None
+    /\ slot[w] # None \/ share[w] # <<>>
+    /\ wstate[v] \in {"Parked", "DriverParked"}
+    /\ share' = [share EXCEPT ![v] = (IF slot[w] = None THEN <<>> ELSE <<slot[w]>>)
+                                        \o share[w],
+                             ![w] = <<>>]
+    /\ IF Mutant = "StealCopiesSlot"
+         THEN UNCHANGED slot
+         ELSE slot' = [slot EXCEPT ![w] = None]
+    /\ wstate' = [wstate EXCEPT ![v] = "Active"]
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, rerun>>
+    /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
+
 (* State::transition_to_running.  If cancelled, the worker drops the future *)
 (* instead of polling it (then FinishCancel).  Its Skip outcome (a task that *)
 (* the shutdown sweep completed, or claimed: Running with cancelled, while  *)
@@ -875,6 +914,7 @@ WorkerNext(w) ==
     \/ StartPoll(w) \/ ReceiveSignal(w) \/ ConsumeWoken(w)
     \/ PollPending(w) \/ PollReady(w) \/ FinishCancel(w)
     \/ WorkerPark(w) \/ WorkerExit(w)
+    \/ \E v \in W : Steal(w, v)
 
 EnvNext ==
     \/ \E t \in T : SpawnRegister(t)

@@ -61,6 +61,7 @@ Hidden ==
                     \/ WorkerTakeSlot(w) \/ SlotFlush(w) \/ RerunFlush(w)
                     \/ SchedBusy(w) \/ WorkerTakeRerun(w)
                     \/ WorkerPark(w) \/ WorkerExit(w)
+                    \/ \E v \in W : Steal(w, v)
     \/ \E t \in T : NotifySched(t) \/ Tick(t)
     \/ FrontClose
 

@@ -7,6 +7,8 @@
 //! - [`idle`] and [`driver`]: parking without lost wakeups;
 //! - [`registry`]: every live task, for shutdown;
 //! - [`running`]: which runtime this thread runs a task of (wakes from a run skip an `Arc` clone);
+//! - [`watch`]: the runners' next-run slots and the monitor that steals
+//!   from a slot left behind a long poll;
 //! - [`worker`]: the loop every worker (and a caller-driven `block_on`) runs;
 //! - [`shared`]: the protocols that cut across them.
 //!
@@ -22,6 +24,7 @@ pub(crate) mod registry;
 pub(crate) mod role;
 pub(crate) mod running;
 pub(crate) mod shared;
+pub(crate) mod watch;
 pub(crate) mod worker;
 
 pub(crate) use shared::Shared;

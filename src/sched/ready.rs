@@ -15,8 +15,10 @@
 //!    only its own rerun list (tasks it ran, still `SCHEDULED`, in no other
 //!    queue and no heap, and on a one-runner runtime the tasks they spawned:
 //!    `worker.rs` invariant 6), and never wakes anyone for them but at most one sleeper:
-//!    it stays awake and pops them itself (`worker.rs` invariant 5). Any
-//!    worker pops.
+//!    it stays awake and pops them itself (`worker.rs` invariant 5); a
+//!    monitor (`watch.rs`) pushes, at the head of the FIFO lane, what it
+//!    stole beyond its own share's room (several runners robbed at once).
+//!    Any worker pops.
 //! 2. `len` equals the two lanes' total length whenever the lock is free;
 //!    it is written under the lock (SeqCst: it is read in the park
 //!    handshake).
@@ -119,6 +121,29 @@ impl ReadyQueue {
         }
         let mut q = self.q.lock();
         q.fifo.append(batch);
+        self.len.store(q.len(), SeqCst);
+        k
+    }
+
+    /// Puts tasks, in order, at the head of the FIFO lane: what a monitor
+    /// stole from several runners at once beyond its own share's room
+    /// (`watch.rs`), or what a loom model's stealer took. A share was
+    /// popped from the head, so its tasks go back ahead of everything
+    /// pushed since (FIFO start order); a slot task is a wake, for which
+    /// no order is promised. Returns how many.
+    ///
+    /// TLA+: none with two workers (the spec's `Steal` moves everything to
+    /// the monitor's share; with more runners the overflow is a push that
+    /// any worker may pop, like `RerunFlush`).
+    pub(crate) fn push_front_batch(&self, batch: &mut VecDeque<Notified>) -> usize {
+        let k = batch.len();
+        if k == 0 {
+            return 0;
+        }
+        let mut q = self.q.lock();
+        while let Some(n) = batch.pop_back() {
+            q.fifo.push_front(n);
+        }
         self.len.store(q.len(), SeqCst);
         k
     }

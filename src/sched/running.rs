@@ -33,17 +33,29 @@
 //!    `worker::run_task` for the runtime it points at; the thread holds a
 //!    `Handle` (an `Arc<Shared>`) for its whole run loop, so the pointee
 //!    outlives every step taken while it is set.
-//! 2. Only this thread reads or writes its `RUNNING` and `NEXT` (one
-//!    thread-local, so a run's entry and exit touch it once each);
-//!    [`RunGuard`] saves both on entry and restores them when it ends.
-//! 3. `NEXT` holds at most one notification, of a task of the `RUNNING`
+//! 2. Only this thread reads or writes its `RUNNING`, `NEXT` and `RERUN`
+//!    (one thread-local, so a run's entry and exit touch it once each);
+//!    [`RunGuard`] saves them on entry and restores them when it ends.
+//!    `NEXT` points at the running worker's *lane* (`watch.rs`), which
+//!    holds the slot itself, so that another thread can steal from it.
+//! 3. The slot holds at most one notification, of a task of the `RUNNING`
 //!    runtime whose wake moved it `IDLE → SCHEDULED` (`Notify::PushIdle`):
 //!    the task is in no queue and in no waiting heap (never a `WAITING` task,
-//!    whose heap entry only the sched role removes). It is non-null only
-//!    while `RUNNING` is set; [`RunGuard::finish`] hands it to the worker
-//!    loop, which runs it next or, after `BATCH` runs, appends it to the
-//!    worker's rerun list (`worker.rs` invariant 5; TLA+: `WorkerTakeSlot`,
-//!    `SlotFlush`).
+//!    whose heap entry only the sched role removes). Only the running
+//!    worker fills it, with a plain store into an empty slot; it is
+//!    non-empty only while `RUNNING` is set. [`RunGuard::finish`] takes it
+//!    with a swap and hands it to the worker loop, which runs it next or,
+//!    after `BATCH` runs, appends it to the worker's rerun list (`worker.rs`
+//!    invariant 5; TLA+: `WorkerTakeSlot`, `SlotFlush`). While the run goes
+//!    on, the *monitor* (`watch.rs` invariant 4: a sleeping runner that
+//!    ticks while others are awake) may swap the task out and run it
+//!    once the run has lasted a tick (TLA+: `Steal`): a kept task
+//!    never waits for a long poll's end while another worker idles (before,
+//!    it did: tokio's LIFO-slot starvation). Exactly one of the two swaps
+//!    gets it (`watch.rs` invariant 1). Keeping a task costs the owner a
+//!    load and a store on its own lane's line (plus one Relaxed load of the
+//!    `unwatched` flag there); taking it, a swap on that line when it is
+//!    non-empty.
 //! 4. A slot never outlives its run: a `RunGuard` dropped without `finish`
 //!    (unwinding) pushes the slot's task to the front queue, so no
 //!    notification is lost.
@@ -52,19 +64,20 @@
 //!    the list and does not touch it during the run (`worker::run_task`
 //!    reaches it only through the pointer it passed to [`enter`]).
 
+use super::watch::Lane;
 use super::Shared;
 use crate::shim::tls;
-use crate::task::header::{Header, Notified, RawTask};
+use crate::task::header::Notified;
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::ptr::NonNull;
 
 /// This thread's run context (invariants 1–3).
 struct Ctx {
     /// `RUNNING`: the runtime whose task this thread runs, or null.
     running: Cell<*const Shared>,
-    /// `NEXT`: the next-run slot, or null.
-    next: Cell<*mut Header>,
+    /// `NEXT`: the running worker's lane, whose slot is the next-run slot
+    /// (invariant 3), or null.
+    lane: Cell<*const Lane>,
     /// `RERUN`: the running worker's rerun list, or null (invariant 5).
     rerun: Cell<*mut VecDeque<Notified>>,
 }
@@ -73,7 +86,7 @@ tls! {
     static CTX: Ctx = const {
         Ctx {
             running: Cell::new(std::ptr::null()),
-            next: Cell::new(std::ptr::null_mut()),
+            lane: Cell::new(std::ptr::null()),
             rerun: Cell::new(std::ptr::null_mut()),
         }
     };
@@ -83,26 +96,30 @@ tls! {
 /// dropped.
 pub(crate) struct RunGuard {
     shared: *const Shared,
+    lane: *const Lane,
     prev: *const Shared,
-    prev_next: *mut Header,
+    prev_lane: *const Lane,
     prev_rerun: *mut VecDeque<Notified>,
 }
 
-/// Enters `run_task` for `shared` (invariant 1), with an empty slot and the
-/// worker's rerun list at `rerun` (invariant 5: the caller does not touch
-/// the list but through this pointer until the guard ends).
-pub(crate) fn enter(shared: &Shared, rerun: *mut VecDeque<Notified>) -> RunGuard {
-    let (prev, prev_next, prev_rerun) = CTX.with(|c| {
+/// Enters `run_task` for `shared` (invariant 1), with the worker's lane at
+/// `lane` (its slot empty: the owner took it at the end of its last run)
+/// and its rerun list at `rerun` (invariant 5: the caller does not touch
+/// the list but through this pointer until the guard ends). The caller
+/// keeps the lane alive until the guard ends.
+pub(crate) fn enter(shared: &Shared, lane: &Lane, rerun: *mut VecDeque<Notified>) -> RunGuard {
+    let (prev, prev_lane, prev_rerun) = CTX.with(|c| {
         (
             c.running.replace(shared),
-            c.next.replace(std::ptr::null_mut()),
+            c.lane.replace(lane),
             c.rerun.replace(rerun),
         )
     });
     RunGuard {
         shared,
+        lane,
         prev,
-        prev_next,
+        prev_lane,
         prev_rerun,
     }
 }
@@ -141,33 +158,31 @@ pub(crate) fn is_running_for(shared: *const Shared) -> bool {
 /// checked in debug builds).
 ///
 /// TLA+: the slot branch of `WakeEffect` (part of the wake's RMW step:
-/// the slot is private to this thread).
+/// only this thread fills the slot, `watch.rs` invariant 1).
 pub(crate) fn try_keep(n: Notified) -> Result<(), Notified> {
     debug_assert!(
         n.raw().state().load().status() == crate::task::state::SCHEDULED,
         "tempo bug: only a SCHEDULED task goes to the next-run slot"
     );
-    let p = n.raw().ptr().as_ptr();
-    let kept = CTX
-        .try_with(|c| {
-            let empty = c.next.get().is_null();
-            if empty {
-                c.next.set(p);
-            }
-            empty
-        })
-        .unwrap_or(false);
-    if kept {
-        let _ = n.into_raw(); // the notification's reference lives in the slot
-        Ok(())
-    } else {
-        Err(n)
+    let (shared, lane) = CTX
+        .try_with(|c| (c.running.get(), c.lane.get()))
+        .unwrap_or((std::ptr::null(), std::ptr::null()));
+    if lane.is_null() {
+        return Err(n);
     }
+    // SAFETY: invariant 1: `lane` and `shared` are set together by `enter`
+    // and outlive the run (the worker loop holds both).
+    let (shared, lane) = unsafe { (&*shared, &*lane) };
+    lane.keep(n)?;
+    // A task now waits behind this run: make sure a monitor watches
+    // (`watch.rs` invariant 4; one Relaxed load in the common case).
+    shared.watch.held(shared, lane);
+    Ok(())
 }
 
 impl RunGuard {
     /// Ends the run: restores the outer values and hands over the slot's
-    /// notification (invariant 3).
+    /// notification, unless a monitor stole it (invariant 3).
     pub(crate) fn finish(self) -> Option<Notified> {
         let next = self.restore();
         std::mem::forget(self);
@@ -175,15 +190,14 @@ impl RunGuard {
     }
 
     fn restore(&self) -> Option<Notified> {
-        let (prev, prev_next, prev_rerun) = (self.prev, self.prev_next, self.prev_rerun);
-        let p = CTX
-            .try_with(|c| {
-                c.running.set(prev);
-                c.rerun.set(prev_rerun);
-                c.next.replace(prev_next)
-            })
-            .unwrap_or(std::ptr::null_mut());
-        NonNull::new(p).map(|p| Notified(RawTask::from_ptr(p)))
+        let (prev, prev_lane, prev_rerun) = (self.prev, self.prev_lane, self.prev_rerun);
+        let _ = CTX.try_with(|c| {
+            c.running.set(prev);
+            c.lane.set(prev_lane);
+            c.rerun.set(prev_rerun);
+        });
+        // SAFETY: `enter`'s contract: the lane outlives the guard.
+        unsafe { &*self.lane }.take()
     }
 }
 

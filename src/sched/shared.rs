@@ -31,6 +31,7 @@ use super::idle::Idle;
 use super::ready::ReadyQueue;
 use super::registry::Registry;
 use super::role::SchedRole;
+use super::watch::Watch;
 use crate::shim::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use crate::shim::Mutex;
 use crate::shim::{Arc, IdSource};
@@ -47,6 +48,8 @@ pub(crate) struct Shared {
     pub(crate) ready: ReadyQueue,
     pub(crate) role: SchedRole,
     pub(crate) idle: Idle,
+    /// The runners' lanes and the monitor claim (`watch.rs`).
+    pub(crate) watch: Watch,
     pub(crate) driver: Arc<dyn Driver>,
     /// The same object as `driver` when it is the mio reactor (always, in
     /// normal builds); `tempo::net` registers sources with it.
@@ -113,6 +116,7 @@ impl Shared {
             ready: ReadyQueue::new(),
             role: SchedRole::new(),
             idle: Idle::new(),
+            watch: Watch::new(),
             driver,
             registry: Registry::new(4 * workers.max(1)),
             epoch: clock.epoch(),
@@ -144,6 +148,12 @@ impl Shared {
         // Relaxed: a policy choice, not a synchronisation: every outcome is
         // correct (worker.rs invariant 6).
         self.workers <= 1 && self.runners.load(Relaxed) == 1
+    }
+
+    /// Threads inside `worker::run_loop` now (a hint: Relaxed, for
+    /// `watch.rs`'s choice whether a sleeper exists to wake).
+    pub(crate) fn runners(&self) -> usize {
+        self.runners.load(Relaxed)
     }
 
     /// Counts a thread entering `worker::run_loop` until the guard drops.

@@ -11,6 +11,15 @@
 //!    and expired deadlines reach the ready queue within a bounded delay (no
 //!    pinning). A task still in the slot after the batch goes to the rerun
 //!    list (invariant 5), behind everything already in the ready queue.
+//!    That bounds what waits behind *short* runs. A *long* poll is the
+//!    user's own blocking, but what this worker holds for later (its slot
+//!    and its share) does not wait for it while another runner idles: the
+//!    worker's lane (`watch.rs`) keeps both where a *monitor*, a sleeping
+//!    runner that wakes every `watch::TICK` while some runner is awake,
+//!    steals them into its own share, and runs them, once one run has
+//!    lasted a tick (TLA+: `Steal`; `tests/fairness.rs`:
+//!    `woken_task_runs_while_its_waker_keeps_running_two_workers`,
+//!    `ready_task_does_not_wait_behind_a_long_poll_while_a_worker_idles_two_workers`).
 //! 2. A worker parks only after re-checking for work with the handshakes of
 //!    `shared.rs` invariant 1; the role holder blocks in the driver only with
 //!    an empty front queue and ready queue, and without a pass (invariant 4).
@@ -19,18 +28,23 @@
 //! 4. A worker pops its *share* of the ready queue at once (`pop_batch`: up
 //!    to `len / workers` from its two lanes, `ready.rs` invariant 3, never
 //!    more than what is left of its batch but for one task when both lanes
-//!    hold tasks) into a
-//!    buffer on its own stack, runs them in order, and pops again only when
-//!    the share is empty. The share is always empty when the worker leaves
+//!    hold tasks): it runs the first at once and keeps the rest in the ring
+//!    of its lane (`watch.rs` invariant 6), runs them in order (one CAS on
+//!    its own line per task), and pops again only when the share is empty.
+//!    The share is always empty when the worker leaves
 //!    its batch: it tries the role and parks only with an empty share (and
 //!    an empty slot), and exits giving them back (invariants 9 and 10), so no other worker ever waits for a task that this
 //!    one holds while it sleeps (TLA+: `share[w]`, `WorkerPop`,
-//!    `WorkerTakeShare`). A slot task still runs before the share (a message
+//!    `WorkerTakeShare`). Nor while it runs a long poll and another runner
+//!    idles: the monitor steals the whole share (`watch.rs` invariant 4;
+//!    TLA+: `Steal`, enabled at any point of a run). Before, the rest
+//!    of the share waited for the poll's end (a task that computed until
+//!    its partner, popped into the same share, had run never ended). A slot task still runs before the share (a message
 //!    reply is hot in cache), but only within the batch bound. One
 //!    exception, in the other direction: the task that passed the ready
-//!    queue in the worker's round (`role.rs` invariant 4) is put at the head
-//!    of the share after the round (empty at the end of a batch, invariant
-//!    8 between runs) and runs next; the worker then never parks (a round
+//!    queue in the worker's round (`role.rs` invariant 4) is kept in a
+//!    private buffer ahead of the share (empty at the end of a batch,
+//!    invariant 8 between runs) and runs next, never behind a poll; the worker then never parks (a round
 //!    with a pass has work), and if the loop ends first (shutdown, the
 //!    `block_on` future is done or panicked) it gives the task back to the
 //!    ready queue and wakes a sleeper for it (invariant 9; TLA+: the pass sits in `slot[w]`,
@@ -108,9 +122,12 @@
 //!    TLA+: `SchedAcquire` with a non-empty share (then `SchedRelease` with
 //!    the rerun list kept), the pass in `slot[w]`.
 //! 9. *Nothing held is lost on the way out.* The loop keeps its next-run
-//!    slot, its share and its rerun list in one drop guard ([`Held`]), which
-//!    gives every notification still in them back to the ready queue (slot,
-//!    share, rerun list: the order this worker would have run them) and
+//!    slot (taken from its lane at the end of each run), the pass, its
+//!    share (in its lane's ring) and its rerun list in one drop guard
+//!    ([`Held`]), which gives every notification still in them back to the
+//!    ready queue (slot, pass, share, rerun list: the order this worker
+//!    would have run them; what a monitor stole is in the ready queue
+//!    already) and
 //!    wakes a sleeper for them, on every way out of [`run_loop`]: the
 //!    return on shutdown or when the `block_on` future is done, and an
 //!    unwind. A `block_on` future is polled by [`Hooks::done`] between
@@ -147,7 +164,9 @@
 //!     batch where the worker holds no task and not the role (a superset:
 //!     the check and the take stay two steps); stragglers are not modelled.
 
+use super::watch::Lane;
 use super::Shared;
+use crate::shim::Arc;
 use crate::task::header::{Notified, RawTask};
 use crate::task::local::{self, Current, TaskLocal};
 use crate::task::state::{AfterPoll, Start, JOIN_INTEREST, JOIN_WAKER, SIGNALED, WOKEN};
@@ -211,6 +230,7 @@ fn local_of(t: RawTask) -> *mut TaskLocal {
 /// is appended to `rerun` (invariants 5 and 6).
 pub(crate) fn run_task(
     shared: &Shared,
+    lane: &Lane,
     n: Notified,
     rerun: &mut VecDeque<Notified>,
 ) -> Option<Notified> {
@@ -220,10 +240,14 @@ pub(crate) fn run_task(
     let rerun: *mut VecDeque<Notified> = rerun;
     // Wakes from this run need no `Arc<Shared>` clone, and may fill the
     // next-run slot (`running.rs`).
-    let run = super::running::enter(shared, rerun);
+    // `watch.rs` invariant 2: odd while inside the run.
+    lane.bump();
+    let run = super::running::enter(shared, lane, rerun);
     // SAFETY: `rerun` comes from the caller's `&mut`, unused until we return.
     unsafe { run_one(shared, n, rerun) };
-    run.finish()
+    let next = run.finish();
+    lane.bump();
+    next
 }
 
 /// # Safety
@@ -452,6 +476,9 @@ fn round_between_runs(shared: &Shared, share: &mut VecDeque<Notified>) {
 /// normal return and on an unwind out of it alike.
 struct Held<'a> {
     shared: &'a Shared,
+    /// This runner's lane: the popped share sits in its ring
+    /// (`watch.rs` invariant 6).
+    lane: Arc<Lane>,
     next: Option<Notified>,
     share: VecDeque<Notified>,
     rerun: VecDeque<Notified>,
@@ -464,6 +491,9 @@ impl Drop for Held<'_> {
     fn drop(&mut self) {
         if let Some(n) = self.next.take() {
             self.share.push_front(n);
+        }
+        while let Some(n) = self.lane.pop_share() {
+            self.share.push_back(n);
         }
         self.share.append(&mut self.rerun);
         if self.shared.ready.push_batch(&mut self.share) > 0 {
@@ -503,19 +533,28 @@ impl Drop for Held<'_> {
 /// `WorkerPark` and `WorkerExit` for one worker.
 pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
     let _runner = shared.enter_runner();
+    // This runner's lane (its next-run slot, stealable) and its part in the
+    // monitor protocol (`watch.rs`); dropped after `held` below.
+    let mut watch = shared.watch.enter();
     // The slot, this worker's share of the ready queue (invariant 4) and the
     // tasks its runs re-posted (invariant 5); given back on every way out
     // (invariant 9), also when `hooks.done()` unwinds (a panicking `block_on`
     // future).
     let mut held = Held {
         shared,
+        lane: watch.lane.clone(),
         next: None,
         share: VecDeque::with_capacity(BATCH),
         rerun: VecDeque::with_capacity(BATCH),
     };
     let Held {
-        next, share, rerun, ..
+        lane,
+        next,
+        share,
+        rerun,
+        ..
     } = &mut held;
+    let lane: &Lane = lane;
     // This idle period's linger is spent (invariant 7).
     let mut lingered = false;
     loop {
@@ -528,7 +567,7 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             return;
         }
         let mut ran = 0;
-        while ran < BATCH || !share.is_empty() {
+        while ran < BATCH || !share.is_empty() || !lane.share_is_empty() {
             if shared.is_shutdown_hint() {
                 // Invariant 10: no task is taken once shutdown began; `held`
                 // gives the slot, the share and the rerun list back.
@@ -548,6 +587,9 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 trace!(slot_take(n.raw().state() as *const _ as usize));
                 n
             } else if let Some(n) = share.pop_front() {
+                // The pass (invariant 4). TLA+: `WorkerTakeSlot`
+                n
+            } else if let Some(n) = lane.pop_share() {
                 // TLA+: `WorkerTakeShare`
                 n
             } else {
@@ -561,17 +603,30 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 // TLA+: `WorkerPop`
                 shared.ready.pop_batch(shared.workers, BATCH - ran, share);
                 match share.pop_front() {
-                    Some(n) => n,
+                    Some(n) => {
+                        if !share.is_empty() {
+                            // The rest waits behind this run where a
+                            // monitor can steal it (invariant 4).
+                            lane.fill(share);
+                            shared.watch.held(shared, lane);
+                        }
+                        n
+                    }
                     None => match take_own_rerun(shared, &*hooks, rerun) {
                         Some(n) => n,
                         None => break,
                     },
                 }
             };
-            *next = run_task(shared, n, rerun);
+            // A monitor gives its claim up (`watch.rs` invariant 4).
+            shared.watch.run_starts(shared, &mut watch);
+            *next = run_task(shared, lane, n, rerun);
             ran += 1;
             lingered = false;
-            if next.is_none() && !share.is_empty() && shared.front.has_woken() {
+            if next.is_none()
+                && (!share.is_empty() || !lane.share_is_empty())
+                && shared.front.has_woken()
+            {
                 // Invariant 8: a woken task waits for one run, not for the
                 // rest of the share.
                 round_between_runs(shared, share);
@@ -647,7 +702,10 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                     timeout
                 };
                 if timeout != Some(std::time::Duration::ZERO) {
-                    shared.driver.park(timeout);
+                    // The monitor sleeps at most a tick (`watch.rs`).
+                    let tick = shared.watch.sleeping(&mut watch);
+                    shared.driver.park(earliest(timeout, tick));
+                    shared.watch.woke(shared, &mut watch);
                 }
             }
             #[cfg(not(tempo_mutant = "park_after_release"))]
@@ -676,6 +734,7 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             }
             _ => None,
         };
+        let tick = shared.watch.sleeping(&mut watch);
         shared.idle.park(
             || {
                 shared.ready.len() > 0
@@ -684,7 +743,19 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                     || shared.is_shutdown()
                     || hooks.pending()
             },
-            timeout,
+            earliest(timeout, tick),
         );
+        shared.watch.woke(shared, &mut watch);
+    }
+}
+
+/// The shorter of two optional sleep bounds (`None`: unbounded).
+fn earliest(
+    a: Option<std::time::Duration>,
+    b: Option<std::time::Duration>,
+) -> Option<std::time::Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }

@@ -345,7 +345,10 @@ pub(crate) fn push_done() {
 /// (`WorkerTakeSlot`, hidden in the TLA+ log). The wake that put it there
 /// owed a push and traced none (the slot is part of the wake's step): the
 /// take settles that debt. A slot task that the batch bound moves to the
-/// worker's rerun list instead (`SlotFlush`) is traced as a take too.
+/// worker's rerun list instead (`SlotFlush`) is traced as a take too, and
+/// so is a monitor's steal of it (`Steal(w, v)`,
+/// `sched/watch.rs`): exactly one of the owner's take and the steal gets
+/// the task, so a second take of one wake's task is rejected here.
 pub(crate) fn slot_take(key: usize) {
     with(|r| {
         let Some(&i) = r.by_key.get(&key) else { return };

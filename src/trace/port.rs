@@ -9,6 +9,13 @@
 //! abstract state (no lost update) and the word after it equals the spec's
 //! successor (the code did what the action says). A push is accepted only if
 //! a push is owed (a task is in at most one queue: `AtMostOnePlace`).
+//!
+//! Steps that move a notification without touching the task's word have
+//! no successor here: `WorkerTakeSlot`, `SlotFlush` and the monitor's
+//! slot part of `Steal` (`sched/watch.rs`) are one event, `trace::slot_take`, which
+//! settles the push the wake into the slot owed (at most once per wake);
+//! `WorkerTakeShare` and the share part of `Steal` move a task popped from the ready
+//! queue, whose push was settled when it was pushed, and are not traced.
 
 use super::Act;
 use std::fmt;

@@ -1,0 +1,492 @@
+//! The *watch*: work a worker holds privately (its next-run slot and its
+//! share of the ready queue) never waits behind that worker's long poll
+//! while another runner idles.
+//!
+//! A task that a run wakes goes to the worker's next-run slot
+//! (`running.rs` invariant 3) and runs right after the current task: a
+//! message between two tasks costs no queue operation, lock or wake-up. But
+//! a poll may last long (user code that computes), and the slot's task then
+//! waited for it to end while other workers slept: tokio's "LIFO-slot
+//! starvation", which DESIGN lists as a weakness not to repeat
+//! (`tests/fairness.rs::woken_task_runs_while_its_waker_keeps_running_two_workers`).
+//!
+//! The same holds for the rest of a worker's *share* of the ready queue
+//! (`worker.rs` invariant 4), popped at once to amortise the queue's lock:
+//! it waited for the poll of the share's first task to end
+//! (`tests/fairness.rs::ready_task_does_not_wait_behind_a_long_poll_while_a_worker_idles_two_workers`).
+//!
+//! Each runner (a worker thread, or a caller-driven `block_on`) owns a
+//! [`Lane`] on its own cache line: the slot as an atomic pointer, which the
+//! owner fills with a plain store and empties with a swap and which a
+//! stealer may swap out at any time; the share as a small ring that the
+//! owner pops with a CAS and a stealer empties with one; and a run
+//! counter. While some runner is awake, one *sleeping* runner, the *monitor*, sleeps with a timeout of
+//! [`TICK`] instead of untimed; each time it wakes it steals the slot of
+//! every runner whose run counter shows one run in progress since its
+//! previous look, and its share ([`Watch::steal_stale`]), into its own
+//! share, and runs them. (Pushed back to the ready queue instead, they
+//! could be popped back by their first owner, between the end of its run
+//! and the monitor's pop, and stolen again at the next long run, forever:
+//! TLC found that lasso, `SchedulerLive2.cfg`.) A held task therefore
+//! waits at most about two ticks behind a long poll (one to see the run, one to see it again),
+//! never for the poll's end.
+//!
+//! Alternatives rejected: handing the slot or the share back to the ready
+//! queue before each poll when a sleeper exists costs a shared read per
+//! message and still misses a runner that falls asleep *during* the poll
+//! (in the share test, the other worker is still running its own share when
+//! the long poll starts); waking a sleeper for every kept task is a futex call per message (what the slot is for); a
+//! dedicated timer thread is a thread per runtime that ticks even while the
+//! runtime idles. The monitor ticks only while some runner is awake and one
+//! sleeps, and goes back to untimed sleep as soon as everybody sleeps.
+//!
+//! # Invariants
+//! 1. `Lane::slot` holds at most one notification (`running.rs` invariant
+//!    3). Only its owner stores a non-null pointer, and only into an empty
+//!    slot (no one else can fill it, so its own load of null is stable);
+//!    the owner takes it with a swap ([`Lane::take`]) and a stealer with a
+//!    swap ([`Lane::steal`]): exactly one of them gets the notification
+//!    (TLA+: `WorkerTakeSlot`/`SlotFlush` and `Steal`; loom:
+//!    `slot_owner_vs_stealer`). A load and a store for the owner's take
+//!    would let both run the task.
+//! 2. `Lane::runs` is written by its owner only (`Relaxed` load + store on
+//!    its own line: no RMW): incremented when a run starts and when it
+//!    ends, so it is odd exactly while the owner is inside a run. It orders
+//!    nothing; the monitor only reads it to decide *whether* to steal
+//!    (stealing is always safe, invariant 1). `Lane::seen` is the monitor's
+//!    previous reading, touched only by the thread holding the claim.
+//! 3. `awake` counts the runners not asleep: a runner counts itself when it
+//!    enters the loop and after each sleep ([`Watch::woke`]), and uncounts
+//!    itself before each sleep ([`Watch::sleeping`]) and when it leaves.
+//!    Every change is an RMW (SeqCst), so the changes are totally ordered
+//!    and each one reads the latest count.
+//! 4. *A monitor whenever it is needed.* While a runner is awake and
+//!    another sleeps, a sleeper holds the claim (`claimed`) and sleeps at
+//!    most [`TICK`]; it keeps it until it runs a task or finds nobody
+//!    awake. Handshakes, all on RMWs of `awake` (so they would hold in the
+//!    C11 model even without SeqCst loads): a runner going to sleep that sees
+//!    another awake claims (or finds it claimed); a monitor that gives the
+//!    claim up for finding nobody awake stores `claimed = false` and then
+//!    re-reads `awake` with an RMW, re-claiming if a runner woke meanwhile
+//!    (that runner's own `woke` RMW is ordered before or after it: before,
+//!    the monitor sees it; after, the release of `claimed` is visible to
+//!    it); a runner that wakes finding every other runner asleep
+//!    (`awake` was 0) marks its lane `unwatched` and, at its first held
+//!    work ([`Watch::held`]), wakes a sleeper if nobody holds the claim (at
+//!    most one extra wake-up per idle-to-busy transition, none per
+//!    message); a monitor that starts a run while others are awake and
+//!    some runner sleeps wakes one to take the claim over ([`Watch::run_starts`]).
+//!    The claim itself is only a policy (who ticks): no task is lost or
+//!    run twice whatever the monitor does.
+//! 5. `lanes` lists every runner's lane (registered by [`Watch::enter`],
+//!    removed when the [`Entered`] guard drops); the monitor locks it once
+//!    per tick, the runners once per loop entry and exit.
+//! 6. *The share* (`worker.rs` invariant 4) is a ring of `SHARE_CAP`
+//!    entries, the tasks `head..tail`. Only the owner writes entries and
+//!    `tail`, and only into an empty ring ([`Lane::fill`], entries then
+//!    `tail` with Release), so a live entry is never overwritten. The owner
+//!    takes one task with a CAS `head → head + 1` ([`Lane::pop_share`], on
+//!    its own line: uncontended but for a steal), a stealer all of them
+//!    with a CAS `head → tail` after reading them ([`Lane::steal_share`],
+//!    `tail` with Acquire): `head` only grows, so a stealer whose CAS
+//!    succeeds read entries that nobody rewrote, and exactly one CAS gets
+//!    each task (TLA+: `WorkerTakeShare` and `Steal`).
+//!
+//! Under loom and shuttle nobody ticks (there is no clock; a timed sleep
+//! returns at once), so the run counter, `awake` and the claim are left
+//! out there ([`TICKING`]; they are policy, invariant 4): the lanes, the
+//! owner's swap and CAS and the steals are the real code, and `loom-tests` drives the steal
+//! directly. The claim protocol is argued above, not model-checked (the
+//! spec over-approximates it by nondeterminism).
+
+use super::Shared;
+use crate::shim::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::*};
+use crate::shim::{Arc, Mutex};
+use crate::task::header::{Header, Notified, RawTask};
+use std::collections::VecDeque;
+use std::ptr::NonNull;
+use std::time::Duration;
+
+/// Room for a share: `worker.rs` invariant 4 bounds it by `BATCH + 1`.
+pub(crate) const SHARE_CAP: usize = super::worker::BATCH + 1;
+
+/// Whether the monitor protocol runs (normal builds; not under loom and
+/// shuttle, module docs).
+const TICKING: bool = !cfg!(any(tempo_loom, tempo_shuttle));
+
+/// How long the monitor sleeps between two looks at the running workers.
+/// A slot task waits at most about two ticks behind a long poll. 1 ms: far
+/// below the 50 ms fairness bound of `tests/fairness.rs` and a scheduler
+/// quantum, and long enough that a monitor ticking while a ping-pong pair
+/// keeps one worker busy costs the other core about a thousand short
+/// wake-ups a second (a few µs each: well under 1% of a core), and the busy
+/// worker nothing.
+#[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
+pub(crate) const TICK: Duration = Duration::from_millis(1);
+
+/// One runner's stealable state (invariants 1 and 2), on its own cache
+/// line: the owner writes it on every run, the monitor reads it once a tick.
+#[repr(align(128))]
+pub(crate) struct Lane {
+    slot: AtomicPtr<Header>,
+    /// The share (`worker.rs` invariant 4): a ring of `SHARE_CAP`
+    /// notifications, `head..tail` (invariant 6).
+    share: [AtomicPtr<Header>; SHARE_CAP],
+    head: AtomicUsize,
+    tail: AtomicUsize,
+    runs: AtomicUsize,
+    seen: AtomicUsize,
+    /// The owner woke while every other runner slept (invariant 4): its
+    /// first held work checks for a monitor. Owner only (Relaxed).
+    unwatched: AtomicBool,
+}
+
+impl Lane {
+    fn new() -> Lane {
+        Lane {
+            slot: AtomicPtr::new(std::ptr::null_mut()),
+            share: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+            head: AtomicUsize::new(0),
+            tail: AtomicUsize::new(0),
+            runs: AtomicUsize::new(0),
+            seen: AtomicUsize::new(0),
+            unwatched: AtomicBool::new(false),
+        }
+    }
+
+    /// Keeps `n` in the slot if it is empty (owner only, during a run);
+    /// otherwise hands it back. Returns whether the slot was filled.
+    ///
+    /// TLA+: the slot branch of `WakeEffect`
+    pub(crate) fn keep(&self, n: Notified) -> Result<(), Notified> {
+        // Relaxed: only this thread stores a non-null pointer (invariant 1),
+        // so a null read here stays null until our own store.
+        if !self.slot.load(Relaxed).is_null() {
+            return Err(n);
+        }
+        // Release: publishes the notification to a stealer; pairs with the
+        // Acquire of the swap in `steal`.
+        self.slot.store(n.into_raw().ptr().as_ptr(), Release);
+        Ok(())
+    }
+
+    /// Takes the slot's notification (owner, at the end of its run).
+    ///
+    /// TLA+: the owner's take of `slot[w]` (the run's end; then
+    /// `WorkerTakeSlot` or `SlotFlush` on the worker's private copy)
+    pub(crate) fn take(&self) -> Option<Notified> {
+        // Relaxed: a null slot stays null (invariant 1); only a non-null one
+        // can race with a stealer, and that needs the swap.
+        if self.slot.load(Relaxed).is_null() {
+            return None;
+        }
+        // Seeded bug (tests/mutants/slot_take_load_store.patch) replaces
+        // this swap by a load and a store: loom `slot_owner_vs_stealer`.
+        // Acquire: pairs with the Release store in `keep` (and orders after
+        // nothing else: a stealer only empties the slot).
+        let p = self.slot.swap(std::ptr::null_mut(), Acquire);
+        NonNull::new(p).map(|p| Notified(RawTask::from_ptr(p)))
+    }
+
+    /// Steals the slot's notification (any thread).
+    ///
+    /// TLA+: the slot part of `Steal`
+    pub(crate) fn steal(&self) -> Option<Notified> {
+        if self.slot.load(Relaxed).is_null() {
+            return None;
+        }
+        // Acquire: pairs with the Release store in `keep`.
+        let p = self.slot.swap(std::ptr::null_mut(), Acquire);
+        let n = NonNull::new(p).map(|p| Notified(RawTask::from_ptr(p)));
+        // The steal settles the push that the wake into the slot owed, as
+        // the owner's take does (`trace::slot_take`).
+        #[cfg(any(tempo_loom, tempo_shuttle))]
+        if let Some(n) = &n {
+            trace!(slot_take(n.raw().state() as *const _ as usize));
+        }
+        n
+    }
+
+    /// Moves `from` into the share, which is empty (owner only, invariant
+    /// 6). `from` holds at most `SHARE_CAP` notifications.
+    ///
+    /// TLA+: the share part of `WorkerPop`
+    pub(crate) fn fill(&self, from: &mut VecDeque<Notified>) {
+        debug_assert!(self.share_is_empty() && from.len() <= SHARE_CAP);
+        // Relaxed: only the owner writes `tail` and the entries.
+        let t = self.tail.load(Relaxed);
+        let mut k = 0;
+        for n in from.drain(..) {
+            // Relaxed: published by the Release store of `tail` below.
+            self.share[(t + k) % SHARE_CAP].store(n.into_raw().ptr().as_ptr(), Relaxed);
+            k += 1;
+        }
+        // Release: publishes the entries to a stealer; pairs with the
+        // Acquire load of `tail` in `steal_share`.
+        self.tail.store(t + k, Release);
+    }
+
+    /// Whether the share is empty (owner: a stealer only empties it).
+    pub(crate) fn share_is_empty(&self) -> bool {
+        // Relaxed: the owner's own `tail`; a `head` the owner reads stale
+        // is only behind, and `pop_share`'s CAS settles it.
+        self.head.load(Relaxed) == self.tail.load(Relaxed)
+    }
+
+    /// Takes the share's next notification (owner only, invariant 6).
+    ///
+    /// TLA+: `WorkerTakeShare`
+    pub(crate) fn pop_share(&self) -> Option<Notified> {
+        loop {
+            // Relaxed: the CAS below decides.
+            let h = self.head.load(Relaxed);
+            if h == self.tail.load(Relaxed) {
+                return None;
+            }
+            // Relaxed: the owner's own write.
+            let p = self.share[h % SHARE_CAP].load(Relaxed);
+            // Relaxed: the entries are the owner's own writes, and a failed
+            // CAS means a stealer took the rest (`head == tail`).
+            if self
+                .head
+                .compare_exchange(h, h + 1, Relaxed, Relaxed)
+                .is_ok()
+            {
+                return NonNull::new(p).map(|p| Notified(RawTask::from_ptr(p)));
+            }
+        }
+    }
+
+    /// Steals the whole share (any thread, invariant 6) into `out`.
+    ///
+    /// TLA+: the share part of `Steal`
+    pub(crate) fn steal_share(&self, out: &mut VecDeque<Notified>) {
+        // Acquire (`tail`): pairs with the Release store in `fill`, so the
+        // entries below are the ones it wrote.
+        let h = self.head.load(Acquire);
+        let t = self.tail.load(Acquire);
+        if h >= t || t - h > SHARE_CAP {
+            // Empty, or refilled since `head` was read: the CAS would fail.
+            return;
+        }
+        let mut got = [std::ptr::null_mut(); SHARE_CAP];
+        for i in h..t {
+            // Relaxed: ordered by the Acquire of `tail`; a stale read is
+            // discarded by the CAS (the owner only rewrites an empty ring).
+            got[i - h] = self.share[i % SHARE_CAP].load(Relaxed);
+        }
+        // Relaxed success: the Acquire load of `tail` ordered the entries;
+        // the owner's pops read only its own writes.
+        if self.head.compare_exchange(h, t, Relaxed, Relaxed).is_ok() {
+            for p in &got[..t - h] {
+                if let Some(p) = NonNull::new(*p) {
+                    out.push_back(Notified(RawTask::from_ptr(p)));
+                }
+            }
+        }
+    }
+
+    /// A run starts or ends (invariant 2: odd while inside a run).
+    pub(crate) fn bump(&self) {
+        if !TICKING {
+            return;
+        }
+        // Relaxed: owner-only counter, read as a hint (invariant 2).
+        self.runs
+            .store(self.runs.load(Relaxed).wrapping_add(1), Relaxed);
+    }
+}
+
+/// The runners' lanes and the monitor claim (see the module invariants),
+/// on a cache line of their own: `awake` changes at every sleep and wake.
+#[repr(align(128))]
+pub(crate) struct Watch {
+    /// Invariant 3.
+    awake: AtomicUsize,
+    claimed: AtomicBool,
+    lanes: Mutex<Vec<Arc<Lane>>>,
+}
+
+/// A runner inside the loop (its lane registered); removes the lane and
+/// uncounts the runner when dropped, giving the claim up if it holds it.
+pub(crate) struct Entered<'a> {
+    watch: &'a Watch,
+    pub(crate) lane: Arc<Lane>,
+    /// This runner holds the claim (invariant 4).
+    pub(crate) monitor: bool,
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        if self.monitor {
+            self.watch.claimed.store(false, SeqCst);
+        }
+        if TICKING {
+            self.watch.awake.fetch_sub(1, SeqCst);
+        }
+        self.watch
+            .lanes
+            .lock()
+            .retain(|l| !Arc::ptr_eq(l, &self.lane));
+        // The slot is empty between runs (the owner takes it at each run's
+        // end), the share when the loop ends (`worker::Held`); a stealer
+        // only empties them.
+        debug_assert!(self.lane.slot.load(Relaxed).is_null());
+        debug_assert!(self.lane.share_is_empty());
+    }
+}
+
+impl Watch {
+    pub(crate) fn new() -> Watch {
+        Watch {
+            awake: AtomicUsize::new(0),
+            claimed: AtomicBool::new(false),
+            lanes: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Registers a runner entering the loop, awake (invariants 3 and 5).
+    pub(crate) fn enter(&self) -> Entered<'_> {
+        let lane = Arc::new(Lane::new());
+        self.lanes.lock().push(lane.clone());
+        if TICKING {
+            let prev = self.awake.fetch_add(1, SeqCst);
+            lane.unwatched.store(prev == 0, Relaxed);
+        }
+        Entered {
+            watch: self,
+            lane,
+            monitor: false,
+        }
+    }
+
+    /// The runner `e` is about to sleep: uncounts it and decides whether it
+    /// is the monitor (invariant 4). Returns the longest it may sleep.
+    pub(crate) fn sleeping(&self, e: &mut Entered<'_>) -> Option<Duration> {
+        if !TICKING {
+            return None;
+        }
+        let others = self.awake.fetch_sub(1, SeqCst) - 1;
+        if others > 0 {
+            if !e.monitor {
+                e.monitor = !self.claimed.swap(true, SeqCst);
+            }
+        } else if e.monitor {
+            // Nobody awake: give the claim up, then re-read `awake` with an
+            // RMW (invariant 4): a runner that woke meanwhile is seen here,
+            // or sees the claim free.
+            self.claimed.store(false, SeqCst);
+            e.monitor = self.awake.fetch_add(0, SeqCst) > 0 && !self.claimed.swap(true, SeqCst);
+        }
+        e.monitor.then_some(TICK)
+    }
+
+    /// The runner `e` is back from a sleep: counts it again; a monitor
+    /// steals stale slots and shares into its own share, which this runner
+    /// runs next.
+    pub(crate) fn woke(&self, shared: &Shared, e: &mut Entered<'_>) {
+        if !TICKING {
+            return;
+        }
+        let prev = self.awake.fetch_add(1, SeqCst);
+        if prev == 0 {
+            e.lane.unwatched.store(true, Relaxed);
+        }
+        if e.monitor {
+            self.steal_stale(shared, &e.lane);
+        }
+    }
+
+    /// Steals the slot and the share of every other runner that has been
+    /// inside one run since the previous look (invariant 2) into the
+    /// caller's own share (`own`'s ring, empty: the monitor was asleep),
+    /// which the caller runs next; what does not fit (several runners
+    /// robbed at once) goes to the head of the ready queue, and a sleeper
+    /// is woken for it. Returns how many.
+    ///
+    /// TLA+: `Steal(w, v)`, `v` the caller (per robbed runner `w`)
+    pub(crate) fn steal_stale(&self, shared: &Shared, own: &Arc<Lane>) -> usize {
+        let mut stolen = VecDeque::new();
+        for l in self.lanes.lock().iter() {
+            if Arc::ptr_eq(l, own) {
+                continue;
+            }
+            // Relaxed: a hint (invariant 2).
+            let runs = l.runs.load(Relaxed);
+            let prev = l.seen.swap(runs, Relaxed);
+            if runs % 2 == 1 && runs == prev {
+                stolen.extend(l.steal());
+                l.steal_share(&mut stolen);
+            }
+        }
+        let k = stolen.len();
+        if k > SHARE_CAP {
+            let mut rest = stolen.split_off(SHARE_CAP);
+            shared.ready.push_front_batch(&mut rest);
+            shared.idle.notify_one();
+        }
+        if !stolen.is_empty() {
+            own.fill(&mut stolen);
+        }
+        k
+    }
+
+    /// Steals every runner's slot and share, stale or not (loom models: the
+    /// steal racing the owner's take), to the head of the ready queue, and
+    /// makes sure someone takes them (the caller is no runner). Returns how
+    /// many.
+    #[cfg(any(tempo_loom, tempo_shuttle))]
+    pub(crate) fn steal_all(&self, shared: &Shared) -> usize {
+        let mut stolen = VecDeque::new();
+        for l in self.lanes.lock().iter() {
+            stolen.extend(l.steal());
+            l.steal_share(&mut stolen);
+        }
+        let k = shared.ready.push_front_batch(&mut stolen);
+        if k > 0 {
+            // The pusher's half of `shared.rs` invariant 1, as for a
+            // front-queue push: a role holder may sleep in the driver.
+            shared.notify_sched();
+        }
+        k
+    }
+
+    /// The owner of `lane` holds work behind its current run (a task kept
+    /// in its slot): at the first such work after it woke finding everybody
+    /// asleep, wakes a sleeper to take the claim if nobody holds it
+    /// (invariant 4). Otherwise one Relaxed load of its own line.
+    pub(crate) fn held(&self, shared: &Shared, lane: &Lane) {
+        if !TICKING || !lane.unwatched.load(Relaxed) {
+            return;
+        }
+        lane.unwatched.store(false, Relaxed);
+        if !self.claimed.load(SeqCst) && self.awake.load(SeqCst) < shared.runners() {
+            wake_a_sleeper(shared);
+        }
+    }
+
+    /// The runner `e` starts a run: if it is the monitor, it gives the claim
+    /// up, and hands it over to a sleeper when another runner is awake
+    /// (invariant 4).
+    pub(crate) fn run_starts(&self, shared: &Shared, e: &mut Entered<'_>) {
+        if !e.monitor {
+            return;
+        }
+        e.monitor = false;
+        self.claimed.store(false, SeqCst);
+        // RMW read (invariant 4): a runner that woke since is seen here or
+        // sees the claim free at its first held work.
+        let awake = self.awake.fetch_add(0, SeqCst);
+        if awake > 1 && awake < shared.runners() {
+            wake_a_sleeper(shared);
+        }
+    }
+}
+
+/// Wakes one sleeping runner: an idle worker, or the role holder asleep in
+/// the driver. It goes back to sleep at once, as the monitor.
+fn wake_a_sleeper(shared: &Shared) {
+    if !shared.idle.notify_one() && shared.role.is_held() {
+        shared.driver.unpark();
+    }
+}

@@ -233,10 +233,12 @@ impl<T> Sender<T> {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// use tempo::sync::mpsc::{channel, TrySendError};
     /// let (tx, _rx) = channel(1);
     /// tx.try_send(1).unwrap();
     /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// # }
     /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         match self.room().try_acquire(1) {
@@ -299,10 +301,12 @@ impl<T> UnboundedSender<T> {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let (tx, rx) = tempo::sync::mpsc::unbounded_channel();
     /// tx.send(1).unwrap();
     /// drop(rx);
     /// assert_eq!(tx.send(2).unwrap_err().0, 2);
+    /// # }
     /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.chan.push(value).map_err(SendError)
@@ -400,6 +404,7 @@ impl<T> Receiver<T> {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// use tempo::sync::mpsc::{unbounded_channel, TryRecvError};
     /// let (tx, mut rx) = unbounded_channel();
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
@@ -407,6 +412,7 @@ impl<T> Receiver<T> {
     /// drop(tx);
     /// assert_eq!(rx.try_recv(), Ok(5));
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    /// # }
     /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         let mut g = self.chan.state.lock();

@@ -80,8 +80,10 @@ impl<T> Mutex<T> {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let m = tempo::sync::Mutex::new(5);
     /// assert_eq!(m.into_inner(), 5);
+    /// # }
     /// ```
     pub fn new(value: T) -> Mutex<T> {
         Mutex {
@@ -157,11 +159,13 @@ impl<T> Mutex<T> {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let m = tempo::sync::Mutex::new(1);
     /// let g = m.try_lock().unwrap();
     /// assert!(m.try_lock().is_err());
     /// drop(g);
     /// assert!(m.try_lock().is_ok());
+    /// # }
     /// ```
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         match self.sem.try_acquire(1) {
@@ -181,10 +185,12 @@ impl<T> Mutex<T> {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// use std::sync::Arc;
     /// let m = Arc::new(tempo::sync::Mutex::new(1));
     /// let g = m.clone().try_lock_owned().unwrap();
     /// assert_eq!(*g, 1);
+    /// # }
     /// ```
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         match self.sem.try_acquire(1) {
@@ -201,9 +207,11 @@ impl<T> Mutex<T> {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let mut m = tempo::sync::Mutex::new(1);
     /// *m.get_mut() = 2;
     /// assert_eq!(m.into_inner(), 2);
+    /// # }
     /// ```
     pub fn get_mut(&mut self) -> &mut T {
         // SAFETY: invariant 1: `&mut self` proves no guard exists (a guard
@@ -215,8 +223,10 @@ impl<T> Mutex<T> {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let m = tempo::sync::Mutex::new("v");
     /// assert_eq!(m.into_inner(), "v");
+    /// # }
     /// ```
     pub fn into_inner(self) -> T {
         self.data.into_inner()

@@ -153,9 +153,11 @@ impl Notify {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let notify = tempo::sync::Notify::new();
     /// notify.notify_one();
     /// notify.notify_one(); // still one permit
+    /// # }
     /// ```
     pub fn notify_one(&self) {
         let wake = self.state.lock().notify_one();

@@ -329,8 +329,10 @@ impl Semaphore {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let sem = tempo::sync::Semaphore::new(3);
     /// assert_eq!(sem.available_permits(), 3);
+    /// # }
     /// ```
     pub fn new(permits: usize) -> Semaphore {
         assert!(
@@ -352,11 +354,13 @@ impl Semaphore {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let sem = tempo::sync::Semaphore::new(3);
     /// let p = sem.try_acquire(2).unwrap();
     /// assert_eq!(sem.available_permits(), 1);
     /// drop(p);
     /// assert_eq!(sem.available_permits(), 3);
+    /// # }
     /// ```
     pub fn available_permits(&self) -> usize {
         self.state.lock().permits
@@ -371,9 +375,11 @@ impl Semaphore {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let sem = tempo::sync::Semaphore::new(0);
     /// sem.add_permits(2);
     /// assert_eq!(sem.available_permits(), 2);
+    /// # }
     /// ```
     pub fn add_permits(&self, n: usize) {
         let mut g = self.state.lock();
@@ -520,12 +526,14 @@ impl Semaphore {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// use tempo::sync::{Semaphore, TryAcquireError};
     /// let sem = Semaphore::new(1);
     /// let p = sem.try_acquire(1).unwrap();
     /// assert_eq!(sem.try_acquire(1).unwrap_err(), TryAcquireError::NoPermits);
     /// drop(p);
     /// assert!(sem.try_acquire(1).is_ok());
+    /// # }
     /// ```
     pub fn try_acquire(&self, n: usize) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.try_take(n)?;
@@ -540,10 +548,12 @@ impl Semaphore {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// use std::sync::Arc;
     /// let sem = Arc::new(tempo::sync::Semaphore::new(2));
     /// let p = sem.clone().try_acquire_owned(2).unwrap();
     /// assert_eq!(p.num_permits(), 2);
+    /// # }
     /// ```
     pub fn try_acquire_owned(
         self: Arc<Self>,
@@ -688,9 +698,11 @@ impl SemaphorePermit<'_> {
     ///
     /// # Examples
     /// ```
+    /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
     /// let sem = tempo::sync::Semaphore::new(2);
     /// sem.try_acquire(1).unwrap().forget();
     /// assert_eq!(sem.available_permits(), 1);
+    /// # }
     /// ```
     pub fn forget(mut self) {
         self.n = 0;

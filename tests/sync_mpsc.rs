@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{CountWaker, Rng};
+use common::{rt, CountWaker, Rng};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -18,13 +18,6 @@ use tempo::sync::mpsc::{
 use tempo::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-fn rt(workers: usize) -> tempo::Runtime {
-    tempo::Runtime::builder()
-        .worker_threads(workers)
-        .build()
-        .unwrap()
-}
 
 #[test]
 fn types_are_send_and_sync() {

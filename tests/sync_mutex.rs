@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{CountWaker, Rng};
+use common::{rt, CountWaker, Rng};
 use std::cell::Cell;
 use std::future::Future;
 use std::sync::Arc;
@@ -15,13 +15,6 @@ use tempo::sync::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 use tempo::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-fn rt(workers: usize) -> tempo::Runtime {
-    tempo::Runtime::builder()
-        .worker_threads(workers)
-        .build()
-        .unwrap()
-}
 
 #[test]
 fn types_are_send_and_sync() {

@@ -4,6 +4,7 @@
 #![cfg(not(any(feature = "loom", feature = "shuttle")))]
 
 mod common;
+use common::rt;
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -12,13 +13,6 @@ use tempo::sync::oneshot::{self, Receiver, RecvError, Sender, TryRecvError};
 use tempo::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-fn rt(workers: usize) -> tempo::Runtime {
-    tempo::Runtime::builder()
-        .worker_threads(workers)
-        .build()
-        .unwrap()
-}
 
 #[test]
 fn types_are_send_and_sync() {

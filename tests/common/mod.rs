@@ -142,3 +142,12 @@ impl std::task::Wake for CountWaker {
         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
+
+/// A runtime with `workers` worker threads (0: the caller of `block_on`
+/// drives it).
+pub fn rt(workers: usize) -> tempo::Runtime {
+    tempo::Runtime::builder()
+        .worker_threads(workers)
+        .build()
+        .unwrap()
+}

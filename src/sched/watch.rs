@@ -465,6 +465,21 @@ impl Watch {
         }
     }
 
+    /// Whether a sleeper must take the claim: some runner is awake and
+    /// nobody holds it (invariant 4). Read by a runner about to sleep
+    /// untimed, after its registration's SeqCst fence (`idle.rs` invariant
+    /// 2): with the RMW of the waking runner's [`woke`](Self::woke) before
+    /// its [`held`](Self::held) looks for a sleeper, either that look finds
+    /// this sleeper registered (and wakes it) or this read sees the runner
+    /// awake. Without it the wake meant to start a monitor could find no
+    /// sleeper (the sleeper between `sleeping` and its registration) and be
+    /// lost, and a task kept in the awake runner's slot waited for its whole
+    /// poll again (found by review).
+    pub(crate) fn monitor_wanted(&self) -> bool {
+        // SeqCst loads: the sleeper's half of the handshake above.
+        TICKING && !self.claimed.load(SeqCst) && self.awake.load(SeqCst) > 0
+    }
+
     /// The runner `e` starts a run: if it is the monitor, it gives the claim
     /// up, and hands it over to a sleeper when another runner is awake
     /// (invariant 4).

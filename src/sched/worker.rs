@@ -742,6 +742,10 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                         && (!shared.front.is_empty() || shared.role.timed() > 0))
                     || shared.is_shutdown()
                     || hooks.pending()
+                    // `watch.rs` invariant 4: a runner is awake and nobody
+                    // holds the claim (a wake meant to start a monitor found
+                    // no sleeper yet): go round and claim it.
+                    || (tick.is_none() && shared.watch.monitor_wanted())
             },
             earliest(timeout, tick),
         );

@@ -126,8 +126,9 @@
 //!    share (in its lane's ring) and its rerun list in one drop guard
 //!    ([`Held`]), which gives every notification still in them back to the
 //!    ready queue (slot, pass, share, rerun list: the order this worker
-//!    would have run them; what a monitor stole is in the ready queue
-//!    already) and
+//!    would have run them; what this worker stole as the monitor is in its
+//!    own share, given back with it; only a steal's overflow beyond the
+//!    ring's room went to the ready queue at once) and
 //!    wakes a sleeper for them, on every way out of [`run_loop`]: the
 //!    return on shutdown or when the `block_on` future is done, and an
 //!    unwind. A `block_on` future is polled by [`Hooks::done`] between

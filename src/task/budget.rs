@@ -166,23 +166,19 @@ pub(crate) fn poll_take(cx: &Context<'_>) -> Poll<()> {
 /// runtime with one worker:
 /// ```
 /// # #[cfg(not(any(feature = "loom", feature = "shuttle")))] {
-/// use std::sync::atomic::{AtomicBool, Ordering};
-/// use std::sync::Arc;
-///
 /// let rt = tempo::Runtime::builder().worker_threads(1).build().unwrap();
-/// let other_ran = Arc::new(AtomicBool::new(false));
-/// let seen = other_ran.clone();
-/// rt.block_on(async move {
+/// rt.block_on(async {
+///     let (other_ran, mut seen) = tempo::sync::oneshot::channel::<()>();
 ///     let drain = tempo::spawn(async move {
 ///         let mut items = 0u64;
 ///         // Without `consume_budget` this loop would keep the only worker.
-///         while !seen.load(Ordering::SeqCst) {
+///         while seen.try_recv().is_err() {
 ///             items += 1; // take an item from a queue that is never empty
 ///             tempo::task::consume_budget().await;
 ///         }
 ///         items
 ///     });
-///     tempo::spawn(async move { other_ran.store(true, Ordering::SeqCst) });
+///     tempo::spawn(async move { other_ran.send(()).unwrap() });
 ///     assert!(drain.await.unwrap() > 0);
 /// });
 /// # }

@@ -13,7 +13,7 @@ use tempo::time::{sleep_until, ManualClock};
 use tempo::Runtime;
 
 mod common;
-use common::{manual_rt, within};
+use common::{manual_rt, seed, within};
 
 const LIMIT: Duration = Duration::from_secs(4);
 
@@ -384,21 +384,6 @@ fn different_real_deadlines_fire_in_deadline_order() {
         let order: Vec<usize> = got.iter().map(|&(i, _)| i).collect();
         check_order("real deadlines", &order, &(0..10).collect::<Vec<_>>());
     });
-}
-
-fn seed() -> u64 {
-    let s = std::env::var("TEMPO_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("TEMPO_TEST_SEED={s}");
-    s
 }
 
 struct Rng(u64);

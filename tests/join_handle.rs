@@ -13,7 +13,7 @@ use tempo::time::sleep;
 use tempo::{JoinError, Runtime};
 
 mod common;
-use common::{within, PanickingWaker};
+use common::{seed, within, PanickingWaker};
 
 const LIMIT: Duration = Duration::from_secs(4);
 
@@ -559,19 +559,6 @@ fn join_handle_in_select_with_timeout() {
         // The handle was dropped by the timeout: the task is detached, still pending.
         assert_eq!(rt.handle().live_tasks(), 1);
     });
-}
-
-fn seed() -> u64 {
-    std::env::var("TEMPO_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        })
 }
 
 struct Rng(u64);

@@ -1,7 +1,7 @@
 //! `tempo::sync::mpsc` (`src/sync/mpsc.rs`): bounded and unbounded
 //! channels across workers, FIFO per sender, back-pressure, close and drop
 //! semantics, cancellation. Randomised tests print their seed;
-//! `TEMPO_SEED=<n>` replays.
+//! `TEMPO_TEST_SEED=<n>` replays.
 #![cfg(not(any(feature = "loom", feature = "shuttle")))]
 
 mod common;

@@ -1,6 +1,6 @@
 //! `tempo::sync::Mutex` (`src/sync/mutex.rs`): mutual exclusion across
 //! workers, guards held across awaits, FIFO order, cancellation, the owned
-//! guard. Randomised tests print their seed; `TEMPO_SEED=<n>` replays.
+//! guard. Randomised tests print their seed; `TEMPO_TEST_SEED=<n>` replays.
 #![cfg(not(any(feature = "loom", feature = "shuttle")))]
 
 mod common;

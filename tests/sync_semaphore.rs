@@ -1,6 +1,6 @@
 //! `tempo::sync::Semaphore` (`src/sync/semaphore.rs`): permits across
 //! workers, FIFO fairness, cancellation (dropped futures, aborted tasks),
-//! close. Randomised tests print their seed; `TEMPO_SEED=<n>` replays.
+//! close. Randomised tests print their seed; `TEMPO_TEST_SEED=<n>` replays.
 #![cfg(not(any(feature = "loom", feature = "shuttle")))]
 
 mod common;

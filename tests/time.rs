@@ -17,7 +17,7 @@ use tempo::time::{sleep, sleep_until, timeout, timeout_at, Elapsed, ManualClock}
 use tempo::Runtime;
 
 mod common;
-use common::{manual_rt, serial, within, PanickingWaker};
+use common::{manual_rt, seed, serial, within, PanickingWaker};
 
 const LIMIT: Duration = Duration::from_secs(4);
 
@@ -878,21 +878,6 @@ fn sleep_created_outside_the_runtime_as_in_the_docs() {
         let h = rt.spawn(sleep(Duration::from_millis(1)));
         rt.block_on(h).unwrap();
     });
-}
-
-fn seed() -> u64 {
-    let s = std::env::var("TEMPO_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("TEMPO_TEST_SEED={s}");
-    s
 }
 
 struct Rng(u64);

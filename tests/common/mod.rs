@@ -85,25 +85,14 @@ pub fn raise_nofile(want: u64) -> u64 {
 }
 
 /// A small deterministic PRNG (xorshift64*) for randomised tests: every
-/// such test prints its seed on failure, and `TEMPO_SEED=<n>` replays it.
+/// such test prints its seed on failure, and `TEMPO_TEST_SEED=<n>` replays it.
 pub struct Rng(u64);
 
 impl Rng {
-    /// A generator from `TEMPO_SEED`, or from the clock; returns it with its
-    /// seed (print the seed in assertion messages).
+    /// A generator from [`seed`]; returns it with its seed (print the seed
+    /// in assertion messages).
     pub fn from_env() -> (Rng, u64) {
-        let seed = std::env::var("TEMPO_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos() as u64
-            });
-        // Captured, so printed with the output of a test that fails, also
-        // by a hang caught by `within`. Thread timing is not replayed.
-        eprintln!("TEMPO_SEED={seed} replays this test's random choices");
+        let seed = seed();
         (Rng::new(seed), seed)
     }
 
@@ -150,4 +139,22 @@ pub fn rt(workers: usize) -> tempo::Runtime {
         .worker_threads(workers)
         .build()
         .unwrap()
+}
+
+/// The seed of a randomised test: `TEMPO_TEST_SEED` if set, else from the
+/// clock. Printed to the test's captured output, so a failing test (or a
+/// hang caught by [`within`]) shows it; thread timing is not replayed.
+pub fn seed() -> u64 {
+    let s = std::env::var("TEMPO_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("TEMPO_TEST_SEED={s}");
+    s
 }

@@ -189,6 +189,24 @@ impl Notified {
     pub(crate) fn raw(&self) -> RawTask {
         self.0
     }
+    /// Asks the CPU to start loading the task's first two cache lines (the
+    /// state word, and the rest of the header with the start of the future)
+    /// ahead of its run: a hint, which changes nothing observable.
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let p = self.0.ptr().as_ptr() as *const i8;
+            // SAFETY: `sse` is part of the x86_64 baseline (every x86_64
+            // CPU has it), and a prefetch never faults nor reads memory
+            // observably, whatever the address.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(p);
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+            }
+        }
+    }
     /// Gives up ownership without dropping the reference.
     pub(crate) fn into_raw(self) -> RawTask {
         let r = self.0;

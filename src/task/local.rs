@@ -59,12 +59,30 @@
 //!    timers kept 5.2 MB, and every later run scanned 100,000 slots, for the
 //!    task's life: `tests/memory.rs`
 //!    `a_task_gives_back_what_a_burst_of_its_timers_grew`.)
+//! 7. *Heap mode.* While a slab has more than [`HEAP_ABOVE`] slots, its
+//!    deadlines are also kept in a min-heap of `(deadline, slot,
+//!    generation)` (in [`Extra`]): every live entry has its heap entry,
+//!    and the heap's top entry, if any, is live (a cancellation pops the
+//!    stale entries off the top; the others stay until they surface, and
+//!    the heap is rebuilt from the slots once they outnumber the live
+//!    entries twice over). `earliest` reads the top and an expiry pops
+//!    what expired, in deadline order, instead of scanning every slot; in
+//!    heap mode an expiry looks for a free tail to give back (invariant 6)
+//!    only each time the live entries have halved since the last look, so
+//!    that scan is amortised too. With [`HEAP_ABOVE`] slots or fewer the
+//!    heap is dropped and scans take over. (Before, each run of a task
+//!    holding n timers scanned all n slots twice: 50,000 timers in one
+//!    task were fired up to 24 ms late, and 20,000 fired one by one
+//!    visited 533,373,595 slots:
+//!    `tests::many_timers_in_one_task_are_not_scanned_per_run`.)
 
 use super::budget::BudgetGuard;
 use super::header::RawTask;
 use crate::shim::tls;
 use smallvec::SmallVec;
 use std::cell::Cell;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::task::Waker;
 use std::time::Instant;
 
@@ -85,7 +103,7 @@ impl TaskLocal {
     /// is run with `WOKEN` or `SIGNALED` set), unless a stored one would wake
     /// the same (invariant 5).
     pub(crate) fn set_wait_waker(&mut self, waker: &Waker) {
-        let wakers = &mut self.timers.slab_mut().wait_wakers;
+        let wakers = &mut self.timers.slab_mut().extra_mut().wait_wakers;
         if !wakers.iter().any(|w| w.will_wake(waker)) {
             wakers.push(waker.clone());
         }
@@ -93,8 +111,8 @@ impl TaskLocal {
 
     /// Counts a `wait` that is pending from now on (invariant 5).
     pub(crate) fn wait_started(&mut self) {
-        let s = self.timers.slab_mut();
-        s.waits = s
+        let e = self.timers.slab_mut().extra_mut();
+        e.waits = e
             .waits
             .checked_add(1)
             .expect("more than 2^32 - 1 pending waits in one task");
@@ -105,24 +123,34 @@ impl TaskLocal {
     /// caller to drop after its borrow of the `TaskLocal` ends. (A slab
     /// cleared since, at completion, counts nothing.)
     pub(crate) fn wait_ended(&mut self) -> WaitWakers {
-        match self.timers.slab.as_deref_mut() {
-            Some(s) if s.waits > 0 => {
-                s.waits -= 1;
-                if s.waits == 0 {
-                    std::mem::take(&mut s.wait_wakers)
-                } else {
-                    WaitWakers::new()
-                }
-            }
-            _ => WaitWakers::new(),
+        let Some(s) = self.timers.slab.as_deref_mut() else {
+            return WaitWakers::new();
+        };
+        let Some(e) = s.extra.as_deref_mut() else {
+            return WaitWakers::new();
+        };
+        if e.waits == 0 {
+            return WaitWakers::new();
         }
+        e.waits -= 1;
+        if e.waits > 0 {
+            return WaitWakers::new();
+        }
+        let wakers = std::mem::take(&mut e.wait_wakers);
+        s.trim_extra();
+        wakers
     }
 
     /// Takes the wakers of the pending `wait`s (invariant 5), for the caller
     /// to wake (or drop) after its borrow of the `TaskLocal` ends.
     pub(crate) fn take_wait_wakers(&mut self) -> WaitWakers {
-        match self.timers.slab.as_deref_mut() {
-            Some(s) => std::mem::take(&mut s.wait_wakers),
+        match self
+            .timers
+            .slab
+            .as_deref_mut()
+            .and_then(|s| s.extra.as_deref_mut())
+        {
+            Some(e) => std::mem::take(&mut e.wait_wakers),
             None => WaitWakers::new(),
         }
     }
@@ -155,10 +183,12 @@ const NO_SLOT: u32 = u32::MAX;
 /// allocation, once: the slot vector keeps its capacity for the task's life.
 /// One inline slot instead of two made the slab 72 bytes, an 80-byte malloc
 /// chunk instead of 128: the first sleep of each of 100,000 tasks faulted in
-/// 37% fewer fresh pages (`benches/RESULTS.md`, eighth session). It is 80
-/// bytes (a 96-byte chunk) since the `wait` wakers became a list
-/// (invariant 5), and 88 (the same 96-byte chunk) since `fresh_gen`
-/// (invariant 6).
+/// 37% fewer fresh pages (`benches/RESULTS.md`, eighth session). It grew to
+/// 88 bytes (a 96-byte chunk) with the `wait` wakers' list (invariant 5)
+/// and `fresh_gen` (invariant 6), and is 72 (an 80-byte chunk) since the
+/// `wait` state and the deadline heap (invariant 7) moved to a second
+/// allocation ([`Extra`]) that only a task that waits or holds more than
+/// [`HEAP_ABOVE`] timers makes.
 const INLINE: usize = 1;
 
 /// A slab keeps up to this many slots whatever their use; beyond, what is
@@ -192,12 +222,36 @@ struct Slab {
     live: u32,
     /// The generation a slot pushed anew starts at (invariant 6).
     fresh_gen: u32,
-    /// Pending `wait`s (invariant 5); shares a word with `fresh_gen`.
-    waits: u32,
-    /// Wakers of the pending `wait`/`wait_until`s (invariant 5); kept here
-    /// so that a task that never waits does not pay for them. One inline.
-    wait_wakers: WaitWakers,
+    /// The `wait` wakers and the deadline heap (invariants 5 and 7), in a
+    /// second allocation that only a task that waits or holds many timers
+    /// at once makes: the slab of a task that only sleeps or times out
+    /// stays small.
+    extra: Option<Box<Extra>>,
 }
+
+/// What few tasks need (see [`Slab::extra`]).
+#[derive(Default)]
+struct Extra {
+    /// Pending `wait`s (invariant 5).
+    waits: u32,
+    /// In heap mode, once the live entries fall below this count, an
+    /// expiry looks for a free tail of slots to give back (invariant 7).
+    scan_below: u32,
+    /// Wakers of the pending `wait`/`wait_until`s (invariant 5). One inline.
+    wait_wakers: WaitWakers,
+    /// The deadline heap while the slab has more than [`HEAP_ABOVE`] slots
+    /// (invariant 7).
+    heap: Option<BinaryHeap<Reverse<HeapEntry>>>,
+}
+
+/// A heap entry: a registration's deadline, slot and generation. Ordered
+/// by deadline, then slot: the linear scan's order (FIFO among equal
+/// deadlines by slot order).
+type HeapEntry = (Instant, u32, u32);
+
+/// Above this many slots a slab keeps its deadlines in a heap (invariant
+/// 7); up to it a scan of the slots is cheaper than a heap's upkeep.
+const HEAP_ABOVE: usize = TRIM_ABOVE;
 
 impl Default for Slab {
     fn default() -> Self {
@@ -206,8 +260,7 @@ impl Default for Slab {
             free_head: NO_SLOT,
             live: 0,
             fresh_gen: 0,
-            waits: 0,
-            wait_wakers: WaitWakers::new(),
+            extra: None,
         }
     }
 }
@@ -223,7 +276,97 @@ pub(crate) struct TimerKey {
     generation: u32,
 }
 
+#[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
+tls! {
+    /// Slots visited by linear scans on this thread (the invariant 7 test).
+    static SCANNED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts `n` slots visited by a linear scan (unit tests only).
+#[inline]
+fn scanned(_n: usize) {
+    #[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
+    SCANNED.with(|c| c.set(c.get() + _n as u64));
+}
+
 impl Slab {
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Default::default)
+    }
+
+    /// The heap, in heap mode (invariant 7).
+    fn heap_mut(&mut self) -> Option<&mut BinaryHeap<Reverse<HeapEntry>>> {
+        self.extra.as_deref_mut()?.heap.as_mut()
+    }
+
+    /// Gives the second allocation back once it holds nothing.
+    fn trim_extra(&mut self) {
+        if self
+            .extra
+            .as_deref()
+            .is_some_and(|e| e.waits == 0 && e.wait_wakers.is_empty() && e.heap.is_none())
+        {
+            self.extra = None;
+        }
+    }
+
+    /// Whether `e` names the live registration in its slot.
+    fn is_live(&self, (d, i, g): HeapEntry) -> bool {
+        self.slots
+            .get(i as usize)
+            .is_some_and(|s| s.generation == g && s.deadline == Some(d))
+    }
+
+    /// Builds the heap from the live slots, or drops it, as the slot count
+    /// asks (invariant 7). O(slots) when it builds.
+    fn rebuild_heap(&mut self) {
+        let entries: Option<Vec<_>> = (self.slots.len() > HEAP_ABOVE).then(|| {
+            scanned(self.slots.len());
+            self.slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| Some(Reverse((s.deadline?, i as u32, s.generation))))
+                .collect()
+        });
+        let live = self.live;
+        match entries {
+            Some(v) => {
+                let e = self.extra_mut();
+                e.heap = Some(BinaryHeap::from(v));
+                e.scan_below = live / 2;
+            }
+            None => {
+                if let Some(e) = self.extra.as_deref_mut() {
+                    e.heap = None;
+                }
+                self.trim_extra();
+            }
+        }
+    }
+
+    /// Drops stale entries from the top of the heap (invariant 7: the top
+    /// is live), and rebuilds it when stale entries outnumber the live
+    /// ones (amortised O(1) per cancellation).
+    fn prune_heap(&mut self) {
+        let live = self.live as usize;
+        let Some(mut heap) = self.heap_mut().map(std::mem::take) else {
+            return;
+        };
+        while let Some(&Reverse(e)) = heap.peek() {
+            if self.is_live(e) {
+                break;
+            }
+            heap.pop();
+        }
+        let stale = heap.len() > 2 * live + HEAP_ABOVE;
+        if let Some(h) = self.heap_mut() {
+            *h = heap;
+        }
+        if stale {
+            self.rebuild_heap();
+        }
+    }
+
     fn insert(&mut self, owner: u64, deadline: Instant, waker: Option<Waker>) -> TimerKey {
         self.live += 1;
         let slot = if self.free_head != NO_SLOT {
@@ -247,10 +390,17 @@ impl Slab {
             });
             slot
         };
+        let generation = self.slots[slot as usize].generation;
+        let many = self.slots.len() > HEAP_ABOVE;
+        match self.heap_mut() {
+            Some(h) => h.push(Reverse((deadline, slot, generation))),
+            None if many => self.rebuild_heap(),
+            None => {}
+        }
         TimerKey {
             owner,
             slot,
-            generation: self.slots[slot as usize].generation,
+            generation,
         }
     }
 
@@ -277,8 +427,8 @@ impl Slab {
     }
 
     /// Frees slot `i` (which is live): bumps its generation, so stale keys
-    /// miss it, and chains it into the free list. Returns its waker (`None`:
-    /// the owner's own, see [`Slot::waker`]).
+    /// (and heap entries) miss it, and chains it into the free list.
+    /// Returns its waker (`None`: the owner's own, see [`Slot::waker`]).
     fn release(&mut self, i: u32) -> Option<Waker> {
         let head = self.free_head;
         let s = &mut self.slots[i as usize];
@@ -297,6 +447,8 @@ impl Slab {
         let w = self.release(key.slot);
         if self.live == 0 {
             self.truncate(0);
+        } else {
+            self.prune_heap();
         }
         w
     }
@@ -304,13 +456,15 @@ impl Slab {
     /// Frees the slots from `keep` on, which are all free, if there are
     /// more than [`TRIM_ABOVE`] slots and they are at least half of them
     /// (invariant 6): raises `fresh_gen` past their generations, rebuilds
-    /// the free chain lowest first, and gives back the spare capacity.
-    /// O(slots) when it truncates.
+    /// the free chain lowest first, and gives back the spare capacity; the
+    /// heap goes with the slots when they fall to [`HEAP_ABOVE`] or fewer
+    /// (invariant 7). O(slots) when it truncates.
     fn truncate(&mut self, keep: usize) {
         let len = self.slots.len();
         if len <= TRIM_ABOVE || keep > len / 2 {
             return;
         }
+        scanned(len);
         for s in &self.slots[keep..] {
             debug_assert!(s.deadline.is_none(), "tempo bug: truncating a live slot");
             // Every stale key of this slot has an older generation.
@@ -326,13 +480,21 @@ impl Slab {
                 self.free_head = i as u32;
             }
         }
+        // The heap's entries of truncated slots name no slot any more
+        // (stale); with few slots left, scans take over again.
+        self.rebuild_heap();
     }
 
-    /// The earliest registered deadline.
+    /// The earliest registered deadline: the heap's top in heap mode
+    /// (invariant 7), else a scan of the slots.
     fn earliest(&self) -> Option<Instant> {
         if self.live == 0 {
             return None;
         }
+        if let Some(h) = self.extra.as_deref().and_then(|e| e.heap.as_ref()) {
+            return h.peek().map(|&Reverse((d, _, _))| d);
+        }
+        scanned(self.slots.len());
         self.slots.iter().filter_map(|s| s.deadline).min()
     }
 
@@ -341,28 +503,68 @@ impl Slab {
     /// the owner's own (not stored) are left out.
     fn take_expired(&mut self, now: Instant) -> Fired {
         let mut fired: SmallVec<[(Instant, u32); FIRED_INLINE]> = SmallVec::new();
-        // One past the last slot left live (invariant 6).
-        let mut keep = 0;
+        // One past the last slot left live (invariant 6); `None`: not
+        // looked for (heap mode, invariant 7).
+        let mut keep = Some(0);
         if self.live > 0 {
-            for (i, s) in self.slots.iter().enumerate() {
-                if let Some(d) = s.deadline {
-                    if d <= now {
-                        // `i` fits: `insert` never makes more than `NO_SLOT` slots.
-                        fired.push((d, i as u32));
-                    } else {
-                        keep = i + 1;
+            if let Some(mut heap) = self.heap_mut().map(std::mem::take) {
+                // Popped in deadline order: no sort needed.
+                while let Some(&Reverse(e @ (d, i, _))) = heap.peek() {
+                    if d > now {
+                        break;
+                    }
+                    heap.pop();
+                    if self.is_live(e) {
+                        fired.push((d, i));
                     }
                 }
+                if let Some(h) = self.heap_mut() {
+                    *h = heap;
+                }
+                keep = None;
+            } else {
+                scanned(self.slots.len());
+                for (i, s) in self.slots.iter().enumerate() {
+                    if let Some(d) = s.deadline {
+                        if d <= now {
+                            // `i` fits: `insert` never makes more than `NO_SLOT` slots.
+                            fired.push((d, i as u32));
+                        } else {
+                            keep = Some(i + 1);
+                        }
+                    }
+                }
+                if fired.len() > 1 {
+                    fired.sort_unstable();
+                }
             }
-        }
-        if fired.len() > 1 {
-            fired.sort_unstable();
         }
         let wakers = fired
             .into_iter()
             .filter_map(|(_, i)| self.release(i))
             .collect();
-        self.truncate(keep);
+        match keep {
+            Some(keep) => self.truncate(keep),
+            None => {
+                self.prune_heap();
+                // Invariant 7: look for a free tail only each time the live
+                // entries halved, so that the scan is amortised.
+                let live = self.live;
+                let scan = self.extra.as_deref().is_some_and(|e| live < e.scan_below);
+                if live == 0 {
+                    self.truncate(0);
+                } else if scan {
+                    scanned(self.slots.len());
+                    let keep = self
+                        .slots
+                        .iter()
+                        .rposition(|s| s.deadline.is_some())
+                        .map_or(0, |i| i + 1);
+                    self.extra_mut().scan_below = live / 2;
+                    self.truncate(keep);
+                }
+            }
+        }
         wakers
     }
 }
@@ -479,7 +681,7 @@ pub(crate) fn with_local<R>(f: impl FnOnce(u64, &mut TaskLocal) -> R) -> Option<
 
 // The size [`INLINE`]'s doc promises (loom and shuttle builds differ).
 #[cfg(all(target_pointer_width = "64", not(any(tempo_loom, tempo_shuttle))))]
-const _: () = assert!(std::mem::size_of::<Slab>() == 88);
+const _: () = assert!(std::mem::size_of::<Slab>() == 72);
 
 #[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
 mod tests {
@@ -541,6 +743,137 @@ mod tests {
         }
         assert_eq!(l.slab.as_ref().unwrap().slots.capacity(), cap);
         assert_eq!(l.earliest(), Some(at(1)));
+    }
+
+    /// Invariant 7: a task holding many timers pays O(log n) per timer, not
+    /// a scan of all its slots per run: 20,000 timers fired one by one (each
+    /// run asks for the earliest deadline, then fires what expired) visit
+    /// few slots in scans. Scans alone visited 533,373,595 here.
+    #[test]
+    fn many_timers_in_one_task_are_not_scanned_per_run() {
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let mut l = TimerList::default();
+        let n = 20_000u64;
+        // Registered in reverse, so that slot order is not deadline order.
+        let keys: Vec<_> = (0..n).rev().map(|i| l.insert(7, at(i), None)).collect();
+        SCANNED.with(|c| c.set(0));
+        for i in 0..n {
+            assert_eq!(l.earliest(), Some(at(i)));
+            let _ = l.take_expired(at(i));
+            assert!(!l.contains(keys[(n - 1 - i) as usize]));
+        }
+        assert_eq!(l.earliest(), None);
+        let scanned = SCANNED.with(|c| c.get());
+        assert!(scanned < 8 * n, "{scanned} slots scanned for {n} timers");
+        assert!(
+            l.slab.as_ref().unwrap().extra.is_none(),
+            "the heap is given back"
+        );
+    }
+
+    /// Invariant 7 against a sequential model: random registrations,
+    /// cancellations (live and stale keys) and expiries, in and out of heap
+    /// mode; every expiry fires exactly the model's expired entries, in
+    /// deadline order, and `earliest` is the model's minimum.
+    #[test]
+    fn heap_mode_matches_a_sequential_model() {
+        let seed: u64 = 0x7e3a_5c21_9d4b_0f18;
+        let mut x = seed;
+        let mut rnd = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        struct Id(u64, Arc<Mutex<Vec<u64>>>);
+        impl Wake for Id {
+            fn wake(self: Arc<Self>) {
+                self.1.lock().push(self.0);
+            }
+        }
+        let mut l = TimerList::default();
+        // The model: id -> (deadline, key).
+        let mut live: std::collections::BTreeMap<u64, (u64, TimerKey)> = Default::default();
+        let mut dead: Vec<TimerKey> = Vec::new();
+        let mut now = 0u64;
+        let mut next_id = 0u64;
+        // Steps ending in linear mode, in heap mode.
+        let mut modes = [0; 2];
+        for step in 0..20_000 {
+            // Phases of growth and decay, so the slab crosses HEAP_ABOVE
+            // both ways many times.
+            let grow = (step / 500) % 2 == 0;
+            match rnd(10) {
+                0..=4 if grow || live.len() < 4 => {
+                    let d = now + rnd(300);
+                    let w = Waker::from(Arc::new(Id(next_id, log.clone())));
+                    let k = l.insert(7, at(d), Some(&w));
+                    live.insert(next_id, (d, k));
+                    next_id += 1;
+                }
+                0..=6 => {
+                    if let Some(&id) = live.keys().nth(rnd(live.len() as u64 + 1) as usize) {
+                        let (_, k) = live.remove(&id).unwrap();
+                        assert!(l.remove(k).is_some(), "seed {seed:#x} step {step}");
+                        dead.push(k);
+                    } else if let Some(&k) = dead.get(rnd(dead.len() as u64 + 1) as usize) {
+                        assert!(
+                            l.remove(k).is_none(),
+                            "seed {seed:#x} step {step}: stale key"
+                        );
+                    }
+                }
+                _ => {
+                    now += rnd(40);
+                    let mut want: Vec<(u64, u64)> = live
+                        .iter()
+                        .filter(|(_, (d, _))| *d <= now)
+                        .map(|(id, (d, _))| (*d, *id))
+                        .collect();
+                    want.sort();
+                    for (_, id) in &want {
+                        dead.push(live.remove(id).unwrap().1);
+                    }
+                    log.lock().clear();
+                    for w in l.take_expired(at(now)) {
+                        w.wake();
+                    }
+                    let got = std::mem::take(&mut *log.lock());
+                    let mut got_sorted: Vec<(u64, u64)> = Vec::new();
+                    for id in &got {
+                        let d = want.iter().find(|(_, i)| i == id).map(|(d, _)| *d);
+                        let d = d.unwrap_or_else(|| {
+                            panic!("seed {seed:#x} step {step}: {id} fired early")
+                        });
+                        got_sorted.push((d, *id));
+                    }
+                    assert!(
+                        got_sorted.windows(2).all(|p| p[0].0 <= p[1].0),
+                        "seed {seed:#x} step {step}: fired out of deadline order"
+                    );
+                    assert_eq!(got.len(), want.len(), "seed {seed:#x} step {step}");
+                }
+            }
+            let heap = l
+                .slab
+                .as_ref()
+                .and_then(|s| s.extra.as_ref())
+                .is_some_and(|e| e.heap.is_some());
+            modes[usize::from(heap)] += 1;
+            let min = live.values().map(|(d, _)| *d).min().map(at);
+            assert_eq!(l.earliest(), min, "seed {seed:#x} step {step}");
+            for (_, k) in live.values().take(3) {
+                assert!(l.contains(*k), "seed {seed:#x} step {step}");
+            }
+        }
+        assert!(
+            modes[0] > 1000 && modes[1] > 1000,
+            "both modes exercised: {modes:?}"
+        );
     }
 
     /// Invariant 6: a burst's slots are given back, by an expiry that

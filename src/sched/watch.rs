@@ -57,9 +57,13 @@
 //!    previous reading, touched only by the thread holding the claim.
 //! 3. `awake` counts the runners not asleep: a runner counts itself when it
 //!    enters the loop and after each sleep ([`Watch::woke`]), and uncounts
-//!    itself before each sleep ([`Watch::sleeping`]) and when it leaves.
-//!    Every change is an RMW (SeqCst), so the changes are totally ordered
-//!    and each one reads the latest count.
+//!    itself before each sleep ([`Watch::sleeping`]) and when it leaves
+//!    counted (`Entered::counted`: an unwind out of the sleep, between
+//!    `sleeping` and `woke`, leaves it uncounted already; uncounting it
+//!    twice wrapped `awake`, and the monitor ticked forever on an idle
+//!    runtime). Every change is an RMW (SeqCst), so the changes are totally
+//!    ordered and each one reads the latest count; it never goes below
+//!    zero (`debug_assert`).
 //! 4. *A monitor whenever it is needed.* While a runner is awake and
 //!    another sleeps, a sleeper holds the claim (`claimed`) and sleeps at
 //!    most [`TICK`]; it keeps it until it runs a task or finds nobody
@@ -314,6 +318,12 @@ pub(crate) struct Entered<'a> {
     pub(crate) lane: Arc<Lane>,
     /// This runner holds the claim (invariant 4).
     pub(crate) monitor: bool,
+    /// This runner is counted in `awake` (invariant 3): from
+    /// [`Watch::enter`] to [`Watch::sleeping`] and from [`Watch::woke`] on.
+    /// An unwind out of the sleep between them (the driver's park) drops
+    /// the guard uncounted, and the drop must not uncount it again: `awake`
+    /// would wrap, and the monitor would tick forever on an idle runtime.
+    counted: bool,
 }
 
 impl Drop for Entered<'_> {
@@ -321,8 +331,9 @@ impl Drop for Entered<'_> {
         if self.monitor {
             self.watch.claimed.store(false, SeqCst);
         }
-        if TICKING {
-            self.watch.awake.fetch_sub(1, SeqCst);
+        if self.counted {
+            self.counted = false;
+            self.watch.uncount();
         }
         self.watch
             .lanes
@@ -357,7 +368,17 @@ impl Watch {
             watch: self,
             lane,
             monitor: false,
+            counted: TICKING,
         }
+    }
+
+    /// Uncounts a runner from `awake` (invariant 3); returns how many
+    /// others are awake.
+    fn uncount(&self) -> usize {
+        // SeqCst RMW: invariant 3 (every change of `awake` is one).
+        let prev = self.awake.fetch_sub(1, SeqCst);
+        debug_assert!(prev > 0, "tempo bug: `awake` uncounted below zero");
+        prev.wrapping_sub(1)
     }
 
     /// The runner `e` is about to sleep: uncounts it and decides whether it
@@ -366,7 +387,9 @@ impl Watch {
         if !TICKING {
             return None;
         }
-        let others = self.awake.fetch_sub(1, SeqCst) - 1;
+        debug_assert!(e.counted, "tempo bug: a runner sleeps twice");
+        e.counted = false;
+        let others = self.uncount();
         if others > 0 {
             if !e.monitor {
                 e.monitor = !self.claimed.swap(true, SeqCst);
@@ -388,6 +411,8 @@ impl Watch {
         if !TICKING {
             return;
         }
+        debug_assert!(!e.counted, "tempo bug: a runner wakes twice");
+        e.counted = true;
         let prev = self.awake.fetch_add(1, SeqCst);
         if prev == 0 {
             e.lane.unwatched.store(true, Relaxed);
@@ -503,5 +528,40 @@ impl Watch {
 fn wake_a_sleeper(shared: &Shared) {
     if !shared.idle.notify_one() && shared.role.is_held() {
         shared.driver.unpark();
+    }
+}
+
+#[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
+mod tests {
+    use super::super::driver::Driver;
+    use super::super::worker::{run_loop, NoHooks};
+    use super::*;
+    use crate::time::clock::Clock;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    /// A driver whose park fails (an epoll fd gone bad, a tempo bug: what
+    /// can unwind between `Watch::sleeping` and `Watch::woke`).
+    struct ParkPanics;
+    impl Driver for ParkPanics {
+        fn park(&self, _: Option<Duration>) {
+            panic!("the driver's park fails (test)");
+        }
+        fn unpark(&self) {}
+    }
+
+    /// An unwind out of the driver's park leaves `awake` at zero (invariant
+    /// 3). Before, the guard's drop uncounted the runner a second time
+    /// (`sleeping` had already): `awake` wrapped to `usize::MAX`, and a
+    /// sleeper then believed a runner awake forever (`monitor_wanted`), so
+    /// the monitor ticked 1,000 times a second on an idle runtime.
+    #[test]
+    fn an_unwind_out_of_the_park_uncounts_the_runner_once() {
+        let shared = Shared::new(1, Arc::new(ParkPanics), Clock::Real);
+        // One worker: nothing to run, so it holds the role and parks in
+        // the driver, which panics.
+        let r = catch_unwind(AssertUnwindSafe(|| run_loop(&shared, &mut NoHooks)));
+        assert!(r.is_err(), "the park panicked");
+        assert_eq!(shared.watch.awake.load(SeqCst), 0);
+        assert!(!shared.watch.monitor_wanted());
     }
 }

@@ -66,8 +66,8 @@
 //!    zero (`debug_assert`).
 //! 4. *A monitor whenever it is needed.* While a runner is awake and
 //!    another sleeps, a sleeper holds the claim (`claimed`) and sleeps at
-//!    most [`TICK`]; it keeps it until it runs a task or finds nobody
-//!    awake. Handshakes, all on RMWs of `awake` (so they would hold in the
+//!    most [`TICK`]; it keeps it until it runs a task, finds nobody
+//!    awake or leaves the loop. Handshakes, all on RMWs of `awake` (so they would hold in the
 //!    C11 model even without SeqCst loads): a runner going to sleep that sees
 //!    another awake claims (or finds it claimed); a monitor that gives the
 //!    claim up for finding nobody awake stores `claimed = false` and then
@@ -79,7 +79,10 @@
 //!    work ([`Watch::held`]), wakes a sleeper if nobody holds the claim (at
 //!    most one extra wake-up per idle-to-busy transition, none per
 //!    message); a monitor that starts a run while others are awake and
-//!    some runner sleeps wakes one to take the claim over ([`Watch::run_starts`]).
+//!    some runner sleeps wakes one to take the claim over ([`Watch::run_starts`]),
+//!    and so does a monitor that leaves the loop ([`Watch::leave`], when its
+//!    [`Entered`] guard drops: a `block_on` whose future completed, a worker
+//!    at shutdown, an unwind).
 //!    The claim itself is only a policy (who ticks): no task is lost or
 //!    run twice whatever the monitor does.
 //! 5. `lanes` lists every runner's lane (registered by [`Watch::enter`],
@@ -312,9 +315,10 @@ pub(crate) struct Watch {
 }
 
 /// A runner inside the loop (its lane registered); removes the lane and
-/// uncounts the runner when dropped, giving the claim up if it holds it.
+/// uncounts the runner when dropped, handing the claim over if it holds it
+/// ([`Watch::leave`]).
 pub(crate) struct Entered<'a> {
-    watch: &'a Watch,
+    shared: &'a Shared,
     pub(crate) lane: Arc<Lane>,
     /// This runner holds the claim (invariant 4).
     pub(crate) monitor: bool,
@@ -328,14 +332,10 @@ pub(crate) struct Entered<'a> {
 
 impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        if self.monitor {
-            self.watch.claimed.store(false, SeqCst);
-        }
-        if self.counted {
-            self.counted = false;
-            self.watch.uncount();
-        }
-        self.watch
+        let shared = self.shared;
+        shared.watch.leave(shared, self).pay(shared);
+        shared
+            .watch
             .lanes
             .lock()
             .retain(|l| !Arc::ptr_eq(l, &self.lane));
@@ -356,8 +356,10 @@ impl Watch {
         }
     }
 
-    /// Registers a runner entering the loop, awake (invariants 3 and 5).
-    pub(crate) fn enter(&self) -> Entered<'_> {
+    /// Registers a runner of `shared` (whose watch this is) entering the
+    /// loop, awake (invariants 3 and 5).
+    pub(crate) fn enter<'a>(&self, shared: &'a Shared) -> Entered<'a> {
+        debug_assert!(std::ptr::eq(self, &shared.watch));
         let lane = Arc::new(Lane::new());
         self.lanes.lock().push(lane.clone());
         if TICKING {
@@ -365,10 +367,52 @@ impl Watch {
             lane.unwatched.store(prev == 0, Relaxed);
         }
         Entered {
-            watch: self,
+            shared,
             lane,
             monitor: false,
             counted: TICKING,
+        }
+    }
+
+    /// The runner `e` leaves the loop (its guard drops: the loop returned,
+    /// or unwinds): uncounts it if it is counted (invariant 3) and, if it
+    /// is the monitor, gives the claim up and hands it over to a sleeper
+    /// when another runner is awake, as [`run_starts`](Self::run_starts)
+    /// does (invariant 4). Without the hand-over nobody ticked until the
+    /// next sleep or wake, and a task kept in the awake runner's slot
+    /// waited for its whole poll.
+    fn leave(&self, shared: &Shared, e: &mut Entered<'_>) -> Owe {
+        let monitor = std::mem::take(&mut e.monitor);
+        if monitor {
+            self.claimed.store(false, SeqCst);
+        }
+        // The RMW read of invariant 4 (the uncount; a read-only RMW for a
+        // runner uncounted already, by an unwind out of its sleep): a runner
+        // that woke since is seen here, or sees the claim free at its first
+        // held work.
+        let others = if std::mem::take(&mut e.counted) {
+            self.uncount()
+        } else if monitor {
+            self.awake.fetch_add(0, SeqCst)
+        } else {
+            return Owe::Nothing;
+        };
+        if monitor {
+            self.handover(shared, others)
+        } else {
+            Owe::Nothing
+        }
+    }
+
+    /// What a monitor that just gave the claim up owes (invariant 4):
+    /// `others` runners besides itself are awake, and `runners()` counts it
+    /// (awake, or leaving), so a sleeper exists when fewer than all the
+    /// others are awake; it must take the claim when some other runner is.
+    fn handover(&self, shared: &Shared, others: usize) -> Owe {
+        if others > 0 && others + 1 < shared.runners() {
+            Owe::WakeASleeper
+        } else {
+            Owe::Nothing
         }
     }
 
@@ -517,7 +561,25 @@ impl Watch {
         // RMW read (invariant 4): a runner that woke since is seen here or
         // sees the claim free at its first held work.
         let awake = self.awake.fetch_add(0, SeqCst);
-        if awake > 1 && awake < shared.runners() {
+        self.handover(shared, awake.saturating_sub(1)).pay(shared);
+    }
+}
+
+/// What a watch transition leaves its caller to do (module rule: a
+/// transition returns what its caller owes).
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Owe {
+    /// Nothing.
+    Nothing,
+    /// Wake one sleeping runner, to take the monitor claim (invariant 4).
+    WakeASleeper,
+}
+
+impl Owe {
+    /// Does what is owed.
+    pub(crate) fn pay(self, shared: &Shared) {
+        if self == Owe::WakeASleeper {
             wake_a_sleeper(shared);
         }
     }
@@ -533,9 +595,10 @@ fn wake_a_sleeper(shared: &Shared) {
 
 #[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
 mod tests {
-    use super::super::driver::Driver;
+    use super::super::driver::{Driver, ParkDriver};
     use super::super::worker::{run_loop, NoHooks};
     use super::*;
+    use crate::shim::thread;
     use crate::time::clock::Clock;
     use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -563,5 +626,48 @@ mod tests {
         assert!(r.is_err(), "the park panicked");
         assert_eq!(shared.watch.awake.load(SeqCst), 0);
         assert!(!shared.watch.monitor_wanted());
+    }
+
+    /// A monitor that leaves the loop (a `block_on` whose future completed
+    /// while it held the claim) hands the claim over: a runner is awake (in
+    /// a long poll, a task kept in its slot) and another sleeps untimed,
+    /// so that sleeper is woken to take the claim (invariant 4). Before,
+    /// the leaving monitor only released it, and nobody ticked until the
+    /// next sleep or wake: the kept task waited for the whole poll again.
+    ///
+    /// A unit test, not a `tests/fairness.rs` one: in `run_loop` the
+    /// leaving runner's `Held` guard drops first and notifies a sleeper
+    /// (`worker.rs` invariant 9), which goes round and claims unless it is
+    /// back asleep before the guard's drop a few instructions later; only
+    /// a preemption in between shows the loss through the public API.
+    #[test]
+    fn a_monitor_leaving_the_loop_hands_the_claim_over() {
+        let shared = Shared::new(2, Arc::new(ParkDriver::new()), Clock::Real);
+        let _runners = [(); 3].map(|_| shared.enter_runner());
+        // The sleeper sleeps while nobody else is awake: untimed, no claim.
+        let mut sleeper = shared.watch.enter(&shared);
+        assert_eq!(shared.watch.sleeping(&mut sleeper), None);
+        // A runner is awake (in its long poll).
+        let _busy = shared.watch.enter(&shared);
+        // The monitor sleeps while it is: it takes the claim.
+        let mut monitor = shared.watch.enter(&shared);
+        assert_eq!(shared.watch.sleeping(&mut monitor), Some(TICK));
+        thread::scope(|s| {
+            // The sleeper parks as in `run_loop` (untimed: it goes round
+            // only for a wanted monitor, which the claim rules out now).
+            let parked = s.spawn(|| shared.idle.park(|| shared.watch.monitor_wanted(), None));
+            while shared.idle.sleepers() == 0 {
+                thread::yield_now();
+            }
+            shared.watch.woke(&shared, &mut monitor);
+            drop(monitor);
+            let t0 = std::time::Instant::now();
+            while !parked.is_finished() && t0.elapsed() < Duration::from_secs(2) {
+                thread::yield_now();
+            }
+            let woken = parked.is_finished();
+            shared.idle.notify_all();
+            assert!(woken, "nobody was woken to take the claim over");
+        });
     }
 }

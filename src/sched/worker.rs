@@ -536,7 +536,7 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
     let _runner = shared.enter_runner();
     // This runner's lane (its next-run slot, stealable) and its part in the
     // monitor protocol (`watch.rs`); dropped after `held` below.
-    let mut watch = shared.watch.enter();
+    let mut watch = shared.watch.enter(shared);
     // The slot, this worker's share of the ready queue (invariant 4) and the
     // tasks its runs re-posted (invariant 5); given back on every way out
     // (invariant 9), also when `hooks.done()` unwinds (a panicking `block_on`

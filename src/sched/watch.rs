@@ -53,8 +53,12 @@
 //!    its own line: no RMW): incremented when a run starts and when it
 //!    ends, so it is odd exactly while the owner is inside a run. It orders
 //!    nothing; the monitor only reads it to decide *whether* to steal
-//!    (stealing is always safe, invariant 1). `Lane::seen` is the monitor's
-//!    previous reading, touched only by the thread holding the claim.
+//!    (stealing is always safe, invariant 1), through `RunCount`.
+//!    `Lane::seen` is the monitor's previous reading and `Lane::seen_at`
+//!    when it first saw that run, touched only by the thread holding the
+//!    claim: a lane is stale when one run has lasted since a look at least
+//!    a [`TICK`] ago ([`Lane::stale_since`]; a monitor woken early by a
+//!    notify does not rob a run that has just started).
 //! 3. `awake` counts the runners not asleep: a runner counts itself when it
 //!    enters the loop and after each sleep ([`Watch::woke`]), and uncounts
 //!    itself before each sleep ([`Watch::sleeping`]) and when it leaves
@@ -112,7 +116,7 @@ use crate::shim::{Arc, Mutex};
 use crate::task::header::{Header, Notified, RawTask};
 use std::collections::VecDeque;
 use std::ptr::NonNull;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Room for a share: `worker.rs` invariant 4 bounds it by `BATCH + 1`.
 pub(crate) const SHARE_CAP: usize = super::worker::BATCH + 1;
@@ -143,6 +147,11 @@ pub(crate) struct Lane {
     tail: AtomicUsize,
     runs: AtomicUsize,
     seen: AtomicUsize,
+    /// When the monitor first saw the run `seen` (invariant 2): the lane is
+    /// stale only if that was at least a [`TICK`] ago ([`Lane::stale_since`]).
+    /// Touched only by the thread holding the claim, under the `lanes`
+    /// lock; the mutex only makes the lane `Sync` (never contended).
+    seen_at: Mutex<Option<Instant>>,
     /// The owner woke while every other runner slept (invariant 4): its
     /// first held work checks for a monitor. Owner only (Relaxed).
     unwatched: AtomicBool,
@@ -157,6 +166,7 @@ impl Lane {
             tail: AtomicUsize::new(0),
             runs: AtomicUsize::new(0),
             seen: AtomicUsize::new(0),
+            seen_at: Mutex::new(None),
             unwatched: AtomicBool::new(false),
         }
     }
@@ -299,8 +309,70 @@ impl Lane {
             return;
         }
         // Relaxed: owner-only counter, read as a hint (invariant 2).
-        self.runs
-            .store(self.runs.load(Relaxed).wrapping_add(1), Relaxed);
+        let next = RunCount(self.runs.load(Relaxed)).next();
+        // Relaxed: as above.
+        self.runs.store(next.0, Relaxed);
+    }
+
+    /// Whether the owner has been inside one run for at least a [`TICK`]:
+    /// the monitor's look now read the run counter `runs`, its previous look
+    /// `prev` (the lane's `seen`, invariant 2). Records when a run is first
+    /// seen, so that a monitor woken early (by a notify, not by its tick's
+    /// timeout), microseconds after its previous look, does not rob a run
+    /// that has just started: a needless migration, not a starvation (before,
+    /// two looks at the same run however close stole). One clock read per
+    /// lane inside a run per look.
+    ///
+    /// Under loom and shuttle there is no clock, and nobody ticks: there the
+    /// rule is the counter's alone (two looks at the same run), so a model
+    /// that drives the steal directly still steals.
+    pub(crate) fn stale_since(&self, runs: usize, prev: usize) -> bool {
+        let (runs, prev) = (RunCount(runs), RunCount(prev));
+        if !TICKING {
+            return runs.same_run(prev);
+        }
+        if !runs.in_run() {
+            return false;
+        }
+        let now = Instant::now();
+        let mut at = self.seen_at.lock();
+        match *at {
+            Some(t) if runs.same_run(prev) => now.saturating_duration_since(t) >= TICK,
+            _ => {
+                // A run this monitor had not seen: it starts counting now.
+                *at = Some(now);
+                false
+            }
+        }
+    }
+}
+
+/// A reading of a lane's run counter (`Lane::runs`, invariant 2). The owner
+/// adds one when a run starts and one when it ends, from 0, so the counter
+/// is odd exactly while the owner is inside a run: bit [`RunCount::IN_RUN`].
+/// Two equal odd readings are the same run (the counter wraps only after
+/// `usize::MAX` runs). An even reading is the owner between runs (or
+/// asleep); no combination is impossible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RunCount(usize);
+
+impl RunCount {
+    /// Set while the owner is inside a run.
+    const IN_RUN: usize = 1;
+
+    /// The owner is inside a run.
+    fn in_run(self) -> bool {
+        self.0 & Self::IN_RUN != 0
+    }
+
+    /// The owner is inside the run that `prev` saw.
+    fn same_run(self, prev: RunCount) -> bool {
+        self.in_run() && self == prev
+    }
+
+    /// The reading after the next start or end of a run.
+    fn next(self) -> RunCount {
+        RunCount(self.0.wrapping_add(1))
     }
 }
 
@@ -483,7 +555,7 @@ impl Watch {
             // Relaxed: a hint (invariant 2).
             let runs = l.runs.load(Relaxed);
             let prev = l.seen.swap(runs, Relaxed);
-            if runs % 2 == 1 && runs == prev {
+            if l.stale_since(runs, prev) {
                 stolen.extend(l.steal());
                 l.steal_share(&mut stolen);
             }

@@ -104,10 +104,20 @@ pub(crate) struct RunGuard {
 
 /// Enters `run_task` for `shared` (invariant 1), with the worker's lane at
 /// `lane` (its slot empty: the owner took it at the end of its last run)
-/// and its rerun list at `rerun` (invariant 5: the caller does not touch
-/// the list but through this pointer until the guard ends). The caller
-/// keeps the lane alive until the guard ends.
-pub(crate) fn enter(shared: &Shared, lane: &Lane, rerun: *mut VecDeque<Notified>) -> RunGuard {
+/// and its rerun list at `rerun` (invariant 5).
+///
+/// # Safety
+/// Until the returned guard is finished or dropped: `shared` and `lane`
+/// stay alive (the guard and every wake of the run dereference them:
+/// invariants 1 and 2), and `rerun` points at a valid list that nothing
+/// touches but through the run context (invariant 5: `push_spawned`
+/// writes through it). Guards end in the reverse order of their
+/// `enter`s (each restores the values it saved).
+pub(crate) unsafe fn enter(
+    shared: &Shared,
+    lane: &Lane,
+    rerun: *mut VecDeque<Notified>,
+) -> RunGuard {
     let (prev, prev_lane, prev_rerun) = CTX.with(|c| {
         (
             c.running.replace(shared),
@@ -176,7 +186,7 @@ pub(crate) fn try_keep(n: Notified) -> Result<(), Notified> {
     lane.keep(n)?;
     // A task now waits behind this run: make sure a monitor watches
     // (`watch.rs` invariant 4; one Relaxed load in the common case).
-    shared.watch.held(shared, lane);
+    shared.watch.held(shared, lane).pay(shared);
     Ok(())
 }
 
@@ -196,7 +206,8 @@ impl RunGuard {
             c.lane.set(prev_lane);
             c.rerun.set(prev_rerun);
         });
-        // SAFETY: `enter`'s contract: the lane outlives the guard.
+        // SAFETY: `enter`'s contract (`# Safety`): the lane outlives the
+        // guard.
         unsafe { &*self.lane }.take()
     }
 }

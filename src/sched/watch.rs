@@ -413,7 +413,8 @@ impl Drop for Entered<'_> {
             .retain(|l| !Arc::ptr_eq(l, &self.lane));
         // The slot is empty between runs (the owner takes it at each run's
         // end), the share when the loop ends (`worker::Held`); a stealer
-        // only empties them.
+        // only empties them. Relaxed: the owner's own last write, or a
+        // stealer's null, which is null either way.
         debug_assert!(self.lane.slot.load(Relaxed).is_null());
         debug_assert!(self.lane.share_is_empty());
     }
@@ -436,6 +437,8 @@ impl Watch {
         self.lanes.lock().push(lane.clone());
         if TICKING {
             let prev = self.awake.fetch_add(1, SeqCst);
+            // Relaxed: the owner's own flag (`Lane::unwatched`); the lane is
+            // not running yet.
             lane.unwatched.store(prev == 0, Relaxed);
         }
         Entered {
@@ -498,10 +501,10 @@ impl Watch {
     }
 
     /// The runner `e` is about to sleep: uncounts it and decides whether it
-    /// is the monitor (invariant 4). Returns the longest it may sleep.
-    pub(crate) fn sleeping(&self, e: &mut Entered<'_>) -> Option<Duration> {
+    /// is the monitor (invariant 4). Returns how it must sleep.
+    pub(crate) fn sleeping(&self, e: &mut Entered<'_>) -> Sleep {
         if !TICKING {
-            return None;
+            return Sleep::Untimed;
         }
         debug_assert!(e.counted, "tempo bug: a runner sleeps twice");
         e.counted = false;
@@ -517,12 +520,19 @@ impl Watch {
             self.claimed.store(false, SeqCst);
             e.monitor = self.awake.fetch_add(0, SeqCst) > 0 && !self.claimed.swap(true, SeqCst);
         }
-        e.monitor.then_some(TICK)
+        if e.monitor {
+            Sleep::Tick
+        } else {
+            Sleep::Untimed
+        }
     }
 
     /// The runner `e` is back from a sleep: counts it again; a monitor
     /// steals stale slots and shares into its own share, which this runner
-    /// runs next.
+    /// runs next. It returns nothing: the caller owes nothing (what it stole
+    /// is in its own lane's share, which its loop takes first and its `Held`
+    /// guard gives back on the way out; a steal's overflow was handed to a
+    /// sleeper here).
     pub(crate) fn woke(&self, shared: &Shared, e: &mut Entered<'_>) {
         if !TICKING {
             return;
@@ -531,6 +541,7 @@ impl Watch {
         e.counted = true;
         let prev = self.awake.fetch_add(1, SeqCst);
         if prev == 0 {
+            // Relaxed: the owner's own flag (`Lane::unwatched`).
             e.lane.unwatched.store(true, Relaxed);
         }
         if e.monitor {
@@ -595,14 +606,24 @@ impl Watch {
     /// The owner of `lane` holds work behind its current run (a task kept
     /// in its slot): at the first such work after it woke finding everybody
     /// asleep, wakes a sleeper to take the claim if nobody holds it
-    /// (invariant 4). Otherwise one Relaxed load of its own line.
-    pub(crate) fn held(&self, shared: &Shared, lane: &Lane) {
+    /// (invariant 4): returns [`Owe::WakeASleeper`] then. Otherwise one
+    /// Relaxed load of its own line.
+    pub(crate) fn held(&self, shared: &Shared, lane: &Lane) -> Owe {
+        // Relaxed: the owner's own flag (`Lane::unwatched`).
         if !TICKING || !lane.unwatched.load(Relaxed) {
-            return;
+            return Owe::Nothing;
         }
+        // Relaxed: as above.
         lane.unwatched.store(false, Relaxed);
-        if !self.claimed.load(SeqCst) && self.awake.load(SeqCst) < shared.runners() {
-            wake_a_sleeper(shared);
+        // Read-only RMWs (a wake path is an RMW, module rule), once per
+        // idle-to-busy transition: the waking runner's half of the
+        // handshake with [`monitor_wanted`](Self::monitor_wanted), after
+        // its `woke` RMW.
+        let claimed = self.claimed.fetch_or(false, SeqCst);
+        if !claimed && self.awake.fetch_add(0, SeqCst) < shared.runners() {
+            Owe::WakeASleeper
+        } else {
+            Owe::Nothing
         }
     }
 
@@ -622,18 +643,40 @@ impl Watch {
     }
 
     /// The runner `e` starts a run: if it is the monitor, it gives the claim
-    /// up, and hands it over to a sleeper when another runner is awake
-    /// (invariant 4).
-    pub(crate) fn run_starts(&self, shared: &Shared, e: &mut Entered<'_>) {
+    /// up, and owes a sleeper the wake-up that hands it over when another
+    /// runner is awake (invariant 4).
+    pub(crate) fn run_starts(&self, shared: &Shared, e: &mut Entered<'_>) -> Owe {
         if !e.monitor {
-            return;
+            return Owe::Nothing;
         }
         e.monitor = false;
         self.claimed.store(false, SeqCst);
         // RMW read (invariant 4): a runner that woke since is seen here or
         // sees the claim free at its first held work.
         let awake = self.awake.fetch_add(0, SeqCst);
-        self.handover(shared, awake.saturating_sub(1)).pay(shared);
+        self.handover(shared, awake.saturating_sub(1))
+    }
+}
+
+/// How a runner must sleep ([`Watch::sleeping`]).
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sleep {
+    /// Untimed (as far as the watch goes), but the sleep's re-check after
+    /// registering must go round when [`Watch::monitor_wanted`] (a wake
+    /// meant to start a monitor may have found no sleeper yet).
+    Untimed,
+    /// At most [`TICK`]: this runner is the monitor.
+    Tick,
+}
+
+impl Sleep {
+    /// The watch's bound on the sleep.
+    pub(crate) fn bound(self) -> Option<Duration> {
+        match self {
+            Sleep::Untimed => None,
+            Sleep::Tick => Some(TICK),
+        }
     }
 }
 
@@ -718,12 +761,12 @@ mod tests {
         let _runners = [(); 3].map(|_| shared.enter_runner());
         // The sleeper sleeps while nobody else is awake: untimed, no claim.
         let mut sleeper = shared.watch.enter(&shared);
-        assert_eq!(shared.watch.sleeping(&mut sleeper), None);
+        assert_eq!(shared.watch.sleeping(&mut sleeper), Sleep::Untimed);
         // A runner is awake (in its long poll).
         let _busy = shared.watch.enter(&shared);
         // The monitor sleeps while it is: it takes the claim.
         let mut monitor = shared.watch.enter(&shared);
-        assert_eq!(shared.watch.sleeping(&mut monitor), Some(TICK));
+        assert_eq!(shared.watch.sleeping(&mut monitor), Sleep::Tick);
         thread::scope(|s| {
             // The sleeper parks as in `run_loop` (untimed: it goes round
             // only for a wanted monitor, which the claim rules out now).

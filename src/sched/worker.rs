@@ -165,7 +165,7 @@
 //!     batch where the worker holds no task and not the role (a superset:
 //!     the check and the take stay two steps); stragglers are not modelled.
 
-use super::watch::Lane;
+use super::watch::{Lane, Sleep};
 use super::Shared;
 use crate::shim::Arc;
 use crate::task::header::{Notified, RawTask};
@@ -243,7 +243,11 @@ pub(crate) fn run_task(
     // next-run slot (`running.rs`).
     // `watch.rs` invariant 2: odd while inside the run.
     lane.bump();
-    let run = super::running::enter(shared, lane, rerun);
+    // SAFETY: `running::enter`'s contract: `shared` and `lane` are the
+    // caller's borrows, alive until this function returns, and `run` is
+    // finished below; `rerun` comes from the caller's `&mut`, reached only
+    // through the run context (and `run_one`) until then.
+    let run = unsafe { super::running::enter(shared, lane, rerun) };
     // SAFETY: `rerun` comes from the caller's `&mut`, unused until we return.
     unsafe { run_one(shared, n, rerun) };
     let next = run.finish();
@@ -616,7 +620,7 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                             // The rest waits behind this run where a
                             // monitor can steal it (invariant 4).
                             lane.fill(share);
-                            shared.watch.held(shared, lane);
+                            shared.watch.held(shared, lane).pay(shared);
                         }
                         n
                     }
@@ -627,7 +631,7 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 }
             };
             // A monitor gives its claim up (`watch.rs` invariant 4).
-            shared.watch.run_starts(shared, &mut watch);
+            shared.watch.run_starts(shared, &mut watch).pay(shared);
             *next = run_task(shared, lane, n, rerun);
             ran += 1;
             lingered = false;
@@ -711,8 +715,11 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 };
                 if timeout != Some(std::time::Duration::ZERO) {
                     // The monitor sleeps at most a tick (`watch.rs`).
-                    let tick = shared.watch.sleeping(&mut watch);
-                    shared.driver.park(earliest(timeout, tick));
+                    // No `monitor_wanted` re-check here: a wake meant to
+                    // start a monitor (`Owe::pay`) unparks the driver when no
+                    // idle worker sleeps, and the unpark is sticky.
+                    let sleep = shared.watch.sleeping(&mut watch);
+                    shared.driver.park(earliest(timeout, sleep.bound()));
                     shared.watch.woke(shared, &mut watch);
                 }
             }
@@ -742,7 +749,7 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             }
             _ => None,
         };
-        let tick = shared.watch.sleeping(&mut watch);
+        let sleep = shared.watch.sleeping(&mut watch);
         shared.idle.park(
             || {
                 shared.ready.len() > 0
@@ -753,9 +760,9 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                     // `watch.rs` invariant 4: a runner is awake and nobody
                     // holds the claim (a wake meant to start a monitor found
                     // no sleeper yet): go round and claim it.
-                    || (tick.is_none() && shared.watch.monitor_wanted())
+                    || (sleep == Sleep::Untimed && shared.watch.monitor_wanted())
             },
-            earliest(timeout, tick),
+            earliest(timeout, sleep.bound()),
         );
         shared.watch.woke(shared, &mut watch);
     }

@@ -169,8 +169,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match runtime::context::try_current() {
-        Some(h) => h.spawn(future),
+    match runtime::context::try_current_shared() {
+        Some(shared) => sched::Shared::spawn_arc(shared, future),
         None => panic!(
             "tempo::spawn was called outside a tempo runtime: call it from inside `Runtime::block_on` \
              or a task, or use `Runtime::spawn` / `Handle::spawn` from other threads"

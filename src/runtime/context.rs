@@ -14,7 +14,8 @@
 //!    every guard restores both values.
 
 use super::Handle;
-use crate::shim::tls;
+use crate::sched::Shared;
+use crate::shim::{tls, Arc};
 use crate::time::clock::Clock;
 use std::cell::{Cell, RefCell};
 
@@ -74,6 +75,16 @@ pub(crate) fn drives_a_runtime() -> bool {
 /// A clone of the current handle.
 pub(crate) fn try_current() -> Option<Handle> {
     CONTEXT.try_with(|c| c.borrow().clone()).ok().flatten()
+}
+
+/// A clone of the current runtime's `Arc<Shared>`, for a spawn to move
+/// into its task (`Shared::spawn_arc`): one RMW on the runtime's reference
+/// count, where a [`Handle`] clone and its drop cost two more.
+pub(crate) fn try_current_shared() -> Option<Arc<Shared>> {
+    CONTEXT
+        .try_with(|c| c.borrow().as_ref().map(|h| h.shared.clone()))
+        .ok()
+        .flatten()
 }
 
 /// Whether the current runtime reads `clock` (`None` outside a runtime);

@@ -184,24 +184,43 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let id = self.next_id();
-        let t = RawTask::from_ptr(harness::allocate(future, id, self.clone()));
+        Shared::spawn_arc(self.clone(), future)
+    }
+
+    /// [`spawn`](Self::spawn), moving the caller's reference to the runtime
+    /// into the task: `tempo::spawn` clones the context's `Arc` once for
+    /// the task, where cloning the context's `Handle` and then the task's
+    /// `Arc` cost three RMWs on the runtime's reference count, shared by
+    /// every worker (the clone, the task's clone, the drop).
+    ///
+    /// TLA+: as [`spawn`](Self::spawn)
+    pub(crate) fn spawn_arc<F>(this: Arc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let id = this.next_id();
+        let t = RawTask::from_ptr(harness::allocate(future, id, this));
+        // The task's own reference to the runtime: live as long as the task's
+        // allocation, which the reference the returned handle owns keeps
+        // alive whatever a worker does with the task meanwhile.
+        let this = &t.header().shared;
         // Invariant 3: from a task of this runtime's only runner, to that
         // runner's rerun list. Decided before the insert, which traces it.
-        let local = self.one_runner() && super::running::is_running_for(Arc::as_ptr(self));
-        if self.registry.insert(t, local) {
+        let local = this.one_runner() && super::running::is_running_for(Arc::as_ptr(this));
+        if this.registry.insert(t, local) {
             // Never a worker's next-run slot (`running.rs`): start order is
             // spawn order (DESIGN: FIFO start). `local` holds while this
             // thread runs a task of this runtime (checked just above).
             if local {
                 super::running::push_spawned(Notified(t));
             } else {
-                self.push_front(Notified(t));
+                this.push_front(Notified(t));
             }
         } else {
             // Rejected: we own the run permission (SCHEDULED, in no queue).
             let _ = t.state().transition_to_shutdown();
-            super::worker::cancel_and_complete(self, t);
+            super::worker::cancel_and_complete(this, t);
             t.drop_ref(); // the registry's reference (never registered)
             t.drop_ref(); // the notification's
         }

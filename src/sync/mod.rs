@@ -101,20 +101,37 @@ use std::task::Waker;
 
 /// The wakers a transition owes a wake (invariant 1): filled under a
 /// primitive's lock, woken by the caller after it released the lock.
+///
+/// The first waker is kept inline: most transitions owe one wake (a
+/// `Mutex` handed to its next waiter, a slot freed for one sender), and a
+/// `Vec` would allocate and free a buffer for it on every hand-over of a
+/// contended `Mutex` (`benches/results/sync.md`, `mutex-8x10k`).
 #[must_use = "the wakers must be woken, after the lock is released"]
 #[derive(Default)]
-pub(crate) struct WakeList(Vec<Waker>);
+pub(crate) struct WakeList {
+    /// The first waker added.
+    first: Option<Waker>,
+    /// The others, in the order they were added (allocated only for a
+    /// second one).
+    rest: Vec<Waker>,
+}
 
 impl WakeList {
     /// An empty list (no allocation).
     pub(crate) fn new() -> WakeList {
-        WakeList(Vec::new())
+        WakeList {
+            first: None,
+            rest: Vec::new(),
+        }
     }
 
     /// Adds `w`, if any.
     pub(crate) fn push(&mut self, w: Option<Waker>) {
-        if let Some(w) = w {
-            self.0.push(w);
+        let Some(w) = w else { return };
+        if self.first.is_none() {
+            self.first = Some(w);
+        } else {
+            self.rest.push(w);
         }
     }
 
@@ -124,7 +141,7 @@ impl WakeList {
     /// runtime does with every waker it fires: `task/waker.rs` invariant 3):
     /// a waiter already granted its permits and never woken would hang.
     pub(crate) fn wake(self) {
-        for w in self.0 {
+        for w in self.first.into_iter().chain(self.rest) {
             crate::task::waker::wake_contained(w);
         }
     }

@@ -1,11 +1,23 @@
 //! [`Semaphore`]: an asynchronous, FIFO-fair counting semaphore.
 //!
 //! # What it owns
-//! A count of available permits and a FIFO queue of waiting acquires, both
-//! in one [`State`] under the semaphore's lock. A waiting acquire future
-//! owns a [`Wait`]: how many permits it asked for and its ticket (id) in
-//! the queue. Permits handed out are owned by a [`SemaphorePermit`] /
-//! [`OwnedSemaphorePermit`], which gives them back on drop.
+//! A count of available permits and a FIFO queue of waiting acquires
+//! (`queue.rs`), both in one [`State`] under the semaphore's lock, and the
+//! gate word (`gate.rs`): how far the queue has been served, and whether
+//! the semaphore is closed. A waiting acquire future owns a [`Wait`]: how
+//! many permits it asked for and its ticket in the queue. Permits handed
+//! out are owned by a [`SemaphorePermit`] / [`OwnedSemaphorePermit`],
+//! which gives them back on drop.
+//!
+//! # Hand-over
+//! A release grants the head waiter under the lock; when that completes
+//! its grant, the waiter leaves the queue and the gate's `served` count
+//! moves past its ticket (one `Release` RMW, in the same lock section).
+//! The woken waiter's poll sees its ticket served with one `Acquire` load
+//! and completes *without the lock*: one lock section per hand-over fewer
+//! than taking the grant under the lock (`benches/results/sync.md`,
+//! `mutex-8x10k`). Grants complete waiters strictly in ticket order, so a
+//! single count describes every full grant not yet collected.
 //!
 //! # Invariants
 //! 1. FIFO: free permits always go to the oldest waiter first; a waiter is
@@ -15,18 +27,22 @@
 //!    request at the head is never overtaken by small ones, and
 //!    [`try_acquire`](Semaphore::try_acquire) fails while anyone waits.
 //! 2. Conservation: `permits` + the partial grants of queued waiters + the
-//!    full grants of `granted` waiters + the permits held by permit objects
-//!    = the initial count + every [`add_permits`](Semaphore::add_permits) −
-//!    every [`forget`](SemaphorePermit::forget). A cancelled acquire
+//!    full grants of served-but-unpolled acquires (ticket below the gate's
+//!    `served`) + the permits held by permit objects = the initial count +
+//!    every [`add_permits`](Semaphore::add_permits) − every
+//!    [`forget`](SemaphorePermit::forget). A cancelled acquire
 //!    (future dropped) gives what it was granted back through
 //!    [`State::release`], which hands it on to the next waiters: no permit
 //!    is lost or leaked.
-//! 3. A ticket is in at most one of `waiters` (still waiting, `remaining >
-//!    0`) and `granted` (fully granted, its future not yet polled); tickets
-//!    are never reused. A future whose ticket is in neither has completed.
+//! 3. The ticket `t` of a future in `Wait::Queued(t)` is in `waiters`
+//!    (still waiting, `remaining > 0`) iff `t >= served` (the gate's
+//!    invariant 3); `t < served` means fully granted and not yet taken by
+//!    its future. Tickets are never reused. A future that took its grant,
+//!    failed or was cancelled is `Wait::Done` and holds no ticket.
 //! 4. Once closed, always closed: no waiter is granted after
-//!    [`close`](Semaphore::close), every queued or granted-but-unpolled
-//!    acquire fails with [`AcquireError`] and returns what it held to
+//!    [`close`](Semaphore::close), every queued or served-but-unpolled
+//!    acquire fails with [`AcquireError`] (its poll sees `CLOSED` in the
+//!    gate and goes on under the lock) and returns what it held to
 //!    `permits`; permits already handed out stay valid and are returned on
 //!    drop.
 //! 5. [`Semaphore::new`] and [`add_permits`](Semaphore::add_permits) never
@@ -38,15 +54,22 @@
 //!
 //! # Who touches what
 //! `State` (under `Semaphore::state`), every field: acquire futures (first
-//! poll queues a ticket, later polls take their grant or refresh their
-//! waker, drop cancels), permit drops and `add_permits` (`release`:
-//! `permits`, then grants from the head of `waiters` into `granted`),
-//! `close` (`closed`, takes every waiter's waker), `try_acquire` and
-//! `available_permits` (`permits`). `Wait` is owned by its future alone.
+//! poll queues a ticket, a later poll not yet served refreshes its waker,
+//! a poll after close fails, drop cancels), permit drops and `add_permits`
+//! (`release`: `permits`, then grants from the head of `waiters`),
+//! `close` (takes every waiter's waker), `try_acquire` and
+//! `available_permits` (`permits`). `Semaphore::gate`: written under the
+//! lock only (`grant` advances `served`, `close` sets `CLOSED`); read
+//! without the lock by a queued acquire's poll (and `is_closed`). `Wait`
+//! is owned by its future alone.
 
+mod gate;
+mod queue;
+
+use self::gate::{Closed, GateWord, Granted};
+use self::queue::{Queue, Waiter};
 use super::{store_waker, WakeList};
 use crate::shim::{Arc, Mutex};
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -90,6 +113,8 @@ use std::task::{Context, Poll, Waker};
 /// # }
 /// ```
 pub struct Semaphore {
+    /// Served count and `CLOSED` (`gate.rs`): written under `state`'s lock.
+    gate: GateWord,
     state: Mutex<State>,
 }
 
@@ -97,72 +122,10 @@ pub struct Semaphore {
 struct State {
     /// Free permits (invariant 1: 0 while an open semaphore has waiters).
     permits: usize,
-    /// Set once by `close` (invariant 4).
-    closed: bool,
     /// Waiting acquires not fully granted, in arrival (ticket) order.
     waiters: Queue,
-    /// Tickets fully granted whose futures have not yet taken the grant (a
-    /// handful at most in practice: each is taken by its future's next
-    /// poll; unordered).
-    granted: Vec<u64>,
     /// The next ticket (invariant 3: never reused).
     next_ticket: u64,
-}
-
-/// The waiting acquires in ticket (arrival) order. Tickets only grow, so a
-/// deque is sorted by construction: new waiters go to the back, grants are
-/// taken from the front, and a re-poll or a cancel finds its ticket by
-/// binary search (a cancel in the middle shifts the rest: rare, and
-/// bounded by the queue's length). Unlike the `BTreeMap` it replaces, it
-/// allocates only when the queue grows past its largest size so far:
-/// a contended `Mutex` handed from task to task allocated a tree node per
-/// hand-over (`benches/results/sync.md`).
-struct Queue(VecDeque<(u64, Waiter)>);
-
-impl Queue {
-    fn new() -> Queue {
-        Queue(VecDeque::new())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Appends a waiter with a ticket above every queued one.
-    fn push(&mut self, ticket: u64, w: Waiter) {
-        debug_assert!(self.0.back().is_none_or(|(t, _)| *t < ticket));
-        self.0.push_back((ticket, w));
-    }
-
-    fn position(&self, ticket: u64) -> Option<usize> {
-        self.0.binary_search_by_key(&ticket, |(t, _)| *t).ok()
-    }
-
-    fn get_mut(&mut self, ticket: u64) -> Option<&mut Waiter> {
-        let i = self.position(ticket)?;
-        Some(&mut self.0[i].1)
-    }
-
-    fn remove(&mut self, ticket: u64) -> Option<Waiter> {
-        let i = self.position(ticket)?;
-        self.0.remove(i).map(|(_, w)| w)
-    }
-
-    fn values_mut(&mut self) -> impl Iterator<Item = &mut Waiter> {
-        self.0.iter_mut().map(|(_, w)| w)
-    }
-}
-
-/// A queued acquire.
-struct Waiter {
-    /// Permits it still needs (> 0); it holds `n - remaining`.
-    remaining: usize,
-    /// Its future's waker, from its latest poll.
-    waker: Option<Waker>,
 }
 
 /// An acquire future's own state.
@@ -183,50 +146,56 @@ impl State {
     ///
     /// # Panics
     /// If the count overflows `usize` (checked before any change).
-    fn release(&mut self, n: usize) -> WakeList {
+    fn release(&mut self, gate: &GateWord, n: usize) -> WakeList {
         self.permits = self
             .permits
             .checked_add(n)
             .expect("semaphore permit count overflowed usize");
-        self.grant()
+        self.grant(gate)
     }
 
     /// Hands free permits to the head of the queue until they run out or
-    /// the queue is empty (invariant 1). Grants nothing once closed
-    /// (invariant 4).
-    fn grant(&mut self) -> WakeList {
+    /// the queue is empty (invariant 1); a waiter granted in full leaves
+    /// the queue and the gate's `served` count passes its ticket (invariant
+    /// 3). Grants nothing once closed (invariant 4).
+    fn grant(&mut self, gate: &GateWord) -> WakeList {
         let mut wake = WakeList::new();
-        if self.closed {
+        if gate.read_locked().closed() {
             return wake;
         }
         while self.permits > 0 {
-            let Some((_, w)) = self.waiters.0.front_mut() else {
+            let Some((ticket, w)) = self.waiters.front_mut() else {
                 break;
             };
             let take = self.permits.min(w.remaining);
             w.remaining -= take;
             self.permits -= take;
             if w.remaining == 0 {
-                let (ticket, w) = self.waiters.0.pop_front().expect("the head");
-                self.granted.push(ticket);
-                wake.push(w.waker);
+                let w = self.waiters.pop_front().expect("the head");
+                match gate.grant_through(ticket) {
+                    Granted::Wake => wake.push(w.waker),
+                }
             }
         }
         debug_assert!(self.waiters.is_empty() || self.permits == 0, "invariant 1");
         wake
     }
 
-    /// One poll of an acquire of `n` permits in state `wait`. Returns the
-    /// outcome and a replaced waker to drop after the lock (invariant 6).
+    /// One poll of an acquire of `n` permits in state `wait`, under the
+    /// lock (a served one was completed by `Semaphore::poll_wait` before
+    /// it). Returns the outcome and a replaced waker to drop after the lock
+    /// (invariant 6).
     fn poll_acquire(
         &mut self,
+        gate: &GateWord,
         n: usize,
         wait: &mut Wait,
         cx: &Context<'_>,
     ) -> (Poll<Result<(), AcquireError>>, Option<Waker>) {
+        let g = gate.read_locked();
         match *wait {
             Wait::Init => {
-                if self.closed {
+                if g.closed() {
                     *wait = Wait::Done;
                     return (Poll::Ready(Err(AcquireError(()))), None);
                 }
@@ -255,30 +224,23 @@ impl State {
                 (Poll::Pending, None)
             }
             Wait::Queued(ticket) => {
-                if self.closed {
+                if g.closed() {
                     // Invariant 4: fail, giving back what it held (no
                     // grants after close, so nobody is woken).
                     *wait = Wait::Done;
-                    let mut old = None;
-                    let held = if self.take_granted(ticket) {
-                        n
-                    } else if let Some(w) = self.waiters.remove(ticket) {
-                        old = w.waker;
-                        n - w.remaining
-                    } else {
-                        unreachable!("invariant 3: a queued ticket is waiting or granted")
-                    };
-                    drop(self.release(held));
+                    let (held, old) = self.leave(g.served_ticket(ticket), ticket, n);
+                    drop(self.release(gate, held));
                     return (Poll::Ready(Err(AcquireError(()))), old);
                 }
-                if self.take_granted(ticket) {
+                if g.served_ticket(ticket) {
+                    // Served between `poll_wait`'s look and the lock.
                     *wait = Wait::Done;
                     return (Poll::Ready(Ok(())), None);
                 }
                 let w = self
                     .waiters
                     .get_mut(ticket)
-                    .expect("invariant 3: a queued ticket is waiting or granted");
+                    .expect("invariant 3: an unserved ticket is queued");
                 (Poll::Pending, store_waker(&mut w.waker, cx))
             }
             // `poll_wait` panics before it locks (outside the lock).
@@ -286,34 +248,34 @@ impl State {
         }
     }
 
-    /// Takes `ticket` out of `granted`, if it is there.
-    fn take_granted(&mut self, ticket: u64) -> bool {
-        match self.granted.iter().position(|&t| t == ticket) {
-            Some(i) => {
-                self.granted.swap_remove(i);
-                true
-            }
-            None => false,
+    /// Takes a queued acquire of `n` permits holding `ticket` off the books
+    /// (`served`: whether the gate has served it, invariant 3). Returns the
+    /// permits it held and, if it was still waiting, its waker (for after
+    /// the lock).
+    fn leave(&mut self, served: bool, ticket: u64, n: usize) -> (usize, Option<Waker>) {
+        if served {
+            return (n, None);
         }
+        let w = self
+            .waiters
+            .remove(ticket)
+            .expect("invariant 3: an unserved ticket is queued");
+        (n - w.remaining, w.waker)
     }
 
     /// Cancels an acquire in state `wait` (its future is dropped): its
     /// ticket leaves the queue and what it was granted goes on to the next
     /// waiters (invariant 2). Returns their wakers and the cancelled
     /// waiter's own waker, both for after the lock.
-    fn cancel(&mut self, n: usize, wait: &mut Wait) -> (WakeList, Option<Waker>) {
+    fn cancel(&mut self, gate: &GateWord, n: usize, wait: &mut Wait) -> (WakeList, Option<Waker>) {
         let Wait::Queued(ticket) = *wait else {
             return (WakeList::new(), None);
         };
         *wait = Wait::Done;
-        if self.take_granted(ticket) {
-            (self.release(n), None)
-        } else if let Some(w) = self.waiters.remove(ticket) {
-            // Releasing even 0 permits re-runs the grant: harmless.
-            (self.release(n - w.remaining), w.waker)
-        } else {
-            unreachable!("invariant 3: a queued ticket is waiting or granted")
-        }
+        let served = gate.read_locked().served_ticket(ticket);
+        let (held, old) = self.leave(served, ticket, n);
+        // Releasing even 0 permits re-runs the grant: harmless.
+        (self.release(gate, held), old)
     }
 }
 
@@ -340,11 +302,10 @@ impl Semaphore {
             "a semaphore holds at most Semaphore::MAX_PERMITS permits"
         );
         Semaphore {
+            gate: GateWord::new(),
             state: Mutex::new(State {
                 permits,
-                closed: false,
                 waiters: Queue::new(),
-                granted: Vec::new(),
                 next_ticket: 0,
             }),
         }
@@ -394,7 +355,7 @@ impl Semaphore {
             fits,
             "a semaphore holds at most Semaphore::MAX_PERMITS permits"
         );
-        let wake = g.release(n);
+        let wake = g.release(&self.gate, n);
         drop(g);
         wake.wake();
     }
@@ -405,7 +366,7 @@ impl Semaphore {
         if n == 0 {
             return;
         }
-        let wake = self.state.lock().release(n);
+        let wake = self.state.lock().release(&self.gate, n);
         wake.wake();
     }
 
@@ -426,9 +387,13 @@ impl Semaphore {
     pub fn close(&self) {
         let mut wake = WakeList::new();
         let mut g = self.state.lock();
-        g.closed = true;
-        for w in g.waiters.values_mut() {
-            wake.push(w.waker.take());
+        match self.gate.close() {
+            Closed::WakeAll => {
+                for w in g.waiters.values_mut() {
+                    wake.push(w.waker.take());
+                }
+            }
+            Closed::Already => {}
         }
         drop(g);
         wake.wake();
@@ -436,7 +401,7 @@ impl Semaphore {
 
     /// Whether [`close`](Semaphore::close) was called.
     pub fn is_closed(&self) -> bool {
-        self.state.lock().closed
+        self.gate.read().closed()
     }
 
     /// Waits for `n` permits (FIFO: behind every acquire that started
@@ -565,7 +530,7 @@ impl Semaphore {
 
     fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
         let mut g = self.state.lock();
-        if g.closed {
+        if self.gate.read_locked().closed() {
             Err(TryAcquireError::Closed)
         } else if n == 0 || (g.waiters.is_empty() && g.permits >= n) {
             g.permits -= n;
@@ -582,18 +547,28 @@ impl Semaphore {
         wait: &mut Wait,
         cx: &Context<'_>,
     ) -> Poll<Result<(), AcquireError>> {
+        let fresh = match *wait {
+            Wait::Init => true,
+            Wait::Queued(ticket) => {
+                // The hand-over without the lock (see the module's doc):
+                // served and open, the grant is this future's. Closed, it
+                // fails under the lock (invariant 4).
+                let g = self.gate.read();
+                if !g.closed() && g.served_ticket(ticket) {
+                    *wait = Wait::Done;
+                    return Poll::Ready(Ok(()));
+                }
+                false
+            }
+            // Checked before the lock: a panic hook never runs under it.
+            Wait::Done => panic!("a semaphore acquire future was polled after it completed"),
+        };
         // Invariant 4 of `tempo::sync`: a new acquire takes a unit of the
         // cooperative budget (a queued one waits anyway).
-        // Checked before the lock: a panic hook never runs under it.
-        assert!(
-            !matches!(wait, Wait::Done),
-            "a semaphore acquire future was polled after it completed"
-        );
-        let fresh = matches!(wait, Wait::Init);
         if fresh && crate::task::budget::poll_take(cx).is_pending() {
             return Poll::Pending;
         }
-        let (out, old) = self.state.lock().poll_acquire(n, wait, cx);
+        let (out, old) = self.state.lock().poll_acquire(&self.gate, n, wait, cx);
         if fresh && out.is_pending() {
             // Queued: it completed nothing, so it gives its unit back.
             crate::task::budget::refund();
@@ -605,7 +580,7 @@ impl Semaphore {
     /// The drop of an acquire future; see [`State::cancel`].
     fn cancel_wait(&self, n: usize, wait: &mut Wait) {
         if matches!(wait, Wait::Queued(_)) {
-            let (wake, old) = self.state.lock().cancel(n, wait);
+            let (wake, old) = self.state.lock().cancel(&self.gate, n, wait);
             drop(old);
             wake.wake();
         }
@@ -618,7 +593,7 @@ impl fmt::Debug for Semaphore {
         f.debug_struct("Semaphore")
             .field("permits", &g.permits)
             .field("waiters", &g.waiters.len())
-            .field("closed", &g.closed)
+            .field("closed", &self.gate.read_locked().closed())
             .finish()
     }
 }
@@ -781,66 +756,4 @@ impl fmt::Display for TryAcquireError {
 impl std::error::Error for TryAcquireError {}
 
 #[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
-mod tests {
-    use super::*;
-    use std::task::Wake;
-
-    struct Flag(crate::shim::atomic::AtomicBool);
-    impl Wake for Flag {
-        fn wake(self: Arc<Self>) {
-            // SeqCst: a test flag, read after the wake.
-            self.0.store(true, crate::shim::atomic::Ordering::SeqCst);
-        }
-    }
-
-    fn flag() -> (Arc<Flag>, Waker) {
-        let f = Arc::new(Flag(crate::shim::atomic::AtomicBool::new(false)));
-        (f.clone(), Waker::from(f))
-    }
-
-    fn woken(f: &Flag) -> bool {
-        // SeqCst: as above.
-        f.0.load(crate::shim::atomic::Ordering::SeqCst)
-    }
-
-    /// A head waiter needing 3 collects permits partially; a later waiter
-    /// for 1 is not served before it (invariant 1).
-    #[test]
-    fn head_collects_partial_grants_first() {
-        let sem = Semaphore::new(1);
-        let (fa, wa) = flag();
-        let (fb, wb) = flag();
-        let mut a = Box::pin(sem.acquire(3));
-        let mut b = Box::pin(sem.acquire(1));
-        assert!(a.as_mut().poll(&mut Context::from_waker(&wa)).is_pending());
-        assert!(b.as_mut().poll(&mut Context::from_waker(&wb)).is_pending());
-        assert_eq!(sem.available_permits(), 0, "the head holds the free permit");
-        sem.add_permits(1);
-        assert!(!woken(&fa) && !woken(&fb));
-        sem.add_permits(2);
-        assert!(woken(&fa) && woken(&fb), "a granted 3, b granted the last");
-        let pa = a.as_mut().poll(&mut Context::from_waker(&wa));
-        assert!(matches!(pa, Poll::Ready(Ok(ref p)) if p.num_permits() == 3));
-        drop(pa);
-        drop(b);
-        assert_eq!(sem.available_permits(), 4, "b's grant went back");
-    }
-
-    /// Cancelling the head hands its partial grant on (invariant 2).
-    #[test]
-    fn cancelled_head_hands_partial_grant_on() {
-        let sem = Semaphore::new(2);
-        let (_fa, wa) = flag();
-        let (fb, wb) = flag();
-        let mut a = Box::pin(sem.acquire(3));
-        let mut b = Box::pin(sem.acquire(2));
-        assert!(a.as_mut().poll(&mut Context::from_waker(&wa)).is_pending());
-        assert!(b.as_mut().poll(&mut Context::from_waker(&wb)).is_pending());
-        drop(a);
-        assert!(woken(&fb));
-        let pb = b.as_mut().poll(&mut Context::from_waker(&wb));
-        assert!(matches!(pb, Poll::Ready(Ok(_))));
-        drop(pb);
-        assert_eq!(sem.available_permits(), 2);
-    }
-}
+mod tests;

@@ -1,6 +1,9 @@
 //! loom models of `tempo::sync` (`src/sync/`): the primitives keep their
 //! state under the shim's `Mutex`, so loom explores every interleaving of
-//! their lock sections. They are runtime-agnostic, so the models drive them
+//! their lock sections, and of the semaphore's gate word (a queued
+//! acquire's poll reads it without the lock: a `Mutex` hand-over's
+//! happens-before edge runs through it, which `mutex_exclusion_vs_cancel`'s
+//! `UnsafeCell` checks see). They are runtime-agnostic, so the models drive them
 //! with a parking `block_on` on plain model threads (no runtime:
 //! small state spaces). A lost wakeup is a loom deadlock; a lost or leaked
 //! permit, message or value a failed assertion.
@@ -62,6 +65,36 @@ fn semaphore_release_vs_cancel() {
         let s = sem.clone();
         let t2 = loom::thread::spawn(move || {
             let mut a = s.acquire(1);
+            if let Poll::Ready(r) = poll_once(&mut a) {
+                drop(r.unwrap());
+            }
+            drop(a);
+        });
+        let got = block_on(sem.acquire(1)).unwrap();
+        drop(got);
+        t1.join().unwrap();
+        t2.join().unwrap();
+        assert_eq!(sem.available_permits(), 1, "a permit was lost or leaked");
+    });
+}
+
+/// The hand-over without the lock (`src/sync/semaphore/gate.rs`): a
+/// waiter queued first is re-polled on one thread (the poll may find its
+/// ticket served by one `Acquire` load, or miss the grant and go on under
+/// the lock) and then dropped, while another thread releases the permit
+/// that serves it; the main thread waits behind it. A grant the poll
+/// collected is given back by the permit's drop, one it missed is handed
+/// on by the cancel: the main thread always gets the permit, and the
+/// permit is back at the end.
+#[test]
+fn semaphore_lockfree_grant_vs_cancel() {
+    model(|| {
+        let sem = Arc::new(Semaphore::new(1));
+        let p = sem.clone().try_acquire_owned(1).unwrap();
+        let mut a = sem.clone().acquire_owned(1);
+        assert!(poll_once(&mut a).is_pending(), "queued first");
+        let t1 = loom::thread::spawn(move || drop(p));
+        let t2 = loom::thread::spawn(move || {
             if let Poll::Ready(r) = poll_once(&mut a) {
                 drop(r.unwrap());
             }
@@ -143,6 +176,35 @@ fn mutex_exclusion_vs_cancel() {
         t2.join().unwrap();
         let v = *m.try_lock().expect("the mutex is free at the end");
         assert!(v == 2 || v == 12, "{v}");
+    });
+}
+
+/// A `Mutex` handed over to a waiter that polls without being woken (a
+/// spurious or racing poll; here a spin with a no-op waker): the poll
+/// collects the grant through the semaphore's gate word alone
+/// (`src/sync/semaphore/gate.rs`), so that word's Release/Acquire pair is
+/// all that orders the previous holder's write before the new holder's
+/// read (a woken waiter is ordered by park/unpark as well, which hid a
+/// Relaxed gate from `mutex_exclusion_vs_cancel`). loom's `UnsafeCell`
+/// tracking checks the edge.
+#[test]
+fn mutex_handover_to_an_unwoken_poll() {
+    model(|| {
+        let m = Arc::new(Mutex::new(0u32));
+        let mut g = m.try_lock().unwrap();
+        let m2 = m.clone();
+        let t = loom::thread::spawn(move || {
+            let mut l = Box::pin(m2.lock());
+            loop {
+                if let Poll::Ready(g) = poll_once(&mut l) {
+                    break *g;
+                }
+                loom::thread::yield_now();
+            }
+        });
+        *g = 7;
+        drop(g);
+        assert_eq!(t.join().unwrap(), 7);
     });
 }
 

@@ -45,6 +45,10 @@
 //! # How they are built
 //! Each primitive keeps its whole state under one lock of the sync shim
 //! (`crate::shim::Mutex`), so loom explores them like the rest of tempo.
+//! One exception: the [`Semaphore`] publishes its grants in an atomic gate
+//! word as well (written only under its lock), so that a waiter woken by a
+//! hand-over collects its permits without taking the lock again
+//! (`semaphore/gate.rs`).
 //! Simple and correct beats clever here: a state change is one method on
 //! the locked state that returns the `WakeList` of wakers the caller
 //! owes a wake, and the caller wakes them after it released the lock.

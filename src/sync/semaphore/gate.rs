@@ -88,17 +88,18 @@ impl GateWord {
     }
 
     /// Records that the waiter holding `ticket` (the queue's head) was
-    /// granted in full. Call it under the lock, with the semaphore open.
+    /// granted in full. Call it under the lock, with the semaphore open
+    /// (invariant 2).
     pub(super) fn grant_through(&self, ticket: u64) -> Granted {
         debug_assert!(ticket < SERVED_MASK, "tickets stay below 2^63");
         // Release: pairs with the Acquire in `read`: the waiter that sees
         // its ticket served sees everything before the grant (the permits'
-        // previous holder's writes, e.g. a `Mutex`'s value). fetch_max: the
-        // count only grows (invariant 2), and with `CLOSED` set it changes
-        // nothing.
-        let old = self.0.fetch_max(ticket + 1, Ordering::Release);
+        // previous holder's writes, e.g. a `Mutex`'s value). A swap (the
+        // cheapest RMW, no compare loop): the semaphore is open (checked
+        // under the same lock), so there is no `CLOSED` to keep.
+        let old = self.0.swap(ticket + 1, Ordering::Release);
         debug_assert!(old & CLOSED == 0, "invariant 2: no grant after close");
-        debug_assert!(old & SERVED_MASK <= ticket, "invariant 3: FIFO grants");
+        debug_assert!(old <= ticket, "invariants 2 and 3: FIFO grants");
         Granted::Wake
     }
 

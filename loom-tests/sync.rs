@@ -27,6 +27,19 @@ fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     Pin::new(f).poll(&mut cx)
 }
 
+/// Polls an acquire once (dropping the permits if it completed) and then
+/// drops it: a cancel, if it was still waiting.
+fn poll_then_cancel<F, P, E>(mut a: F)
+where
+    F: Future<Output = Result<P, E>> + Unpin,
+    E: std::fmt::Debug,
+{
+    if let Poll::Ready(r) = poll_once(&mut a) {
+        drop(r.unwrap());
+    }
+    drop(a);
+}
+
 /// Unparks the model thread that polled.
 struct Unpark(loom::thread::Thread);
 
@@ -58,24 +71,7 @@ fn block_on<F: Future>(f: F) -> F::Output {
 /// permit is back at the end.
 #[test]
 fn semaphore_release_vs_cancel() {
-    model(|| {
-        let sem = Arc::new(Semaphore::new(1));
-        let p = sem.clone().try_acquire_owned(1).unwrap();
-        let t1 = loom::thread::spawn(move || drop(p));
-        let s = sem.clone();
-        let t2 = loom::thread::spawn(move || {
-            let mut a = s.acquire(1);
-            if let Poll::Ready(r) = poll_once(&mut a) {
-                drop(r.unwrap());
-            }
-            drop(a);
-        });
-        let got = block_on(sem.acquire(1)).unwrap();
-        drop(got);
-        t1.join().unwrap();
-        t2.join().unwrap();
-        assert_eq!(sem.available_permits(), 1, "a permit was lost or leaked");
-    });
+    model(|| release_vs_cancel(false));
 }
 
 /// The hand-over without the lock (`src/sync/semaphore/gate.rs`): a
@@ -88,24 +84,27 @@ fn semaphore_release_vs_cancel() {
 /// permit is back at the end.
 #[test]
 fn semaphore_lockfree_grant_vs_cancel() {
-    model(|| {
-        let sem = Arc::new(Semaphore::new(1));
-        let p = sem.clone().try_acquire_owned(1).unwrap();
-        let mut a = sem.clone().acquire_owned(1);
+    model(|| release_vs_cancel(true));
+}
+
+/// The two models above: one thread drops the only permit while another
+/// polls an acquire once and drops it (`queued_first`: that acquire was
+/// queued before the threads start, ahead of the main thread's), and the
+/// main thread waits in `acquire`.
+fn release_vs_cancel(queued_first: bool) {
+    let sem = Arc::new(Semaphore::new(1));
+    let p = sem.clone().try_acquire_owned(1).unwrap();
+    let mut a = sem.clone().acquire_owned(1);
+    if queued_first {
         assert!(poll_once(&mut a).is_pending(), "queued first");
-        let t1 = loom::thread::spawn(move || drop(p));
-        let t2 = loom::thread::spawn(move || {
-            if let Poll::Ready(r) = poll_once(&mut a) {
-                drop(r.unwrap());
-            }
-            drop(a);
-        });
-        let got = block_on(sem.acquire(1)).unwrap();
-        drop(got);
-        t1.join().unwrap();
-        t2.join().unwrap();
-        assert_eq!(sem.available_permits(), 1, "a permit was lost or leaked");
-    });
+    }
+    let t1 = loom::thread::spawn(move || drop(p));
+    let t2 = loom::thread::spawn(move || poll_then_cancel(a));
+    let got = block_on(sem.acquire(1)).unwrap();
+    drop(got);
+    t1.join().unwrap();
+    t2.join().unwrap();
+    assert_eq!(sem.available_permits(), 1, "a permit was lost or leaked");
 }
 
 /// Partial grants: the semaphore has 1 of the 2 permits a cancelled head
@@ -118,13 +117,7 @@ fn semaphore_partial_grant_vs_cancel() {
         let s = sem.clone();
         let t1 = loom::thread::spawn(move || s.add_permits(1));
         let s = sem.clone();
-        let t2 = loom::thread::spawn(move || {
-            let mut a = s.acquire(2);
-            if let Poll::Ready(r) = poll_once(&mut a) {
-                drop(r.unwrap());
-            }
-            drop(a);
-        });
+        let t2 = loom::thread::spawn(move || poll_then_cancel(s.acquire(2)));
         let got = block_on(sem.acquire(2)).unwrap();
         assert_eq!(got.num_permits(), 2);
         drop(got);

@@ -1,6 +1,13 @@
-//! loom models of the watch (`sched/watch.rs`): a stealer (the monitor's
-//! steal, driven directly: loom has no clock, so nobody ticks) racing the
-//! owner of a runner's next-run slot and share.
+//! loom models of the watch (`sched/watch.rs`): a monitor's tick
+//! (`tempo::__model::monitor_tick`: the real `Watch::steal_stale`, then the
+//! monitor runs what it stole) racing the owner of a runner's next-run slot
+//! and share. loom has no clock, so nobody ticks by himself, and the run
+//! counter is not kept: every lane reads as stuck in one run, so the
+//! monitor robs the owner at whatever point of its loop it gets there
+//! (the real counter is a hint read before the swap and the CAS, so the
+//! code's steals too may land between two runs). The traces go to TLC:
+//! `StealSlot`, `StealShare` and `StealFill` are visible steps of the
+//! TLA+ log.
 
 use super::{model, rt};
 use loom::sync::atomic::{AtomicUsize, Ordering::*};
@@ -10,14 +17,14 @@ use tempo::task;
 /// The caller of a `worker_threads(0)` runtime is its only runner: it pops
 /// `a` and `b` (`b` in its share), `a` waits, `b` wakes `a` into the
 /// runner's next-run slot and completes, and the runner takes the slot at
-/// the end of `b`'s run and runs `a` again. Another thread steals the slot
-/// and the share meanwhile (`tempo::__model::steal_all`). Every task runs
-/// once per notification: exactly one of the owner's swap (or CAS, for the
-/// share) and the stealer's gets each task. With the owner's take of the
-/// slot as a load and a store
-/// (`tests/mutants/slot_take_load_store.patch`) the stealer and the owner
-/// both run `a`: the trace oracle rejects the second take, and the second
-/// run trips `transition_to_running`'s double-run assertion.
+/// the end of `b`'s run and runs `a` again. A monitor ticks meanwhile: it
+/// steals the slot or the share, and runs what it got. Every task runs once
+/// per notification: exactly one of the owner's swap (or CAS, for the
+/// share) and the monitor's gets each task. With the owner's take of the
+/// slot as a load and a store (`tests/mutants/slot_take_load_store.patch`)
+/// the monitor and the owner both run `a`: the trace oracle rejects the
+/// second take, and the second run trips `transition_to_running`'s
+/// double-run assertion.
 #[test]
 fn slot_owner_vs_stealer() {
     model(|| {
@@ -31,12 +38,46 @@ fn slot_owner_vs_stealer() {
         let ta = a.task_ref();
         let b = rt.spawn(async move { ta.wakeup() });
         let h = rt.handle();
-        let th = loom::thread::spawn(move || tempo::__model::steal_all(&h));
+        let th = loom::thread::spawn(move || tempo::__model::monitor_tick(&h));
         rt.block_on(async move {
             b.await.unwrap();
             a.await.unwrap();
         });
         th.join().unwrap();
         assert_eq!(runs.load(SeqCst), 1, "a completed once");
+    });
+}
+
+/// The owner pops three tasks (`x` runs, `y` and `z` wait in its share)
+/// while a monitor ticks: its CAS on the ring's `head` races the owner's
+/// CAS per task, before, between or after the owner's pops. Each task runs
+/// exactly once (a counter per task; the trace oracle rejects a second
+/// `StartPoll` of a completed task), whoever runs it, and what the monitor
+/// reports stolen is what it ran.
+#[test]
+fn share_owner_vs_stealer() {
+    model(|| {
+        let rt = rt(0);
+        let runs: Arc<[AtomicUsize; 3]> = Arc::new(std::array::from_fn(|_| AtomicUsize::new(0)));
+        let hs: Vec<_> = (0..3)
+            .map(|i| {
+                let r = runs.clone();
+                rt.spawn(async move {
+                    r[i].fetch_add(1, SeqCst);
+                })
+            })
+            .collect();
+        let h = rt.handle();
+        let th = loom::thread::spawn(move || tempo::__model::monitor_tick(&h));
+        rt.block_on(async move {
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+        let stolen = th.join().unwrap();
+        assert!(stolen <= 2, "only the share and the slot can be stolen");
+        for (i, r) in runs.iter().enumerate() {
+            assert_eq!(r.load(SeqCst), 1, "task {i} ran once");
+        }
     });
 }

@@ -133,12 +133,13 @@ pub mod __model {
         crate::trace::end_model_execution()
     }
 
-    /// Steals the next-run slot and the share of every runner of `handle`'s
-    /// runtime to its ready queue, as the monitor does for a runner stuck in
-    /// a long poll (`sched/watch.rs`), and wakes someone to take them.
-    /// Returns how many tasks it stole.
-    pub fn steal_all(handle: &crate::Handle) -> usize {
-        handle.shared.watch.steal_all(&handle.shared)
+    /// One tick of a monitor (`sched/watch.rs`) on the calling thread: it
+    /// enters `handle`'s runtime as a runner, steals the next-run slot and
+    /// the share of every other runner with the real `Watch::steal_stale`
+    /// (under loom and shuttle every runner reads as stuck in one run),
+    /// runs what it stole, and leaves. Returns how many tasks it stole.
+    pub fn monitor_tick(handle: &crate::Handle) -> usize {
+        handle.shared.watch.steal_and_run(&handle.shared)
     }
 }
 #[cfg(not(any(tempo_loom, tempo_shuttle)))]

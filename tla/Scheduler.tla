@@ -58,7 +58,10 @@ Statuses == {"Unborn", "Idle", "Scheduled", "Running",
 (* there is nothing to do and is about to block in Driver::park (the check *)
 (* and the blocking syscall are two steps in the code: that window is what *)
 (* the driver's unpark token is for).                                      *)
-WStates == {"Active", "Parked", "DriverParking", "DriverParked", "Exited"}
+(* "Stealing" = a monitor (sched/watch.rs) back from its TICK timeout,     *)
+(* inside Watch::steal_stale: it has robbed a lane into its private buffer *)
+(* (stolen) and fills its own share next (StealFill).                      *)
+WStates == {"Active", "Parked", "DriverParking", "DriverParked", "Exited", "Stealing"}
 
 VARIABLES
     \* ---- the per-task state word (one AtomicUsize in the code) ----
@@ -88,6 +91,10 @@ VARIABLES
     rerun,          \* [W -> Seq(T)]: tasks the worker's runs re-posted (PollPending's
                     \*   again-branch, worker.rs invariant 5), appended to ready by its
                     \*   next pop or at the end of its batch (RerunFlush)
+    stolen,         \* [W -> Seq(T)]: what the monitor v has stolen in its current
+                    \*   Watch::steal_stale (a VecDeque on its stack), between the
+                    \*   swap or CAS that took it (StealSlot, StealShare) and the fill
+                    \*   of its own share (StealFill); empty unless wstate[v] = "Stealing"
     slot,           \* [W -> T \cup {None}]: the worker's next-run slot (sched/running.rs):
                     \*   a task its run moved Idle -> Scheduled, run next by that worker
     notifying,      \* SUBSET T: the pusher of t found front empty and owes a notify
@@ -115,7 +122,7 @@ VARIABLES
     budget          \* Nat: environment events left
 
 taskVars  == <<status, notified, cancelled, woken, signaled, started, wakeOwed>>
-queueVars == <<front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, share, rerun>>
+queueVars == <<front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, share, rerun, stolen>>
 schedVars == <<schedHolder, driverToken, phase, lateRound>>
 workVars  == <<hand, dropping, wstate, tryRole>>
 rtVars    == <<registryClosed, shutdown, budget>>
@@ -138,11 +145,16 @@ SumRerun(ws, t) == IF ws = {} THEN 0
                    ELSE LET w == CHOOSE x \in ws : TRUE
                         IN Occ(rerun[w], t) + SumRerun(ws \ {w}, t)
 RerunCount(t) == SumRerun(W, t)
+RECURSIVE SumStolen(_, _)
+SumStolen(ws, t) == IF ws = {} THEN 0
+                    ELSE LET w == CHOOSE x \in ws : TRUE
+                         IN Occ(stolen[w], t) + SumStolen(ws \ {w}, t)
+StolenCount(t) == SumStolen(W, t)
 (* Number of "places" holding a reference that owes t a run / a trip to the heap. *)
 Places(t)     == Occ(front, t) + Occ(local, t) + Occ(ready, t) + Occ(expq, t)
                  + (IF t \in pending THEN 1 ELSE 0) + Cardinality(Holders(t))
                  + Cardinality(SlotHolders(t))
-                 + ShareCount(t) + RerunCount(t)
+                 + ShareCount(t) + RerunCount(t) + StolenCount(t)
 ReadyEmpty    == ready = <<>> /\ expq = <<>>   \* ReadyQueue::len() = 0 (both lanes)
 OnWayToSched(t) == t \in pending \/ InSeq(front, t) \/ InSeq(local, t)
 AllExited     == \A w \in W : wstate[w] = "Exited"
@@ -168,6 +180,7 @@ Init ==
     /\ pending = {}  /\ notifying = {}
     /\ slot = [w \in W |-> None]
     /\ share = [w \in W |-> <<>>]
+    /\ stolen = [w \in W |-> <<>>]
     /\ rerun = [w \in W |-> <<>>]
     /\ schedHolder = NoWorker  /\ driverToken = FALSE  /\ phase = "Round"
     /\ lateRound = {}
@@ -242,7 +255,7 @@ SpawnRegister(t) ==
     /\ status'  = [status EXCEPT ![t] = "Scheduled"]
     /\ pending' = pending \cup {t}
     /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, slot, share, rerun>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, slot, share, rerun, stolen>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* State::transition_to_notified (Waker::wake).  This is also the whole    *)
@@ -257,7 +270,7 @@ Wake(t, w) ==
     /\ budget' = budget - 1
     /\ WakeEffect(t, w)
     /\ UNCHANGED <<started, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, share, rerun>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, share, rerun, stolen>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 (* State::transition_to_woken: absorbed (no change at all) if a signal is   *)
@@ -272,7 +285,7 @@ Wakeup(t, w) ==
          ELSE /\ woken' = [woken EXCEPT ![t] = TRUE]
               /\ WakeEffect(t, w)
     /\ UNCHANGED <<started, cancelled, signaled>>
-    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, share, rerun>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, share, rerun, stolen>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 (* State::transition_to_signaled: signals do not stack (a boolean). *)
@@ -283,7 +296,7 @@ Signal(t, w) ==
     /\ signaled' = [signaled EXCEPT ![t] = TRUE]
     /\ WakeEffect(t, w)
     /\ UNCHANGED <<started, cancelled, woken, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, share, rerun>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, share, rerun, stolen>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 (* State::transition_to_cancelled (JoinHandle::abort) *)
@@ -294,7 +307,7 @@ Abort(t, w) ==
     /\ cancelled' = [cancelled EXCEPT ![t] = TRUE]
     /\ WakeEffect(t, w)
     /\ UNCHANGED <<started, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, share, rerun>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, share, rerun, stolen>>
     /\ UNCHANGED <<schedVars, workVars, registryClosed, shutdown>>
 
 -----------------------------------------------------------------------------
@@ -312,7 +325,7 @@ PushFront(t) ==
          ELSE /\ front' = Append(front, t)
               /\ notifying' = IF front = <<>> /\ Mutant # "NoPushNotify"
                                 THEN notifying \cup {t} ELSE notifying
-    /\ UNCHANGED <<taskVars, frontClosed, ready, expq, heap, due, local, slot, share, rerun>>
+    /\ UNCHANGED <<taskVars, frontClosed, ready, expq, heap, due, local, slot, share, rerun, stolen>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* The second half of the pusher's SeqCst Dekker pair (after the push):    *)
@@ -331,7 +344,7 @@ NotifySched(t) ==
                      /\ UNCHANGED driverToken
                 ELSE /\ driverToken' = (Mutant # "NoDriverToken" \/ driverToken)
                      /\ UNCHANGED wstate
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, slot, share, rerun>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, slot, share, rerun, stolen>>
     /\ UNCHANGED <<schedHolder, phase, lateRound, hand, dropping, tryRole, rtVars>>
 
 -----------------------------------------------------------------------------
@@ -393,7 +406,7 @@ SchedTakeFront(w) ==
     /\ local' = front
     /\ front' = <<>>
     /\ phase' = "Drained"
-    /\ UNCHANGED <<taskVars, frontClosed, ready, expq, heap, due, pending, notifying, slot, share, rerun>>
+    /\ UNCHANGED <<taskVars, frontClosed, ready, expq, heap, due, pending, notifying, slot, share, rerun, stolen>>
     /\ UNCHANGED <<schedHolder, driverToken, lateRound, workVars, rtVars>>
 
 (* Sched::dispatch (RoleGuard::round -> State::transition_to_dispatched):  *)
@@ -433,7 +446,7 @@ SchedDispatch(w) ==
             [] OTHER ->          \* Complete: swept by shutdown, drop the reference
                  UNCHANGED <<status, heap, due, ready, wstate, slot>>
     /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, expq, pending, notifying, share, rerun>>
+    /\ UNCHANGED <<front, frontClosed, expq, pending, notifying, share, rerun, stolen>>
     /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
 (* Sched::expire (RoleGuard::round -> WaitingHeap::pop_expired,             *)
@@ -454,7 +467,7 @@ SchedExpire(w, t) ==
               /\ NotifyOne
          ELSE UNCHANGED <<status, expq, wstate>>   \* Scheduled: a wake beat the deadline
     /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, local, pending, notifying, slot, share, rerun>>
+    /\ UNCHANGED <<front, frontClosed, ready, local, pending, notifying, slot, share, rerun, stolen>>
     /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
 (* SchedRole::release (RoleGuard::drop): after a full round (take_all,     *)
@@ -510,7 +523,7 @@ DriverTimeout(w) ==
 Tick(t) ==
     /\ t \in heap \ due
     /\ due' = due \cup {t}
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, local, pending, notifying, slot, share, rerun>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, local, pending, notifying, slot, share, rerun, stolen>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 -----------------------------------------------------------------------------
@@ -552,7 +565,7 @@ WorkerPop(w) ==
             /\ share' = [share EXCEPT ![w] = Tail(got)]
          /\ expq'  = SubSeq(expq, ke + 1, Len(expq))
          /\ ready' = SubSeq(ready, kf + 1, Len(ready))
-    /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying, slot, rerun>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, heap, due, local, pending, notifying, slot, rerun, stolen>>
     /\ UNCHANGED <<schedVars, dropping, wstate, tryRole, rtVars>>
 
 (* run_loop runs the next task of its share (after its slot, within the    *)
@@ -565,7 +578,7 @@ WorkerTakeShare(w) ==
     /\ schedHolder # w                  \* not during a round between runs
     /\ hand'  = [hand EXCEPT ![w] = Head(share[w])]
     /\ share' = [share EXCEPT ![w] = Tail(share[w])]
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, rerun>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, rerun, stolen>>
     /\ UNCHANGED <<schedVars, dropping, wstate, tryRole, rtVars>>
 
 (* worker::run_loop takes the task its last run put in the next-run slot  *)
@@ -580,7 +593,7 @@ WorkerTakeSlot(w) ==
                                         \* next (WorkerExit gives the pass back)
     /\ hand' = [hand EXCEPT ![w] = slot[w]]
     /\ slot' = [slot EXCEPT ![w] = None]
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, share, rerun>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, share, rerun, stolen>>
     /\ UNCHANGED <<schedVars, dropping, wstate, tryRole, rtVars>>
 
 (* worker::take_own_rerun, on a one-runner runtime: with nothing in its    *)
@@ -612,7 +625,7 @@ WorkerTakeRerun(w) ==
     /\ heap = {}
     /\ hand'  = [hand EXCEPT ![w] = Head(rerun[w])]
     /\ rerun' = [rerun EXCEPT ![w] = Tail(rerun[w])]
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, share>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, share, stolen>>
     /\ UNCHANGED <<schedVars, dropping, wstate, tryRole, rtVars>>
 
 (* worker::run_loop after BATCH runs: the slot's task goes to the worker's  *)
@@ -628,7 +641,7 @@ SlotFlush(w) ==
     /\ w \notin lateRound               \* late worker's slot holds a pass
     /\ rerun' = [rerun EXCEPT ![w] = Append(rerun[w], slot[w])]
     /\ slot' = [slot EXCEPT ![w] = None]
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, share>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, share, stolen>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* worker::run_loop at the end of its batch (ReadyQueue::push_batch): the   *)
@@ -653,44 +666,97 @@ RerunFlush(w) ==
     /\ ready' = ready \o rerun[w]
     /\ rerun' = [rerun EXCEPT ![w] = <<>>]
     /\ NotifyOne \/ UNCHANGED wstate
-    /\ UNCHANGED <<taskVars, front, frontClosed, expq, heap, due, local, pending, notifying, slot, share>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, expq, heap, due, local, pending, notifying, slot, share, stolen>>
     /\ UNCHANGED <<schedVars, hand, dropping, rtVars>>
 
 (***************************************************************************)
 (* The watch (sched/watch.rs): work a worker holds privately never waits    *)
 (* behind its long poll while another runner idles.  The monitor v, a      *)
 (* sleeping runner whose TICK timeout fires (it ticks while some runner is  *)
-(* awake), steals the slot and the share of a worker w that has been inside *)
-(* one run since its previous tick into its own share (its lane's ring),    *)
-(* wakes, and runs them (WorkerTakeShare after its release of the role, if  *)
-(* it slept in the driver).  Enabled at any point of any run of w, for any  *)
-(* sleeping v: the timer, the run counter and the claim protocol that picks *)
-(* the monitor are over-approximated by nondeterminism.  No fairness: a     *)
-(* steal is a shortcut, liveness never relies on it.  The slot is taken     *)
-(* with a swap and the share with one CAS on w's lane, as the owner takes   *)
-(* each (its swap at the run's end, its CAS per task, both after the run    *)
-(* here): exactly one of the two gets a task (watch.rs invariants 1 and 6). *)
-(* The two are one step here: w, inside its run, touches neither but to    *)
-(* fill an empty slot (a wake), which a later tick may steal.  Mutant      *)
-(* StealCopiesSlot: the owner's take is a load and a store, so a steal      *)
-(* between them leaves the task in the slot as well.                       *)
+(* awake), runs Watch::steal_stale: for each lane whose run counter shows   *)
+(* one run in progress since its previous look, it swaps the lane's slot    *)
+(* out (StealSlot) and takes its share with one CAS (StealShare), each into *)
+(* a private buffer (stolen[v], a VecDeque on its stack); after the last    *)
+(* lane it moves the buffer into its own share, its lane's ring, which is   *)
+(* empty (StealFill: Lane::fill), and runs it (WorkerTakeShare, after its   *)
+(* release of the role if it slept in the driver).  Three kinds of atomic   *)
+(* step, three actions; the robbed worker w runs on between them.  v is     *)
+(* "Stealing" from its first take to its fill: awake, doing nothing else.   *)
+(*                                                                         *)
+(* Over-approximated by nondeterminism: the timer, the run counter and the *)
+(* claim protocol that picks the monitor (watch.rs invariants 2 and 4).  A  *)
+(* sleeping v may start a steal at any time; a take is enabled whenever w's *)
+(* slot or share holds a task, not only inside w's run: the counter is a   *)
+(* hint read before the swap and the CAS, and w's run may end (and a later  *)
+(* one begin) in between, so the code too takes from a lane between two    *)
+(* runs.  (The spec's slot[w] also holds a pass after the round, which the  *)
+(* code keeps in the worker's private buffer, out of reach: stealing it is  *)
+(* a behaviour only the spec has.)  No fairness on StealSlot/StealShare: a  *)
+(* steal is a shortcut, liveness never relies on it; weak fairness on       *)
+(* StealFill: a monitor that has begun finishes its steal_stale.            *)
+(*                                                                         *)
+(* The slot is taken with a swap and the share with one CAS on w's lane, as *)
+(* the owner takes each (its swap at the run's end, its CAS per task):      *)
+(* exactly one of the two gets a task (watch.rs invariants 1 and 6).        *)
+(* Mutant StealCopiesSlot: the owner's take is a load and a store, so a     *)
+(* steal between them leaves the task in the slot as well.                  *)
 (***************************************************************************)
 
-(* Watch::woke -> Watch::steal_stale -> Lane::steal, Lane::steal_share,    *)
-(* then Lane::fill of the monitor's own ring.                               *)
-Steal(w, v) ==
+ShareCap == 33   \* watch.rs SHARE_CAP = worker.rs BATCH + 1: a lane's ring
+
+(* A sleeping runner starts, or a stealing one goes on with, its steal. *)
+MayRob(v) == wstate[v] \in {"Parked", "DriverParked", "Stealing"}
+
+(* Lane::steal (from Watch::steal_stale): the swap of w's slot.  Not the    *)
+(* holder's slot during its round: that holds only a pass (the code's lane  *)
+(* slot is empty then).                                                     *)
+StealSlot(w, v) ==
     /\ v # w
-    /\ hand[w] # None
-    /\ slot[w] # None \/ share[w] # <<>>
-    /\ wstate[v] \in {"Parked", "DriverParked"}
-    /\ share' = [share EXCEPT ![v] = (IF slot[w] = None THEN <<>> ELSE <<slot[w]>>)
-                                        \o share[w],
-                             ![w] = <<>>]
+    /\ slot[w] # None
+    /\ schedHolder # w
+    /\ MayRob(v)
+    /\ stolen' = [stolen EXCEPT ![v] = Append(stolen[v], slot[w])]
     /\ IF Mutant = "StealCopiesSlot"
          THEN UNCHANGED slot
          ELSE slot' = [slot EXCEPT ![w] = None]
-    /\ wstate' = [wstate EXCEPT ![v] = "Active"]
-    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, rerun>>
+    /\ wstate' = [wstate EXCEPT ![v] = "Stealing"]
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, share, rerun>>
+    /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
+
+(* Lane::steal_share (from Watch::steal_stale): the CAS head -> tail that   *)
+(* takes the rest of w's share.                                             *)
+StealShare(w, v) ==
+    /\ v # w
+    /\ share[w] # <<>>
+    /\ MayRob(v)
+    /\ stolen' = [stolen EXCEPT ![v] = stolen[v] \o share[w]]
+    /\ share'  = [share EXCEPT ![w] = <<>>]
+    /\ wstate' = [wstate EXCEPT ![v] = "Stealing"]
+    /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, rerun>>
+    /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
+
+(* Watch::steal_stale after its last lane: Lane::fill of v's own ring,      *)
+(* which is empty (fill's debug_assert; HandOK: v parked or slept in the    *)
+(* driver with an empty share, and nobody fills it meanwhile).  Beyond the *)
+(* ring's room, ShareCap, the rest goes to the head of the ready queue      *)
+(* (ReadyQueue::push_front_batch, then Idle::notify_one), just before the   *)
+(* fill in the code: the two commute, only v reads its own ring.  That     *)
+(* needs more than ShareCap tasks: never with the T of the configs (at most *)
+(* 3 tasks), nor in the code with two runners (one lane robbed: its slot   *)
+(* and at most BATCH - 1 share tasks); the branch is written, not checked.  *)
+StealFill(v) ==
+    /\ wstate[v] = "Stealing"
+    /\ share[v] = <<>>
+    /\ LET k == Len(stolen[v])
+           n == IF k > ShareCap THEN ShareCap ELSE k
+       IN /\ share' = [share EXCEPT ![v] = SubSeq(stolen[v], 1, n)]
+          /\ ready' = SubSeq(stolen[v], n + 1, k) \o ready
+          /\ IF k > ShareCap /\ ParkedWorkers # {} /\ Mutant # "NoWorkerWakeups"
+               THEN \E p \in ParkedWorkers :
+                      wstate' = [wstate EXCEPT ![v] = "Active", ![p] = "Active"]
+               ELSE wstate' = [wstate EXCEPT ![v] = "Active"]
+    /\ stolen' = [stolen EXCEPT ![v] = <<>>]
+    /\ UNCHANGED <<taskVars, front, frontClosed, expq, heap, due, local, pending, notifying, slot, rerun>>
     /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
 (* State::transition_to_running.  If cancelled, the worker drops the future *)
@@ -746,7 +812,7 @@ SpawnLocal(t, w) ==
     /\ status' = [status EXCEPT ![t] = "Scheduled"]
     /\ rerun'  = [rerun EXCEPT ![w] = Append(rerun[w], t)]
     /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, share>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, share, stolen>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* State::transition_to_idle: the poll returned Pending.  hasDeadline: the  *)
@@ -780,7 +846,7 @@ PollPending(w) ==
                                   ELSE /\ status'  = [status EXCEPT ![t] = "Idle"]
                                        /\ UNCHANGED pending
     /\ UNCHANGED <<started, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, slot, share>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, notifying, slot, share, stolen>>
     /\ UNCHANGED <<schedVars, wstate, tryRole, rtVars>>
 
 (* State::transition_to_complete: the poll returned Ready (output stored). *)
@@ -865,7 +931,7 @@ WorkerExit(w) ==
     /\ slot'   = [slot EXCEPT ![w] = None]
     /\ share'  = [share EXCEPT ![w] = <<>>]
     /\ rerun'  = [rerun EXCEPT ![w] = <<>>]
-    /\ UNCHANGED <<taskVars, front, frontClosed, expq, heap, due, local, pending, notifying>>
+    /\ UNCHANGED <<taskVars, front, frontClosed, expq, heap, due, local, pending, notifying, stolen>>
     /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
 (* Shared::finish_shutdown, per registered task: State::transition_to_     *)
@@ -891,7 +957,7 @@ FrontClose ==
     /\ frontClosed' = TRUE
     /\ front' = <<>>  /\ ready' = <<>>  /\ expq' = <<>>  /\ local' = <<>>
     /\ heap' = {}     /\ due' = {}
-    /\ UNCHANGED <<taskVars, pending, notifying, slot, share, rerun, schedVars, workVars, rtVars>>
+    /\ UNCHANGED <<taskVars, pending, notifying, slot, share, rerun, schedVars, workVars, rtVars, stolen>>
 
 ShutdownDone ==
     /\ shutdown /\ AllExited /\ frontClosed
@@ -914,7 +980,8 @@ WorkerNext(w) ==
     \/ StartPoll(w) \/ ReceiveSignal(w) \/ ConsumeWoken(w)
     \/ PollPending(w) \/ PollReady(w) \/ FinishCancel(w)
     \/ WorkerPark(w) \/ WorkerExit(w)
-    \/ \E v \in W : Steal(w, v)
+    \/ \E v \in W : StealSlot(w, v) \/ StealShare(w, v)
+    \/ StealFill(w)
 
 EnvNext ==
     \/ \E t \in T : SpawnRegister(t)
@@ -974,6 +1041,9 @@ Fairness ==
          /\ WF_vars(PollPending(w) \/ PollReady(w) \/ FinishCancel(w))
          /\ WF_vars(WorkerPark(w))
          /\ WF_vars(WorkerExit(w))
+         \* A monitor that has begun its steal_stale finishes it (the first
+         \* take, StealSlot/StealShare, has no fairness).
+         /\ WF_vars(StealFill(w))
     /\ \A t \in T :
          /\ WF_vars(PushFront(t))
          /\ WF_vars(NotifySched(t))
@@ -1003,6 +1073,7 @@ TypeOK ==
     /\ pending \subseteq T /\ notifying \subseteq T
     /\ slot \in [W -> T \cup {None}]
     /\ share \in [W -> Seq(T)]
+    /\ stolen \in [W -> Seq(T)]
     /\ rerun \in [W -> Seq(T)]
     /\ schedHolder \in W \cup {NoWorker}
     /\ driverToken \in BOOLEAN /\ phase \in {"Round", "Drained", "Woke"}
@@ -1045,7 +1116,7 @@ HandOK ==
         /\ hand[w] # None => status[hand[w]] \in {"Scheduled", "Running"}
         /\ w \in dropping => hand[w] # None /\ status[hand[w]] = "Running"
                              /\ cancelled[hand[w]]
-        /\ wstate[w] \in {"Parked", "DriverParking", "DriverParked", "Exited"}
+        /\ wstate[w] \in {"Parked", "DriverParking", "DriverParked", "Exited", "Stealing"}
               => hand[w] = None
         \* The next-run slot: a task woken Idle -> Scheduled by the worker's own
         \* run, never in the heap; only an active worker has one, and the sched
@@ -1069,13 +1140,22 @@ HandOK ==
                               /\ \A i \in 1..Len(rerun[w]) :
                                     /\ status[rerun[w][i]] = "Scheduled"
                                     /\ rerun[w][i] \notin heap
+        \* The monitor's private buffer (Watch::steal_stale): non-empty exactly
+        \* while it steals; it slept with an empty slot, share and rerun list
+        \* and touches none of them until its fill, which needs the share empty.
+        /\ stolen[w] # <<>> <=> wstate[w] = "Stealing"
+        /\ wstate[w] = "Stealing" => /\ slot[w] = None /\ share[w] = <<>>
+                                     /\ rerun[w] = <<>>
+                                     /\ \A i \in 1..Len(stolen[w]) :
+                                          /\ status[stolen[w][i]] = "Scheduled"
+                                          /\ stolen[w][i] \notin heap
 
 (* The sched role and the driver. *)
 SchedRoleOK ==
     /\ local # <<>> => schedHolder # NoWorker
     /\ schedHolder # NoWorker =>
           /\ hand[schedHolder] = None
-          /\ wstate[schedHolder] \in {"Active", "DriverParking", "DriverParked"}
+          /\ wstate[schedHolder] \in {"Active", "DriverParking", "DriverParked", "Stealing"}
     /\ \A w \in W : wstate[w] \in {"DriverParking", "DriverParked"} => schedHolder = w
 
 (* Someone always drives the timers: if the waiting heap is non-empty and  *)

@@ -52,6 +52,12 @@ Observed(e) ==
       [] e.a = "SchedExpire"   -> \E w \in W : SchedExpire(w, e.t)
       [] e.a = "ShutdownSweep" -> ShutdownSweep(e.t)
       [] e.a = "ShutdownBegin" -> ShutdownBegin
+      \* The monitor's steal (sched/watch.rs): the slot's task, the first task
+      \* of the share it took, or (no task) the fill of its own share.
+      [] e.a = "StealSlot"     -> \E w, v \in W : slot[w] = e.t /\ StealSlot(w, v)
+      [] e.a = "StealShare"    -> \E w, v \in W : share[w] # <<>> /\ Head(share[w]) = e.t
+                                                 /\ StealShare(w, v)
+      [] e.a = "StealFill"     -> \E v \in W : StealFill(v)
 
 (* Steps the code does not trace. *)
 Hidden ==
@@ -61,7 +67,6 @@ Hidden ==
                     \/ WorkerTakeSlot(w) \/ SlotFlush(w) \/ RerunFlush(w)
                     \/ SchedBusy(w) \/ WorkerTakeRerun(w)
                     \/ WorkerPark(w) \/ WorkerExit(w)
-                    \/ \E v \in W : Steal(w, v)
     \/ \E t \in T : NotifySched(t) \/ Tick(t)
     \/ FrontClose
 

@@ -127,14 +127,13 @@ impl ReadyQueue {
 
     /// Puts tasks, in order, at the head of the FIFO lane: what a monitor
     /// stole from several runners at once beyond its own share's room
-    /// (`watch.rs`), or what a loom model's stealer took. A share was
+    /// (`watch.rs`). A share was
     /// popped from the head, so its tasks go back ahead of everything
     /// pushed since (FIFO start order); a slot task is a wake, for which
     /// no order is promised. Returns how many.
     ///
-    /// TLA+: none with two workers (the spec's `Steal` moves everything to
-    /// the monitor's share; with more runners the overflow is a push that
-    /// any worker may pop, like `RerunFlush`).
+    /// TLA+: the overflow branch of `StealFill` (more than `ShareCap`
+    /// stolen; never with two runners, nor with the configs' tasks).
     pub(crate) fn push_front_batch(&self, batch: &mut VecDeque<Notified>) -> usize {
         let k = batch.len();
         if k == 0 {

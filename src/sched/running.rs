@@ -49,7 +49,7 @@
 //!    invariant 5; TLA+: `WorkerTakeSlot`, `SlotFlush`). While the run goes
 //!    on, the *monitor* (`watch.rs` invariant 4: a sleeping runner that
 //!    ticks while others are awake) may swap the task out and run it
-//!    once the run has lasted a tick (TLA+: `Steal`): a kept task
+//!    once the run has lasted a tick (TLA+: `StealSlot`): a kept task
 //!    never waits for a long poll's end while another worker idles (before,
 //!    it did: tokio's LIFO-slot starvation). Exactly one of the two swaps
 //!    gets it (`watch.rs` invariant 1). Keeping a task costs the owner a

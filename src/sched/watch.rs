@@ -24,7 +24,11 @@
 //! [`TICK`] instead of untimed; each time it wakes it steals the slot of
 //! every runner whose run counter shows one run in progress since its
 //! previous look, and its share ([`Watch::steal_stale`]), into its own
-//! share, and runs them. (Pushed back to the ready queue instead, they
+//! share, and runs them. The steal is several atomic steps, each a TLA+
+//! action: per robbed runner a swap of its slot (`StealSlot`) and a CAS on
+//! its share (`StealShare`), each into a private buffer, then the fill of
+//! the monitor's own (empty) share (`StealFill`); the robbed runner goes on
+//! meanwhile. (Pushed back to the ready queue instead, they
 //! could be popped back by their first owner, between the end of its run
 //! and the monitor's pop, and stolen again at the next long run, forever:
 //! TLC found that lasso, `SchedulerLive2.cfg`.) A held task therefore
@@ -46,7 +50,7 @@
 //!    slot (no one else can fill it, so its own load of null is stable);
 //!    the owner takes it with a swap ([`Lane::take`]) and a stealer with a
 //!    swap ([`Lane::steal`]): exactly one of them gets the notification
-//!    (TLA+: `WorkerTakeSlot`/`SlotFlush` and `Steal`; loom:
+//!    (TLA+: `WorkerTakeSlot`/`SlotFlush` and `StealSlot`; loom:
 //!    `slot_owner_vs_stealer`). A load and a store for the owner's take
 //!    would let both run the task.
 //! 2. `Lane::runs` is written by its owner only (`Relaxed` load + store on
@@ -101,14 +105,25 @@
 //!    with a CAS `head → tail` after reading them ([`Lane::steal_share`],
 //!    `tail` with Acquire): `head` only grows, so a stealer whose CAS
 //!    succeeds read entries that nobody rewrote, and exactly one CAS gets
-//!    each task (TLA+: `WorkerTakeShare` and `Steal`).
+//!    each task (TLA+: `WorkerTakeShare` and `StealShare`; loom:
+//!    `share_owner_vs_stealer`). What a monitor steals waits in its private
+//!    buffer until it fills its own ring, which is empty (it slept holding
+//!    nothing): `StealFill`.
 //!
 //! Under loom and shuttle nobody ticks (there is no clock; a timed sleep
 //! returns at once), so the run counter, `awake` and the claim are left
-//! out there ([`TICKING`]; they are policy, invariant 4): the lanes, the
-//! owner's swap and CAS and the steals are the real code, and `loom-tests` drives the steal
-//! directly. The claim protocol is argued above, not model-checked (the
-//! spec over-approximates it by nondeterminism).
+//! out there ([`TICKING`]; they are policy, invariant 4): a lane's counter
+//! is never bumped and reads as one run seen twice (`runs = seen = 1`), so
+//! every lane is stale for good. The lanes, the owner's swap and CAS and
+//! the whole steal are the real code: `loom-tests/watch.rs` runs
+//! [`Watch::steal_stale`] on a thread that enters as a runner and then runs
+//! what it stole (`Watch::steal_and_run`), racing the owner's run end,
+//! `pop_share` and `take` at any point of its loop, with the trace oracle
+//! on (its steps are the visible `StealSlot`, `StealShare` and `StealFill`
+//! of the TLA+ log). The counter's reads are hints anyway (a steal may
+//! land after the run it saw ended), and the claim protocol is argued
+//! above, not model-checked (the spec over-approximates both by
+//! nondeterminism).
 
 use super::Shared;
 use crate::shim::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::*};
@@ -159,13 +174,17 @@ pub(crate) struct Lane {
 
 impl Lane {
     fn new() -> Lane {
+        // Under loom and shuttle the counter is not kept (`bump`): a lane
+        // reads as inside one run since the previous look for good, so a
+        // model's `steal_stale` robs every lane it finds (module docs).
+        let stale = usize::from(!TICKING);
         Lane {
             slot: AtomicPtr::new(std::ptr::null_mut()),
             share: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
             head: AtomicUsize::new(0),
             tail: AtomicUsize::new(0),
-            runs: AtomicUsize::new(0),
-            seen: AtomicUsize::new(0),
+            runs: AtomicUsize::new(stale),
+            seen: AtomicUsize::new(stale),
             seen_at: Mutex::new(None),
             unwatched: AtomicBool::new(false),
         }
@@ -207,7 +226,7 @@ impl Lane {
 
     /// Steals the slot's notification (any thread).
     ///
-    /// TLA+: the slot part of `Steal`
+    /// TLA+: `StealSlot(w, v)` (into `v`'s private buffer; traced)
     pub(crate) fn steal(&self) -> Option<Notified> {
         if self.slot.load(Relaxed).is_null() {
             return None;
@@ -216,10 +235,10 @@ impl Lane {
         let p = self.slot.swap(std::ptr::null_mut(), Acquire);
         let n = NonNull::new(p).map(|p| Notified(RawTask::from_ptr(p)));
         // The steal settles the push that the wake into the slot owed, as
-        // the owner's take does (`trace::slot_take`).
+        // the owner's take does (`trace::steal_slot`).
         #[cfg(any(tempo_loom, tempo_shuttle))]
         if let Some(n) = &n {
-            trace!(slot_take(n.raw().state() as *const _ as usize));
+            trace!(steal_slot(n.raw().state() as *const _ as usize));
         }
         n
     }
@@ -227,7 +246,8 @@ impl Lane {
     /// Moves `from` into the share, which is empty (owner only, invariant
     /// 6). `from` holds at most `SHARE_CAP` notifications.
     ///
-    /// TLA+: the share part of `WorkerPop`
+    /// TLA+: the share part of `WorkerPop`; for a monitor's own ring,
+    /// `StealFill(v)` ([`Watch::steal_stale`])
     pub(crate) fn fill(&self, from: &mut VecDeque<Notified>) {
         debug_assert!(self.share_is_empty() && from.len() <= SHARE_CAP);
         // Relaxed: only the owner writes `tail` and the entries.
@@ -276,7 +296,7 @@ impl Lane {
 
     /// Steals the whole share (any thread, invariant 6) into `out`.
     ///
-    /// TLA+: the share part of `Steal`
+    /// TLA+: `StealShare(w, v)` (into `v`'s private buffer; traced)
     pub(crate) fn steal_share(&self, out: &mut VecDeque<Notified>) {
         // Acquire (`tail`): pairs with the Release store in `fill`, so the
         // entries below are the ones it wrote.
@@ -295,10 +315,16 @@ impl Lane {
         // Relaxed success: the Acquire load of `tail` ordered the entries;
         // the owner's pops read only its own writes.
         if self.head.compare_exchange(h, t, Relaxed, Relaxed).is_ok() {
+            #[cfg(any(tempo_loom, tempo_shuttle))]
+            let first = out.len();
             for p in &got[..t - h] {
                 if let Some(p) = NonNull::new(*p) {
                     out.push_back(Notified(RawTask::from_ptr(p)));
                 }
+            }
+            #[cfg(any(tempo_loom, tempo_shuttle))]
+            if let Some(n) = out.get(first) {
+                trace!(steal_share(n.raw().state() as *const _ as usize));
             }
         }
     }
@@ -556,7 +582,14 @@ impl Watch {
     /// robbed at once) goes to the head of the ready queue, and a sleeper
     /// is woken for it. Returns how many.
     ///
-    /// TLA+: `Steal(w, v)`, `v` the caller (per robbed runner `w`)
+    /// Not one atomic step: per robbed lane a swap of its slot and a CAS on
+    /// its ring, each into `stolen` (private), then the fill of the
+    /// caller's ring; the robbed runners go on meanwhile (their runs may
+    /// end, their rings be popped: the CAS then fails or takes the rest).
+    ///
+    /// TLA+: per robbed runner `w`, `StealSlot(w, v)` ([`Lane::steal`]) and
+    /// `StealShare(w, v)` ([`Lane::steal_share`]); then `StealFill(v)` (the
+    /// overflow's push and the fill), `v` the caller
     pub(crate) fn steal_stale(&self, shared: &Shared, own: &Arc<Lane>) -> usize {
         let mut stolen = VecDeque::new();
         for l in self.lanes.lock().iter() {
@@ -579,25 +612,46 @@ impl Watch {
         }
         if !stolen.is_empty() {
             own.fill(&mut stolen);
+            trace!(steal_fill());
         }
         k
     }
 
-    /// Steals every runner's slot and share, stale or not (loom models: the
-    /// steal racing the owner's take), to the head of the ready queue, and
-    /// makes sure someone takes them (the caller is no runner). Returns how
-    /// many.
+    /// A monitor's tick for the loom models (no clock there, so nobody
+    /// ticks: module docs). The calling thread enters as a runner with a
+    /// lane of its own, as a sleeping runner back from its `TICK` would be
+    /// (it holds nothing), steals with [`steal_stale`](Self::steal_stale)
+    /// (under loom every lane reads as stale), runs what it stole as
+    /// `worker::run_loop` does (its share, and a task a run keeps in its
+    /// slot next), gives what its runs re-posted to the ready queue and
+    /// leaves. Returns how many tasks it stole.
+    ///
+    /// TLA+: `StealSlot`/`StealShare`/`StealFill` of a `Parked` `v`, then
+    /// `v`'s `WorkerTakeShare`/`WorkerTakeSlot` and runs; a re-post is
+    /// flushed without trying the role (`RerunFlush` wants `SchedBusy` or
+    /// the role first): the models' monitors run no task that re-posts
     #[cfg(any(tempo_loom, tempo_shuttle))]
-    pub(crate) fn steal_all(&self, shared: &Shared) -> usize {
-        let mut stolen = VecDeque::new();
-        for l in self.lanes.lock().iter() {
-            stolen.extend(l.steal());
-            l.steal_share(&mut stolen);
+    pub(crate) fn steal_and_run(&self, shared: &Shared) -> usize {
+        let _runner = shared.enter_runner();
+        trace!(runner_enters());
+        let e = self.enter();
+        let k = self.steal_stale(shared, &e.lane);
+        let mut rerun = VecDeque::new();
+        let mut next: Option<Notified> = None;
+        loop {
+            let n = if let Some(n) = next.take() {
+                // TLA+: `WorkerTakeSlot`
+                trace!(slot_take(n.raw().state() as *const _ as usize));
+                n
+            } else if let Some(n) = e.lane.pop_share() {
+                // TLA+: `WorkerTakeShare`
+                n
+            } else {
+                break;
+            };
+            next = super::worker::run_task(shared, &e.lane, n, &mut rerun);
         }
-        let k = shared.ready.push_front_batch(&mut stolen);
-        if k > 0 {
-            // The pusher's half of `shared.rs` invariant 1, as for a
-            // front-queue push: a role holder may sleep in the driver.
+        if shared.ready.push_batch(&mut rerun) > 0 {
             shared.notify_sched();
         }
         k

@@ -17,7 +17,7 @@
 //!    worker's lane (`watch.rs`) keeps both where a *monitor*, a sleeping
 //!    runner that wakes every `watch::TICK` while some runner is awake,
 //!    steals them into its own share, and runs them, once one run has
-//!    lasted a tick (TLA+: `Steal`; `tests/fairness.rs`:
+//!    lasted a tick (TLA+: `StealSlot`, `StealShare`, `StealFill`; `tests/fairness.rs`:
 //!    `woken_task_runs_while_its_waker_keeps_running_two_workers`,
 //!    `ready_task_does_not_wait_behind_a_long_poll_while_a_worker_idles_two_workers`).
 //! 2. A worker parks only after re-checking for work with the handshakes of
@@ -37,7 +37,7 @@
 //!    one holds while it sleeps (TLA+: `share[w]`, `WorkerPop`,
 //!    `WorkerTakeShare`). Nor while it runs a long poll and another runner
 //!    idles: the monitor steals the whole share (`watch.rs` invariant 4;
-//!    TLA+: `Steal`, enabled at any point of a run). Before, the rest
+//!    TLA+: `StealShare`, enabled at any time). Before, the rest
 //!    of the share waited for the poll's end (a task that computed until
 //!    its partner, popped into the same share, had run never ended). A slot task still runs before the share (a message
 //!    reply is hot in cache), but only within the batch bound. One

@@ -10,8 +10,9 @@
 //! switch threads only at synchronisation operations; see invariant 3 for
 //! shuttle), the push to the front
 //! queue, the take of a task from a worker's next-run slot, the append of a
-//! re-posted task to its worker's rerun list, spawn, and the start of
-//! shutdown.
+//! re-posted task to its worker's rerun list, the monitor's steal (its
+//! swap of a slot, its CAS on a share, the fill of its own share), spawn,
+//! and the start of shutdown.
 //!
 //! With `TEMPO_TRACE_DIR` set, a sample of each test's traces (the first
 //! execution and every `TEMPO_TRACE_EVERY`-th, default 997; at most
@@ -157,6 +158,12 @@ enum Hist {
     SlotTake {
         t: usize,
     },
+    /// `StealSlot`, `StealShare` (`t`: the share's first task) or
+    /// `StealFill` (`t` = 0).
+    Steal {
+        action: &'static str,
+        t: usize,
+    },
     Rerun {
         t: usize,
     },
@@ -177,6 +184,7 @@ impl std::fmt::Display for Hist {
             } => write!(f, "t{t}: {act:?}: {before:?} -> {after:?}"),
             Hist::Push { t } => write!(f, "t{t}: push to the front queue"),
             Hist::SlotTake { t } => write!(f, "t{t}: taken from a next-run slot"),
+            Hist::Steal { action, t } => write!(f, "t{t}: {action} (the monitor)"),
             Hist::Rerun { t } => write!(f, "t{t}: appended to its worker's rerun list"),
             Hist::ShutdownBegin => f.write_str("ShutdownBegin"),
         }
@@ -278,9 +286,17 @@ pub(crate) fn freed(key: usize) {
 /// An event not applied yet (shuttle only, invariant 3).
 #[derive(Clone, Copy, Debug)]
 enum Ev {
-    Step { act: Act, prev: usize, next: usize },
+    Step {
+        act: Act,
+        prev: usize,
+        next: usize,
+    },
     Push,
-    SlotTake,
+    /// A take from a slot: the owner's (`stolen` false, hidden in the TLA+
+    /// log) or the monitor's (`StealSlot`, logged).
+    SlotTake {
+        stolen: bool,
+    },
     Rerun,
 }
 
@@ -345,17 +361,74 @@ pub(crate) fn push_done() {
 /// (`WorkerTakeSlot`, hidden in the TLA+ log). The wake that put it there
 /// owed a push and traced none (the slot is part of the wake's step): the
 /// take settles that debt. A slot task that the batch bound moves to the
-/// worker's rerun list instead (`SlotFlush`) is traced as a take too, and
-/// so is a monitor's steal of it (`Steal(w, v)`,
-/// `sched/watch.rs`): exactly one of the owner's take and the steal gets
-/// the task, so a second take of one wake's task is rejected here.
+/// worker's rerun list instead (`SlotFlush`) is traced as a take too; a
+/// monitor's steal of it is [`steal_slot`]: exactly one of the owner's take
+/// and the steal gets the task, so a second take of one wake's task is
+/// rejected here.
 pub(crate) fn slot_take(key: usize) {
     with(|r| {
         let Some(&i) = r.by_key.get(&key) else { return };
         let t = r.tasks[i].idx;
         r.history.push(Hist::SlotTake { t });
-        offer(r, i, Ev::SlotTake);
+        offer(r, i, Ev::SlotTake { stolen: false });
     });
+}
+
+/// A monitor swapped the task at `key` out of another runner's next-run
+/// slot (`StealSlot`, `sched/watch.rs`): as [`slot_take`] (it settles the
+/// push the wake owed; exactly one of the owner's take and the steal gets
+/// the task), and logged for TLC.
+pub(crate) fn steal_slot(key: usize) {
+    with(|r| {
+        let Some(&i) = r.by_key.get(&key) else { return };
+        let t = r.tasks[i].idx;
+        r.history.push(Hist::Steal {
+            action: "StealSlot",
+            t,
+        });
+        offer(r, i, Ev::SlotTake { stolen: true });
+    });
+}
+
+/// A monitor took another runner's share, whose first task is at `key`,
+/// with its CAS (`StealShare`). The tasks were popped from the ready queue,
+/// their pushes settled then: nothing is owed; logged for TLC.
+pub(crate) fn steal_share(key: usize) {
+    with(|r| {
+        let Some(&i) = r.by_key.get(&key) else { return };
+        let t = r.tasks[i].idx;
+        r.history.push(Hist::Steal {
+            action: "StealShare",
+            t,
+        });
+        r.log.push(Entry {
+            action: "StealShare",
+            task: t,
+            after: None,
+        });
+    });
+}
+
+/// A monitor moved what it stole into its own share (`StealFill`).
+pub(crate) fn steal_fill() {
+    with(|r| {
+        r.history.push(Hist::Steal {
+            action: "StealFill",
+            t: 0,
+        });
+        r.log.push(Entry {
+            action: "StealFill",
+            task: 0,
+            after: None,
+        });
+    });
+}
+
+/// A thread that is no worker of the runtime enters it as a runner (a
+/// model's monitor, `Watch::steal_and_run`): one more worker in the TLA+
+/// trace (a steal needs a thief other than the robbed worker).
+pub(crate) fn runner_enters() {
+    with(|r| r.workers += 1);
 }
 
 /// The worker that ran the task at `key` appends it to its rerun list
@@ -422,7 +495,7 @@ fn apply(r: &mut Recorder, i: usize, ev: Ev) -> Result<(), String> {
             }
             return Ok(());
         }
-        Ev::SlotTake => {
+        Ev::SlotTake { stolen } => {
             if r.tasks[i].owed_push == 0 {
                 return Err(format!(
                     "t{idx} taken from a next-run slot with no push owed (it would be in two places: AtMostOnePlace)"
@@ -435,6 +508,13 @@ fn apply(r: &mut Recorder, i: usize, ev: Ev) -> Result<(), String> {
             }
             r.tasks[i].owed_slot -= 1;
             r.tasks[i].owed_push -= 1;
+            if stolen && r.tasks[i].accepted {
+                r.log.push(Entry {
+                    action: "StealSlot",
+                    task: idx,
+                    after: None,
+                });
+            }
             return Ok(());
         }
         Ev::Rerun => {
@@ -669,7 +749,7 @@ fn splice_cycle(r: &mut Recorder, i: usize) -> bool {
             used[j] = true;
             match parked[j] {
                 // (Owed pushes and reruns are counted together here.)
-                Ev::Push | Ev::SlotTake | Ev::Rerun => owed -= 1,
+                Ev::Push | Ev::SlotTake { .. } | Ev::Rerun => owed -= 1,
                 Ev::Step { act, prev, next } => {
                     let a = Abs::from_word(prev);
                     match port::step(act, a) {
@@ -693,7 +773,7 @@ fn splice_cycle(r: &mut Recorder, i: usize) -> bool {
             next_k = parked.iter().enumerate().position(|(j, ev)| {
                 !used[j]
                     && match ev {
-                        Ev::Push | Ev::SlotTake | Ev::Rerun => owed > 0,
+                        Ev::Push | Ev::SlotTake { .. } | Ev::Rerun => owed > 0,
                         Ev::Step { prev, .. } => *prev == word,
                     }
             });

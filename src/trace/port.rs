@@ -11,11 +11,12 @@
 //! a push is owed (a task is in at most one queue: `AtMostOnePlace`).
 //!
 //! Steps that move a notification without touching the task's word have
-//! no successor here: `WorkerTakeSlot`, `SlotFlush` and the monitor's
-//! slot part of `Steal` (`sched/watch.rs`) are one event, `trace::slot_take`, which
-//! settles the push the wake into the slot owed (at most once per wake);
-//! `WorkerTakeShare` and the share part of `Steal` move a task popped from the ready
-//! queue, whose push was settled when it was pushed, and are not traced.
+//! no successor here: `WorkerTakeSlot`, `SlotFlush` (`trace::slot_take`)
+//! and the monitor's `StealSlot` (`sched/watch.rs`; `trace::steal_slot`)
+//! settle the push the wake into the slot owed (at most once per wake);
+//! `WorkerTakeShare`, `StealShare` and `StealFill` move tasks popped from
+//! the ready queue, whose pushes were settled when they were pushed: the
+//! first is not traced, the monitor's two are logged for TLC only.
 
 use super::Act;
 use std::fmt;

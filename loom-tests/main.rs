@@ -29,7 +29,7 @@
 //! | `worker_wakes_a_waiting_task` | a task of the worker wakes a task waiting in the heap (the wake goes to the front queue, not the next-run slot) while the clock passes its deadline |
 //! | `handle_drop_vs_completion` | abort + drop of the `JoinHandle` racing the task's completion: output dropped once |
 //! | `sync::*` (`sync.rs`) | `tempo::sync` on plain threads: semaphore release vs. cancel (full and partial grants), a grant collected without the lock vs. a cancel, close vs. acquire; mutex exclusion vs. a cancelled lock, a hand-over to a spinning (unwoken) poll; mpsc send vs. recv vs. close, last sender drop vs. recv; oneshot send vs. receiver drop, send/drop vs. recv, `closed` vs. receiver drop; `Notify::notify_one` vs. a registered future dropped unpolled |
-//! | `watch::slot_owner_vs_stealer` (`watch.rs`) | the monitor's steal of a runner's next-run slot and share racing the owner's take of each (`sched/watch.rs` invariants 1 and 6) |
+//! | `watch::slot_owner_vs_stealer`, `watch::share_owner_vs_stealer` (`watch.rs`) | a monitor's tick (the real `Watch::steal_stale`, then it runs what it stole) racing the owner's take of its next-run slot and its pops of its share (`sched/watch.rs` invariants 1 and 6) |
 //! | `readiness::*` (`readiness.rs`) | I/O readiness vs. interest on a `MockIo`: an edge racing the reader's check/clear/register (once, twice), a close racing a pending read, a close racing an edge |
 
 #![cfg(feature = "loom")]

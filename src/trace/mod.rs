@@ -366,12 +366,7 @@ pub(crate) fn push_done() {
 /// and the steal gets the task, so a second take of one wake's task is
 /// rejected here.
 pub(crate) fn slot_take(key: usize) {
-    with(|r| {
-        let Some(&i) = r.by_key.get(&key) else { return };
-        let t = r.tasks[i].idx;
-        r.history.push(Hist::SlotTake { t });
-        offer(r, i, Ev::SlotTake { stolen: false });
-    });
+    take_from_slot(key, false);
 }
 
 /// A monitor swapped the task at `key` out of another runner's next-run
@@ -379,14 +374,22 @@ pub(crate) fn slot_take(key: usize) {
 /// push the wake owed; exactly one of the owner's take and the steal gets
 /// the task), and logged for TLC.
 pub(crate) fn steal_slot(key: usize) {
+    take_from_slot(key, true);
+}
+
+fn take_from_slot(key: usize, stolen: bool) {
     with(|r| {
         let Some(&i) = r.by_key.get(&key) else { return };
         let t = r.tasks[i].idx;
-        r.history.push(Hist::Steal {
-            action: "StealSlot",
-            t,
+        r.history.push(if stolen {
+            Hist::Steal {
+                action: "StealSlot",
+                t,
+            }
+        } else {
+            Hist::SlotTake { t }
         });
-        offer(r, i, Ev::SlotTake { stolen: true });
+        offer(r, i, Ev::SlotTake { stolen });
     });
 }
 
@@ -397,30 +400,22 @@ pub(crate) fn steal_share(key: usize) {
     with(|r| {
         let Some(&i) = r.by_key.get(&key) else { return };
         let t = r.tasks[i].idx;
-        r.history.push(Hist::Steal {
-            action: "StealShare",
-            t,
-        });
-        r.log.push(Entry {
-            action: "StealShare",
-            task: t,
-            after: None,
-        });
+        log_steal(r, "StealShare", t);
     });
 }
 
 /// A monitor moved what it stole into its own share (`StealFill`).
 pub(crate) fn steal_fill() {
-    with(|r| {
-        r.history.push(Hist::Steal {
-            action: "StealFill",
-            t: 0,
-        });
-        r.log.push(Entry {
-            action: "StealFill",
-            task: 0,
-            after: None,
-        });
+    with(|r| log_steal(r, "StealFill", 0));
+}
+
+/// A step of the monitor's steal that moves no debt: history and TLA+ log.
+fn log_steal(r: &mut Recorder, action: &'static str, t: usize) {
+    r.history.push(Hist::Steal { action, t });
+    r.log.push(Entry {
+        action,
+        task: t,
+        after: None,
     });
 }
 

@@ -634,7 +634,7 @@ impl Watch {
     pub(crate) fn steal_and_run(&self, shared: &Shared) -> usize {
         let _runner = shared.enter_runner();
         trace!(runner_enters());
-        let e = self.enter();
+        let e = self.enter(shared);
         let k = self.steal_stale(shared, &e.lane);
         let mut rerun = VecDeque::new();
         let mut next: Option<Notified> = None;

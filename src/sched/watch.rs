@@ -87,7 +87,9 @@
 //!    work ([`Watch::held`]), wakes a sleeper if nobody holds the claim (at
 //!    most one extra wake-up per idle-to-busy transition, none per
 //!    message); a monitor that starts a run while others are awake and
-//!    some runner sleeps wakes one to take the claim over ([`Watch::run_starts`]),
+//!    some runner sleeps wakes one to take the claim over ([`Watch::run_starts`];
+//!    one that starts a run alone awake marks its lane `unwatched` instead,
+//!    since a runner may have gone to sleep untimed while it held the claim),
 //!    and so does a monitor that leaves the loop ([`Watch::leave`], when its
 //!    [`Entered`] guard drops: a `block_on` whose future completed, a worker
 //!    at shutdown, an unwind).
@@ -708,6 +710,16 @@ impl Watch {
         // RMW read (invariant 4): a runner that woke since is seen here or
         // sees the claim free at its first held work.
         let awake = self.awake.fetch_add(0, SeqCst);
+        if awake <= 1 {
+            // Alone awake and about to run: a runner may have gone to sleep
+            // untimed while this one held the claim (it found it held), so,
+            // as for a runner that woke finding everybody asleep, the first
+            // work held behind this run looks for a monitor (`held`; found
+            // by review: nobody ticked, and a task kept behind this run
+            // waited for all of it).
+            // Relaxed: the owner's own flag (`Lane::unwatched`).
+            e.lane.unwatched.store(true, Relaxed);
+        }
         self.handover(shared, awake.saturating_sub(1))
     }
 }

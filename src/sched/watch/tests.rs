@@ -33,6 +33,36 @@ fn an_unwind_out_of_the_park_uncounts_the_runner_once() {
     assert!(!shared.watch.monitor_wanted());
 }
 
+/// A monitor that starts a run as the only awake runner, while another
+/// runner sleeps untimed (it went to sleep while the monitor held the
+/// claim), leaves a way to a monitor: the first work held behind the run
+/// wakes a sleeper (invariant 4; found by review: nobody held the claim and
+/// nobody was woken).
+#[test]
+fn a_monitor_starting_a_run_alone_leaves_a_monitor() {
+    let shared = Shared::new(2, Arc::new(ParkDriver::new()), Clock::Real);
+    let _runners = [(); 2].map(|_| shared.enter_runner());
+    let mut s = shared.watch.enter(&shared);
+    let mut m = shared.watch.enter(&shared);
+    // M sleeps while S runs: M claims, ticks, wakes (S still awake).
+    assert_eq!(shared.watch.sleeping(&mut m), Sleep::Tick);
+    shared.watch.woke(&shared, &mut m);
+    // S runs out of work and sleeps while M holds the claim: untimed, and
+    // its park's re-check sees no monitor wanted: it blocks.
+    assert_eq!(shared.watch.sleeping(&mut s), Sleep::Untimed);
+    assert!(!shared.watch.monitor_wanted());
+    // M pops a task and starts a (long) run; a task is kept behind it.
+    let owe_run = shared.watch.run_starts(&shared, &mut m);
+    let owe_held = shared.watch.held(&shared, &m.lane);
+    assert!(
+        owe_run == Owe::WakeASleeper || owe_held == Owe::WakeASleeper,
+        "nobody holds the claim, S sleeps untimed, and nobody is woken: \
+         run_starts {owe_run:?}, held {owe_held:?}, monitor_wanted {}",
+        shared.watch.monitor_wanted()
+    );
+    shared.watch.woke(&shared, &mut s);
+}
+
 /// A monitor that leaves the loop (a `block_on` whose future completed
 /// while it held the claim) hands the claim over: a runner is awake (in
 /// a long poll, a task kept in its slot) and another sleeps untimed,

@@ -47,10 +47,11 @@
 //!    `tests/memory.rs::expired_waits_do_not_pile_up_in_a_living_task`.)
 //! 6. What a burst of timers grew is given back while the task lives: a
 //!    slab of more than [`TRIM_ABOVE`] slots frees them all when its last
-//!    entry is removed, and an expiry that leaves the upper half of the
-//!    slots free truncates them (an expiry scans every slot anyway, so the
-//!    truncation adds no asymptotic cost; a cancellation truncates only at
-//!    zero live entries, so it stays O(1) amortised). Keys of removed slots
+//!    entry is removed, and gives back its tail once the upper half of its
+//!    slots is free (heap mode, invariant 7, knows that from a count; a slab
+//!    of at most [`HEAP_ABOVE`] slots never truncates but at zero). Each
+//!    truncation scans the slots once and frees at least half of them, so
+//!    its cost is paid by the pushes that made them. Keys of removed slots
 //!    may still be held by fired registrations (`time/timer.rs` invariant
 //!    2), so a slot pushed anew takes the generation `fresh_gen`, at least
 //!    that of every slot truncated at its index: a stale key never names a
@@ -62,18 +63,19 @@
 //! 7. *Heap mode.* While a slab has more than [`HEAP_ABOVE`] slots, its
 //!    deadlines are also kept in a min-heap of `(deadline, slot,
 //!    generation)` (in [`Extra`]): every live entry has its heap entry,
-//!    and the heap's top entry, if any, is live (a cancellation pops the
-//!    stale entries off the top; the others stay until they surface, and
-//!    the heap is rebuilt from the slots once they outnumber the live
-//!    entries twice over). `earliest` reads the top and an expiry pops
-//!    what expired, in deadline order, instead of scanning every slot; in
-//!    heap mode an expiry looks for a free tail to give back (invariant 6)
-//!    only each time the live entries have halved since the last look, so
-//!    that scan is amortised too. With [`HEAP_ABOVE`] slots or fewer the
-//!    heap is dropped and scans take over. (Before, each run of a task
-//!    holding n timers scanned all n slots twice: 50,000 timers in one
-//!    task were fired up to 24 ms late, and 20,000 fired one by one
-//!    visited 533,373,595 slots:
+//!    and the heap's top entry, if any, is live (a removal pops the stale
+//!    entries off the top; the others stay until they surface, and are
+//!    all dropped once they outnumber the live entries twice over: O(heap),
+//!    paid by the removals that made them stale). `earliest` reads the top
+//!    and an expiry pops what expired, in deadline order, instead of
+//!    scanning every slot. `Extra::upper` counts the live entries at or
+//!    above a mark, half the slot count when it was set (when the heap is
+//!    built, when the slots have doubled since, after a truncation): at
+//!    zero the tail is free and is given back (invariant 6). With
+//!    [`HEAP_ABOVE`] slots or fewer the heap is dropped and scans take over.
+//!    (Before, each run of a task holding n timers scanned all n slots
+//!    twice: 50,000 timers in one task were fired up to 24 ms late, and
+//!    20,000 fired one by one visited 533,373,595 slots:
 //!    `tests::many_timers_in_one_task_are_not_scanned_per_run`.)
 
 use super::budget::BudgetGuard;
@@ -234,9 +236,13 @@ struct Slab {
 struct Extra {
     /// Pending `wait`s (invariant 5).
     waits: u32,
-    /// In heap mode, once the live entries fall below this count, an
-    /// expiry looks for a free tail of slots to give back (invariant 7).
-    scan_below: u32,
+    /// In heap mode (invariant 7): the slot count when `mark` was set, the
+    /// first slot of the watched upper part (half that count), and how many
+    /// live entries sit at `mark` or above. At zero, the upper part is free
+    /// and the slab can give it back (invariant 6).
+    mark_len: u32,
+    mark: u32,
+    upper: u32,
     /// Wakers of the pending `wait`/`wait_until`s (invariant 5). One inline.
     wait_wakers: WaitWakers,
     /// The deadline heap while the slab has more than [`HEAP_ABOVE`] slots
@@ -328,12 +334,10 @@ impl Slab {
                 .filter_map(|(i, s)| Some(Reverse((s.deadline?, i as u32, s.generation))))
                 .collect()
         });
-        let live = self.live;
         match entries {
             Some(v) => {
-                let e = self.extra_mut();
-                e.heap = Some(BinaryHeap::from(v));
-                e.scan_below = live / 2;
+                self.extra_mut().heap = Some(BinaryHeap::from(v));
+                self.remark();
             }
             None => {
                 if let Some(e) = self.extra.as_deref_mut() {
@@ -344,9 +348,53 @@ impl Slab {
         }
     }
 
+    /// Sets the watched upper part of the slots to their upper half and
+    /// counts its live entries (invariant 7): O(slots / 2), done when the
+    /// heap is built and each time the slots have doubled since (amortised
+    /// by the pushes that doubled them) or shrunk.
+    fn remark(&mut self) {
+        let len = self.slots.len();
+        let mark = len / 2;
+        scanned(len - mark);
+        let upper = self.slots[mark..]
+            .iter()
+            .filter(|s| s.deadline.is_some())
+            .count();
+        let e = self.extra_mut();
+        // `len` fits: `insert` keeps the slot count below `NO_SLOT`.
+        (e.mark_len, e.mark, e.upper) = (len as u32, mark as u32, upper as u32);
+    }
+
+    /// After entries left in heap mode (invariant 7): the top made live
+    /// again, and the slots given back once the watched upper part is free
+    /// (invariant 6: one scan for the last live slot, paid for by the half
+    /// or more of the slots it frees).
+    fn settle_heap(&mut self) {
+        self.prune_heap();
+        if self.live == 0 {
+            self.truncate(0);
+        } else if self
+            .extra
+            .as_deref()
+            .is_some_and(|e| e.heap.is_some() && e.upper == 0)
+        {
+            scanned(self.slots.len());
+            let keep = self
+                .slots
+                .iter()
+                .rposition(|s| s.deadline.is_some())
+                .map_or(0, |i| i + 1);
+            debug_assert!(
+                keep <= self.slots.len() / 2,
+                "tempo bug: a live entry above the mark"
+            );
+            self.truncate(keep);
+        }
+    }
+
     /// Drops stale entries from the top of the heap (invariant 7: the top
-    /// is live), and rebuilds it when stale entries outnumber the live
-    /// ones (amortised O(1) per cancellation).
+    /// is live), and all of them when they outnumber the live ones twice
+    /// over (amortised O(1) per cancellation).
     fn prune_heap(&mut self) {
         let live = self.live as usize;
         let Some(mut heap) = self.heap_mut().map(std::mem::take) else {
@@ -358,12 +406,15 @@ impl Slab {
             }
             heap.pop();
         }
-        let stale = heap.len() > 2 * live + HEAP_ABOVE;
+        if heap.len() > 2 * live + HEAP_ABOVE {
+            // O(heap), paid for by the cancellations that made them stale
+            // (a rebuild from the slots was O(slots): a live entry pinning
+            // the top slot made every 17th cancellation scan them all).
+            heap.retain(|&Reverse(e)| self.is_live(e));
+            heap.shrink_to_fit();
+        }
         if let Some(h) = self.heap_mut() {
             *h = heap;
-        }
-        if stale {
-            self.rebuild_heap();
         }
     }
 
@@ -391,11 +442,25 @@ impl Slab {
             slot
         };
         let generation = self.slots[slot as usize].generation;
-        let many = self.slots.len() > HEAP_ABOVE;
-        match self.heap_mut() {
-            Some(h) => h.push(Reverse((deadline, slot, generation))),
-            None if many => self.rebuild_heap(),
-            None => {}
+        let len = self.slots.len();
+        match self.extra.as_deref_mut() {
+            Some(Extra {
+                heap: Some(h),
+                mark_len,
+                mark,
+                upper,
+                ..
+            }) => {
+                h.push(Reverse((deadline, slot, generation)));
+                if slot >= *mark {
+                    *upper += 1;
+                }
+                if len > 2 * *mark_len as usize {
+                    self.remark();
+                }
+            }
+            _ if len > HEAP_ABOVE => self.rebuild_heap(),
+            _ => {}
         }
         TimerKey {
             owner,
@@ -437,7 +502,19 @@ impl Slab {
         s.next_free = head;
         self.free_head = i;
         self.live -= 1;
-        s.waker.take()
+        let w = s.waker.take();
+        if let Some(Extra {
+            heap: Some(_),
+            mark,
+            upper,
+            ..
+        }) = self.extra.as_deref_mut()
+        {
+            if i >= *mark {
+                *upper -= 1;
+            }
+        }
+        w
     }
 
     /// Removes `key` if still registered; returns its waker (to be dropped by
@@ -445,10 +522,10 @@ impl Slab {
     fn remove(&mut self, key: TimerKey) -> Option<Waker> {
         self.get(key)?;
         let w = self.release(key.slot);
-        if self.live == 0 {
+        if self.heap_mut().is_some() {
+            self.settle_heap();
+        } else if self.live == 0 {
             self.truncate(0);
-        } else {
-            self.prune_heap();
         }
         w
     }
@@ -545,25 +622,7 @@ impl Slab {
             .collect();
         match keep {
             Some(keep) => self.truncate(keep),
-            None => {
-                self.prune_heap();
-                // Invariant 7: look for a free tail only each time the live
-                // entries halved, so that the scan is amortised.
-                let live = self.live;
-                let scan = self.extra.as_deref().is_some_and(|e| live < e.scan_below);
-                if live == 0 {
-                    self.truncate(0);
-                } else if scan {
-                    scanned(self.slots.len());
-                    let keep = self
-                        .slots
-                        .iter()
-                        .rposition(|s| s.deadline.is_some())
-                        .map_or(0, |i| i + 1);
-                    self.extra_mut().scan_below = live / 2;
-                    self.truncate(keep);
-                }
-            }
+            None => self.settle_heap(),
         }
         wakers
     }
@@ -684,249 +743,4 @@ pub(crate) fn with_local<R>(f: impl FnOnce(u64, &mut TaskLocal) -> R) -> Option<
 const _: () = assert!(std::mem::size_of::<Slab>() == 72);
 
 #[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
-mod tests {
-    use super::*;
-    use crate::shim::{Arc, Mutex};
-    use std::task::Wake;
-    use std::time::Duration;
-
-    /// A waker that records its name when woken (`Arc` is std's in this
-    /// flavour, `shim/mod.rs`).
-    struct Named(&'static str, Arc<Mutex<Vec<&'static str>>>);
-    impl Wake for Named {
-        fn wake(self: Arc<Self>) {
-            self.1.lock().push(self.0);
-        }
-    }
-
-    /// One inline slot, a spill to a second allocation for the second
-    /// timer, free-slot reuse with a bumped generation, and expiry in
-    /// deadline order with the owner's own entries (`None`) left out.
-    #[test]
-    fn one_inline_slot_then_spill_reuse_and_ordered_expiry() {
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let w = |n| Waker::from(Arc::new(Named(n, log.clone())));
-        let t0 = Instant::now();
-        let at = |ms| t0 + Duration::from_millis(ms);
-        let mut l = TimerList::default();
-        assert_eq!(l.earliest(), None);
-        let a = l.insert(7, at(30), Some(&w("a")));
-        assert!(
-            !l.slab.as_ref().unwrap().slots.spilled(),
-            "one timer is inline"
-        );
-        let b = l.insert(7, at(10), None);
-        let c = l.insert(7, at(20), Some(&w("c")));
-        assert!(
-            l.slab.as_ref().unwrap().slots.spilled(),
-            "three timers spill"
-        );
-        assert_eq!(l.earliest(), Some(at(10)));
-        assert!(l.remove(c).is_some());
-        assert!(!l.contains(c));
-        // The freed slot is reused under a new generation: the old key misses it.
-        let d = l.insert(7, at(5), Some(&w("d")));
-        assert_eq!((d.slot, d.generation), (c.slot, c.generation + 1));
-        assert!(!l.contains(c) && l.contains(d));
-        assert!(l.remove(c).is_none(), "a stale key removes nothing");
-        // Everything up to 30 ms fires, earliest first; `b` is the owner's own.
-        for w in l.take_expired(at(30)) {
-            w.wake();
-        }
-        assert_eq!(*log.lock(), ["d", "a"]);
-        assert!(!l.contains(a) && !l.contains(b) && !l.contains(d));
-        assert_eq!(l.earliest(), None);
-        // Three free slots, no new allocation needed for three more timers.
-        let cap = l.slab.as_ref().unwrap().slots.capacity();
-        for ms in [1, 2, 3] {
-            let _ = l.insert(7, at(ms), None);
-        }
-        assert_eq!(l.slab.as_ref().unwrap().slots.capacity(), cap);
-        assert_eq!(l.earliest(), Some(at(1)));
-    }
-
-    /// Invariant 7: a task holding many timers pays O(log n) per timer, not
-    /// a scan of all its slots per run: 20,000 timers fired one by one (each
-    /// run asks for the earliest deadline, then fires what expired) visit
-    /// few slots in scans. Scans alone visited 533,373,595 here.
-    #[test]
-    fn many_timers_in_one_task_are_not_scanned_per_run() {
-        let t0 = Instant::now();
-        let at = |ms| t0 + Duration::from_millis(ms);
-        let mut l = TimerList::default();
-        let n = 20_000u64;
-        // Registered in reverse, so that slot order is not deadline order.
-        let keys: Vec<_> = (0..n).rev().map(|i| l.insert(7, at(i), None)).collect();
-        SCANNED.with(|c| c.set(0));
-        for i in 0..n {
-            assert_eq!(l.earliest(), Some(at(i)));
-            let _ = l.take_expired(at(i));
-            assert!(!l.contains(keys[(n - 1 - i) as usize]));
-        }
-        assert_eq!(l.earliest(), None);
-        let scanned = SCANNED.with(|c| c.get());
-        assert!(scanned < 8 * n, "{scanned} slots scanned for {n} timers");
-        assert!(
-            l.slab.as_ref().unwrap().extra.is_none(),
-            "the heap is given back"
-        );
-    }
-
-    /// Invariant 7 against a sequential model: random registrations,
-    /// cancellations (live and stale keys) and expiries, in and out of heap
-    /// mode; every expiry fires exactly the model's expired entries, in
-    /// deadline order, and `earliest` is the model's minimum.
-    #[test]
-    fn heap_mode_matches_a_sequential_model() {
-        let seed: u64 = 0x7e3a_5c21_9d4b_0f18;
-        let mut x = seed;
-        let mut rnd = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
-        let t0 = Instant::now();
-        let at = |ms| t0 + Duration::from_millis(ms);
-        let log = Arc::new(Mutex::new(Vec::new()));
-        struct Id(u64, Arc<Mutex<Vec<u64>>>);
-        impl Wake for Id {
-            fn wake(self: Arc<Self>) {
-                self.1.lock().push(self.0);
-            }
-        }
-        let mut l = TimerList::default();
-        // The model: id -> (deadline, key).
-        let mut live: std::collections::BTreeMap<u64, (u64, TimerKey)> = Default::default();
-        let mut dead: Vec<TimerKey> = Vec::new();
-        let mut now = 0u64;
-        let mut next_id = 0u64;
-        // Steps ending in linear mode, in heap mode.
-        let mut modes = [0; 2];
-        for step in 0..20_000 {
-            // Phases of growth and decay, so the slab crosses HEAP_ABOVE
-            // both ways many times.
-            let grow = (step / 500) % 2 == 0;
-            match rnd(10) {
-                0..=4 if grow || live.len() < 4 => {
-                    let d = now + rnd(300);
-                    let w = Waker::from(Arc::new(Id(next_id, log.clone())));
-                    let k = l.insert(7, at(d), Some(&w));
-                    live.insert(next_id, (d, k));
-                    next_id += 1;
-                }
-                0..=6 => {
-                    if let Some(&id) = live.keys().nth(rnd(live.len() as u64 + 1) as usize) {
-                        let (_, k) = live.remove(&id).unwrap();
-                        assert!(l.remove(k).is_some(), "seed {seed:#x} step {step}");
-                        dead.push(k);
-                    } else if let Some(&k) = dead.get(rnd(dead.len() as u64 + 1) as usize) {
-                        assert!(
-                            l.remove(k).is_none(),
-                            "seed {seed:#x} step {step}: stale key"
-                        );
-                    }
-                }
-                _ => {
-                    now += rnd(40);
-                    let mut want: Vec<(u64, u64)> = live
-                        .iter()
-                        .filter(|(_, (d, _))| *d <= now)
-                        .map(|(id, (d, _))| (*d, *id))
-                        .collect();
-                    want.sort();
-                    for (_, id) in &want {
-                        dead.push(live.remove(id).unwrap().1);
-                    }
-                    log.lock().clear();
-                    for w in l.take_expired(at(now)) {
-                        w.wake();
-                    }
-                    let got = std::mem::take(&mut *log.lock());
-                    let mut got_sorted: Vec<(u64, u64)> = Vec::new();
-                    for id in &got {
-                        let d = want.iter().find(|(_, i)| i == id).map(|(d, _)| *d);
-                        let d = d.unwrap_or_else(|| {
-                            panic!("seed {seed:#x} step {step}: {id} fired early")
-                        });
-                        got_sorted.push((d, *id));
-                    }
-                    assert!(
-                        got_sorted.windows(2).all(|p| p[0].0 <= p[1].0),
-                        "seed {seed:#x} step {step}: fired out of deadline order"
-                    );
-                    assert_eq!(got.len(), want.len(), "seed {seed:#x} step {step}");
-                }
-            }
-            let heap = l
-                .slab
-                .as_ref()
-                .and_then(|s| s.extra.as_ref())
-                .is_some_and(|e| e.heap.is_some());
-            modes[usize::from(heap)] += 1;
-            let min = live.values().map(|(d, _)| *d).min().map(at);
-            assert_eq!(l.earliest(), min, "seed {seed:#x} step {step}");
-            for (_, k) in live.values().take(3) {
-                assert!(l.contains(*k), "seed {seed:#x} step {step}");
-            }
-        }
-        assert!(
-            modes[0] > 1000 && modes[1] > 1000,
-            "both modes exercised: {modes:?}"
-        );
-    }
-
-    /// Invariant 6: a burst's slots are given back, by an expiry that
-    /// leaves the upper half free and by the last cancellation, and no key
-    /// of a removed slot names an entry made after.
-    #[test]
-    fn a_burst_of_timers_is_given_back_and_stale_keys_stay_stale() {
-        let t0 = Instant::now();
-        let at = |ms| t0 + Duration::from_millis(ms);
-        let mut l = TimerList::default();
-        let slots = |l: &TimerList| l.slab.as_ref().unwrap().slots.capacity();
-        // Twice round: the second burst reuses slots the first gave back.
-        let mut stale = Vec::new();
-        for round in 0..2 {
-            let keep = l.insert(7, at(5000), None);
-            let burst: Vec<_> = (0..1000).map(|i| l.insert(7, at(i), None)).collect();
-            assert!(slots(&l) >= 1001);
-            let _ = l.take_expired(at(1000));
-            assert!(
-                slots(&l) <= TRIM_ABOVE,
-                "round {round}: an expiry gave back the tail"
-            );
-            assert!(l.contains(keep) && burst.iter().all(|k| !l.contains(*k)));
-            // Cancelled, not expired: the last removal gives them back.
-            let more: Vec<_> = (0..1000).map(|i| l.insert(7, at(i), None)).collect();
-            assert!(slots(&l) >= 1001);
-            for k in &more {
-                assert!(l.remove(*k).is_none());
-            }
-            assert!(
-                slots(&l) >= 1001,
-                "a removal with live entries left is O(1)"
-            );
-            assert!(l.remove(keep).is_none());
-            assert_eq!(
-                slots(&l),
-                INLINE,
-                "round {round}: the last removal gave back all"
-            );
-            stale.extend(burst);
-            stale.extend(more);
-            stale.push(keep);
-            let fresh: Vec<_> = (0..2000).map(|i| l.insert(7, at(i), None)).collect();
-            for k in &stale {
-                assert!(
-                    !l.contains(*k),
-                    "round {round}: a stale key names a new entry"
-                );
-                assert!(l.remove(*k).is_none());
-            }
-            assert!(fresh.iter().all(|k| l.contains(*k)));
-            let _ = l.take_expired(at(5000));
-            stale.extend(fresh);
-        }
-    }
-}
+mod tests;

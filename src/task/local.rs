@@ -580,9 +580,9 @@ impl Slab {
     /// the owner's own (not stored) are left out.
     fn take_expired(&mut self, now: Instant) -> Fired {
         let mut fired: SmallVec<[(Instant, u32); FIRED_INLINE]> = SmallVec::new();
-        // One past the last slot left live (invariant 6); `None`: not
-        // looked for (heap mode, invariant 7).
-        let mut keep = Some(0);
+        // A slab out of heap mode has at most `HEAP_ABOVE` (= `TRIM_ABOVE`)
+        // slots, which invariant 6 never truncates: only heap mode settles.
+        let heap_mode = self.heap_mut().is_some();
         if self.live > 0 {
             if let Some(mut heap) = self.heap_mut().map(std::mem::take) {
                 // Popped in deadline order: no sort needed.
@@ -598,16 +598,14 @@ impl Slab {
                 if let Some(h) = self.heap_mut() {
                     *h = heap;
                 }
-                keep = None;
             } else {
+                debug_assert!(self.slots.len() <= TRIM_ABOVE, "invariant 7");
                 scanned(self.slots.len());
                 for (i, s) in self.slots.iter().enumerate() {
                     if let Some(d) = s.deadline {
                         if d <= now {
                             // `i` fits: `insert` never makes more than `NO_SLOT` slots.
                             fired.push((d, i as u32));
-                        } else {
-                            keep = Some(i + 1);
                         }
                     }
                 }
@@ -620,9 +618,8 @@ impl Slab {
             .into_iter()
             .filter_map(|(_, i)| self.release(i))
             .collect();
-        match keep {
-            Some(keep) => self.truncate(keep),
-            None => self.settle_heap(),
+        if heap_mode {
+            self.settle_heap();
         }
         wakers
     }

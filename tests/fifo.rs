@@ -154,6 +154,58 @@ fn spawn_order_is_start_order_across_runs_of_the_spawner_worker_threads_1() {
     });
 }
 
+/// On two workers a spawn from a run may be kept in the spawner's next-run
+/// slot, but only when nothing spawned before it can still wait to start
+/// (`shared.rs` invariant 4). One worker is held by a task that spins; on
+/// the other, `x` spawns `a` (kept: nothing waits), then `b` and `c` (to
+/// the front queue: the slot is full); `a`, run next from the slot, spawns
+/// `d` while `b` and `c` wait, so `d` must go behind them, not into the
+/// slot ahead of them (it did, in a version that only looked at the slot:
+/// `a d b c`).
+#[test]
+fn a_spawn_kept_in_the_slot_does_not_start_before_earlier_spawns_two_workers() {
+    within(LIMIT, || {
+        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+        let stop = Arc::new(AtomicUsize::new(0));
+        let spinning = Arc::new(AtomicUsize::new(0));
+        let spinner = {
+            let (stop, spinning) = (stop.clone(), spinning.clone());
+            rt.spawn(async move {
+                spinning.store(1, SeqCst);
+                while stop.load(SeqCst) == 0 {
+                    std::hint::spin_loop();
+                }
+            })
+        };
+        wait_for(&spinning, 1, "the spinner to hold a worker");
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let o = order.clone();
+        rt.block_on(rt.spawn(async move {
+            let record = |name: &'static str| {
+                let o = o.clone();
+                async move { o.lock().unwrap().push(name) }
+            };
+            let (oa, rd) = (o.clone(), record("d"));
+            let a = tempo::spawn(async move {
+                oa.lock().unwrap().push("a");
+                // In a tuple: the handle is awaited by `x`, not by `a`.
+                (tempo::spawn(rd),)
+            });
+            let b = tempo::spawn(record("b"));
+            let c = tempo::spawn(record("c"));
+            let (d,) = a.await.unwrap();
+            b.await.unwrap();
+            c.await.unwrap();
+            d.await.unwrap();
+        }))
+        .unwrap();
+        stop.store(1, SeqCst);
+        rt.block_on(spinner).unwrap();
+        let got = order.lock().unwrap().clone();
+        assert_eq!(got, ["a", "b", "c", "d"], "start order on the free worker");
+    });
+}
+
 /// Polls `inner`; after its first `Pending` (the deadline is registered),
 /// counts itself in `registered`.
 struct CountRegistered<F> {

@@ -237,6 +237,9 @@ impl Lane {
     ///
     /// TLA+: `StealSlot(w, v)` (into `v`'s private buffer; traced)
     pub(crate) fn steal(&self) -> Option<Notified> {
+        // Relaxed: a hint that saves the swap (an RMW on the owner's line)
+        // when the slot looks empty; the swap below decides, and a task
+        // stored meanwhile is seen at the next tick or taken by its owner.
         if self.slot.load(Relaxed).is_null() {
             return None;
         }
@@ -307,9 +310,13 @@ impl Lane {
     ///
     /// TLA+: `StealShare(w, v)` (into `v`'s private buffer; traced)
     pub(crate) fn steal_share(&self, out: &mut VecDeque<Notified>) {
-        // Acquire (`tail`): pairs with the Release store in `fill`, so the
-        // entries below are the ones it wrote.
-        let h = self.head.load(Acquire);
+        // Relaxed (`head`): only Relaxed CASes write it (the owner's pops,
+        // other stealers), so it publishes nothing; the CAS below checks
+        // that it has not moved. Acquire (`tail`): pairs with the Release
+        // store in `fill`, so the entries below are the ones it wrote (the
+        // owner refills only an empty ring, so `head` read before a refill
+        // still describes entries of the refilled one, or the CAS fails).
+        let h = self.head.load(Relaxed);
         let t = self.tail.load(Acquire);
         if h >= t || t - h > SHARE_CAP {
             // Empty, or refilled since `head` was read: the CAS would fail.

@@ -815,29 +815,6 @@ SpawnLocal(t, w) ==
     /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, share, stolen>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
-(* Shared::spawn from inside a task's poll on a runtime with two or more   *)
-(* runners, when nothing spawned before it can still wait to start: the    *)
-(* front queue, the ready queue and the spawner's share and rerun list are  *)
-(* empty and no round is between its take of the front queue and its push  *)
-(* to the ready queue (shared.rs invariant 4; that condition keeps FIFO     *)
-(* start order, a property of the code that tests/fifo.rs checks, not of    *)
-(* the spec, so it is not written here).  The new task goes to the          *)
-(* spawner's empty next-run slot, where a monitor may steal it (StealSlot)  *)
-(* if the spawner's run goes on.  The registry insert and the slot's store  *)
-(* are one step here: only the spawner fills its slot (watch.rs invariant   *)
-(* 1), and it decided before the insert.  Allowed to any polling worker     *)
-(* with an empty slot (a superset of the code's behaviours).               *)
-SpawnSlot(t, w) ==
-    /\ status[t] = "Unborn"
-    /\ ~registryClosed
-    /\ Polling(w)
-    /\ slot[w] = None
-    /\ status' = [status EXCEPT ![t] = "Scheduled"]
-    /\ slot'   = [slot EXCEPT ![w] = t]
-    /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, pending, notifying, share, rerun, stolen>>
-    /\ UNCHANGED <<schedVars, workVars, rtVars>>
-
 (* State::transition_to_idle: the poll returned Pending.  hasDeadline: the  *)
 (* future registered a timer during this poll.  Aborted during the poll:    *)
 (* the task stays Running and the worker drops the future at once           *)
@@ -1008,7 +985,7 @@ WorkerNext(w) ==
 
 EnvNext ==
     \/ \E t \in T : SpawnRegister(t)
-    \/ \E t \in T, w \in W : SpawnLocal(t, w) \/ SpawnSlot(t, w)
+    \/ \E t \in T, w \in W : SpawnLocal(t, w)
     \/ \E t \in T, w \in W \cup {NoWorker} :
           Wake(t, w) \/ Wakeup(t, w) \/ Signal(t, w) \/ Abort(t, w)
     \/ ShutdownBegin

@@ -38,7 +38,6 @@ Match(e) ==
 Observed(e) ==
     CASE e.a = "SpawnRegister" -> SpawnRegister(e.t)
       [] e.a = "SpawnLocal"    -> \E w \in W : SpawnLocal(e.t, w)
-      [] e.a = "SpawnSlot"     -> \E w \in W : SpawnSlot(e.t, w)
       [] e.a = "Wake"          -> \E w \in W \cup {NoWorker} : Wake(e.t, w)
       [] e.a = "Wakeup"        -> \E w \in W \cup {NoWorker} : Wakeup(e.t, w)
       [] e.a = "Signal"        -> \E w \in W \cup {NoWorker} : Signal(e.t, w)

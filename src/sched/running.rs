@@ -18,9 +18,8 @@
 //! every such wake crossed two shared queues and, when the role holder slept
 //! in the driver, an `eventfd` write and a futex wake (16 ping-pong pairs:
 //! 1455 futex calls against tokio's 86, which keeps a woken task on its
-//! waker's worker the same way). A spawn uses the slot only when nothing
-//! spawned before it awaits dispatch (`shared.rs` invariant 4), so that a
-//! new task still starts in spawn order (FIFO start order), whereas a woken
+//! waker's worker the same way). Spawns never use the slot: a new task
+//! starts in spawn order (FIFO start order, `Shared::spawn`), whereas a woken
 //! task is *re*-run, for which no order is promised beyond "without delay".
 //!
 //! **The rerun list** (TLA+: `rerun[w]`). The worker's rerun list (`worker.rs`
@@ -40,10 +39,9 @@
 //!    `NEXT` points at the running worker's *lane* (`watch.rs`), which
 //!    holds the slot itself, so that another thread can steal from it.
 //! 3. The slot holds at most one notification, of a task of the `RUNNING`
-//!    runtime whose wake moved it `IDLE → SCHEDULED` (`Notify::PushIdle`)
-//!    or that this run spawned ([`keep_spawned`]): the task is in no queue
-//!    and in no waiting heap (never a `WAITING` task, whose heap entry only
-//!    the sched role removes). Only the running
+//!    runtime whose wake moved it `IDLE → SCHEDULED` (`Notify::PushIdle`):
+//!    the task is in no queue and in no waiting heap (never a `WAITING` task,
+//!    whose heap entry only the sched role removes). Only the running
 //!    worker fills it, with a plain store into an empty slot; it is
 //!    non-empty only while `RUNNING` is set. [`RunGuard::finish`] takes it
 //!    with a swap and hands it to the worker loop, which runs it next or,
@@ -66,7 +64,6 @@
 //!    the list and does not touch it during the run (`worker::run_task`
 //!    reaches it only through the pointer it passed to [`enter`]).
 
-use super::shared::SpawnTo;
 use super::watch::Lane;
 use super::Shared;
 use crate::shim::tls;
@@ -155,62 +152,6 @@ pub(crate) fn push_spawned(n: Notified) {
     // SAFETY: invariant 5: `p` is the running worker's rerun list, which
     // nothing else touches during the run; no reference to it is live here.
     unsafe { (*p).push_back(n) };
-}
-
-/// Where a task spawned now by this thread for the runtime at `shared`
-/// goes (`shared.rs` invariants 3 and 4): the front queue unless this
-/// thread runs a task of that runtime; then the rerun list if it is the
-/// runtime's only runner, else the next-run slot if the slot, the share
-/// and the rerun list are empty and nothing awaits dispatch
-/// ([`Shared::nothing_awaits_dispatch`]). One look at the thread-local.
-pub(crate) fn spawn_place(shared: &Shared) -> SpawnTo {
-    let (running, lane, rerun) = CTX
-        .try_with(|c| (c.running.get(), c.lane.get(), c.rerun.get()))
-        .unwrap_or((std::ptr::null(), std::ptr::null(), std::ptr::null_mut()));
-    if !std::ptr::eq(running, shared) {
-        return SpawnTo::Front;
-    }
-    if shared.one_runner() {
-        return SpawnTo::Rerun;
-    }
-    // SAFETY: invariants 1 and 5: `enter` set `lane` and `rerun` with
-    // `running`, and both outlive the run; nothing else touches the list
-    // during the run, and no reference to it is live here.
-    let (lane, rerun_empty) = unsafe { (&*lane, (*rerun).is_empty()) };
-    if lane.slot_is_empty()
-        && lane.share_is_empty()
-        && rerun_empty
-        && shared.nothing_awaits_dispatch()
-    {
-        SpawnTo::Slot
-    } else {
-        SpawnTo::Front
-    }
-}
-
-/// Keeps a task just spawned and registered by a task of this thread's
-/// running runtime in the worker's next-run slot, which [`spawn_place`]
-/// found empty (`shared.rs` invariant 4), and makes sure a monitor
-/// watches, as [`try_keep`] does.
-///
-/// # Panics
-/// If this thread runs no task (the caller got [`SpawnTo::Slot`]).
-///
-/// TLA+: the slot store of `SpawnSlot` (private to this worker until a
-/// monitor's `StealSlot`)
-pub(crate) fn keep_spawned(shared: &Shared, n: Notified) {
-    let lane = CTX.with(|c| c.lane.get());
-    assert!(!lane.is_null(), "tempo bug: a kept spawn outside a run");
-    // SAFETY: invariant 1: the lane outlives the run.
-    let lane = unsafe { &*lane };
-    if let Err(n) = lane.keep(n) {
-        // Only this thread fills its slot (`watch.rs` invariant 1), and it
-        // saw it empty in `spawn_place`: unreachable. Lose nothing anyway.
-        debug_assert!(false, "tempo bug: the slot filled during a spawn");
-        shared.push_front(n);
-        return;
-    }
-    shared.watch.held(shared, lane).pay(shared);
 }
 
 /// Whether this thread is running a task of the runtime at `shared`: if so,

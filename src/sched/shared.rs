@@ -21,28 +21,9 @@
 //!    dispatch RMW, no wake-up, no round. Nobody else could start it before
 //!    the spawner's poll returns, and it still starts after every task
 //!    spawned or woken before it (the list is flushed behind the round's
-//!    tasks). (spec: `SpawnLocal`.)
-//! 4. Kept spawn: with two or more runners, a task spawned from inside a
-//!    task's poll goes to the spawning worker's next-run slot
-//!    (`running.rs` invariant 3) when that slot is empty and nothing
-//!    spawned before it can still wait to start: the front queue is empty,
-//!    no round is between its take of the front queue and its push to the
-//!    ready queue (`role.rs` invariant 6), the ready queue is empty (read
-//!    in that order, [`Shared::nothing_awaits_dispatch`]), and the
-//!    spawner's share and rerun list are empty. Otherwise it takes the
-//!    front queue (and wakes an idle worker). The kept task is dispatched
-//!    at the spawn: every task spawned before it was dispatched before it
-//!    (popped by some worker, or kept the same way), so start order stays
-//!    dispatch order, FIFO (`tests/fifo.rs`). A chain of spawns (each task
-//!    spawns the next, `3-pingpong/chain-1000`) then runs on one worker
-//!    with no front-queue CAS, role round, ready-queue lock or wake-up per
-//!    link, as tokio's LIFO slot does; unlike that slot, the kept child
-//!    does not wait for a long spawner: the monitor steals it from the
-//!    slot after about a tick (`watch.rs` invariant 4; `tests/fairness.rs`:
-//!    a child starts while its spawner spins). Before, every spawn on two
-//!    workers took the front queue and woke the idle worker, which took
-//!    each link of a chain to its own core (0.71x tokio-mt on
-//!    `chain-1000`). (spec: `SpawnSlot`.)
+//!    tasks). With more runners a spawn always takes the front queue and
+//!    wakes an idle worker, so a child starts even while its spawner keeps
+//!    its worker busy (`tests/fairness.rs`). (spec: `SpawnLocal`.)
 
 use super::driver::Driver;
 use super::front::{FrontQueue, Pushed};
@@ -61,21 +42,6 @@ use crate::task::state::Shutdown;
 use crate::time::clock::{Clock, Epoch};
 use std::future::Future;
 use std::task::Waker;
-
-/// Where a task spawned now goes (invariants 3 and 4), decided before its
-/// registry insert (which traces it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SpawnTo {
-    /// The front queue, then the sched role (TLA+: `SpawnRegister`, then
-    /// `PushFront`).
-    Front,
-    /// The back of the spawning worker's rerun list: the runtime's only
-    /// runner (invariant 3; TLA+: `SpawnLocal`).
-    Rerun,
-    /// The spawning worker's empty next-run slot (invariant 4; TLA+:
-    /// `SpawnSlot`).
-    Slot,
-}
 
 pub(crate) struct Shared {
     pub(crate) front: FrontQueue,
@@ -212,8 +178,7 @@ impl Shared {
     /// Spawns a task. After shutdown began, the future is dropped at once and
     /// the handle resolves to a cancellation error.
     ///
-    /// TLA+: `SpawnRegister`, then `PushFront`; or `SpawnLocal` (invariant
-    /// 3); or `SpawnSlot` (invariant 4)
+    /// TLA+: `SpawnRegister`, then `PushFront`; or `SpawnLocal` (invariant 3)
     pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -240,13 +205,17 @@ impl Shared {
         // allocation, which the reference the returned handle owns keeps
         // alive whatever a worker does with the task meanwhile.
         let this = &t.header().shared;
-        // Invariants 3 and 4: decided before the insert, which traces it.
-        let to = super::running::spawn_place(this);
-        if this.registry.insert(t, to) {
-            match to {
-                SpawnTo::Rerun => super::running::push_spawned(Notified(t)),
-                SpawnTo::Slot => super::running::keep_spawned(this, Notified(t)),
-                SpawnTo::Front => this.push_front(Notified(t)),
+        // Invariant 3: from a task of this runtime's only runner, to that
+        // runner's rerun list. Decided before the insert, which traces it.
+        let local = this.one_runner() && super::running::is_running_for(Arc::as_ptr(this));
+        if this.registry.insert(t, local) {
+            // Never a worker's next-run slot (`running.rs`): start order is
+            // spawn order (DESIGN: FIFO start). `local` holds while this
+            // thread runs a task of this runtime (checked just above).
+            if local {
+                super::running::push_spawned(Notified(t));
+            } else {
+                this.push_front(Notified(t));
             }
         } else {
             // Rejected: we own the run permission (SCHEDULED, in no queue).
@@ -281,17 +250,6 @@ impl Shared {
     pub(crate) fn push_woken(&self, n: Notified) {
         self.push_front(n);
         self.front.mark_woken();
-    }
-
-    /// Whether every task pushed to the front queue before this call has
-    /// been dispatched (popped from the ready queue by some worker), so
-    /// that a spawn kept in a slot now cannot start before an earlier one
-    /// (invariant 4). Three loads, in this order: the front queue's head
-    /// (SeqCst), the round flag (Acquire) and the ready queue's length
-    /// (SeqCst); a task taken by a round after the first load was pushed
-    /// after it (`role.rs` invariant 6 for the ones taken before).
-    pub(crate) fn nothing_awaits_dispatch(&self) -> bool {
-        self.front.is_empty() && !self.role.in_round() && self.ready.len() == 0
     }
 
     /// Makes sure someone will take the front queue (invariant 1).

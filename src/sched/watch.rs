@@ -208,13 +208,6 @@ impl Lane {
         Ok(())
     }
 
-    /// Whether the slot is empty (owner only: only the owner fills it,
-    /// invariant 1, so an empty slot stays empty until the owner's `keep`).
-    pub(crate) fn slot_is_empty(&self) -> bool {
-        // Relaxed: as in `keep`.
-        self.slot.load(Relaxed).is_null()
-    }
-
     /// Takes the slot's notification (owner, at the end of its run).
     ///
     /// TLA+: the owner's take of `slot[w]` (the run's end; then

@@ -47,7 +47,6 @@
 
 pub(crate) mod port;
 
-use crate::sched::shared::SpawnTo;
 use port::{Abs, Status};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -99,8 +98,7 @@ struct Task {
     /// (`worker.rs` invariant 5), not a push.
     owed_rerun: u32,
     /// Of `owed_push`, those a next-run slot may take instead: owed by a
-    /// wake from `IDLE` (`Notify::PushIdle`) or a spawn kept in the
-    /// spawner's slot (`SpawnSlot`). A wake from `WAITING` must
+    /// wake from `IDLE` (`Notify::PushIdle`). A wake from `WAITING` must
     /// reach the front queue, whose dispatch removes the heap entry (TLA+
     /// twin `mutants/slot_takes_waiting.cfg`).
     owed_slot: u32,
@@ -146,7 +144,7 @@ enum Hist {
     Spawn {
         t: usize,
         accepted: bool,
-        to: SpawnTo,
+        local: bool,
     },
     Step {
         t: usize,
@@ -175,8 +173,8 @@ enum Hist {
 impl std::fmt::Display for Hist {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Hist::Spawn { t, accepted, to } => {
-                write!(f, "t{t}: spawn (accepted: {accepted}, to: {to:?})")
+            Hist::Spawn { t, accepted, local } => {
+                write!(f, "t{t}: spawn (accepted: {accepted}, local: {local})")
             }
             Hist::Step {
                 t,
@@ -230,18 +228,15 @@ pub(crate) fn runtime_start(workers: usize) {
 
 /// A task with state word at `key` was created; `accepted`: registered
 /// (else rejected by a closed registry: never pushed, claimed at once);
-/// `to`: the spawner appends it to its own rerun list (`SpawnLocal`,
-/// `shared.rs` invariant 3), keeps it in its next-run slot (`SpawnSlot`,
-/// invariant 4: the owner's take or a `StealSlot` settles that), or pushes
-/// it to the front queue.
-pub(crate) fn spawn(key: usize, accepted: bool, to: SpawnTo) {
+/// `local`: the spawner appends it to its own rerun list (`SpawnLocal`,
+/// `shared.rs` invariant 3), else it pushes it to the front queue.
+pub(crate) fn spawn(key: usize, accepted: bool, local: bool) {
     with(|r| {
         let idx = r.tasks.len() + 1;
-        let (owed_push, owed_rerun, owed_slot) = match (accepted, to) {
-            (false, _) => (0, 0, 0),
-            (true, SpawnTo::Front) => (1, 0, 0),
-            (true, SpawnTo::Rerun) => (0, 1, 0),
-            (true, SpawnTo::Slot) => (1, 0, 1),
+        let (owed_push, owed_rerun) = match (accepted, local) {
+            (false, _) => (0, 0),
+            (true, false) => (1, 0),
+            (true, true) => (0, 1),
         };
         r.tasks.push(Task {
             idx,
@@ -249,7 +244,7 @@ pub(crate) fn spawn(key: usize, accepted: bool, to: SpawnTo) {
             abs: Abs::spawned(),
             owed_push,
             owed_rerun,
-            owed_slot,
+            owed_slot: 0,
             accepted,
             claimed: false,
             cancelled_before_claim: false,
@@ -263,15 +258,11 @@ pub(crate) fn spawn(key: usize, accepted: bool, to: SpawnTo) {
         r.history.push(Hist::Spawn {
             t: idx,
             accepted,
-            to,
+            local,
         });
         if accepted {
             r.log.push(Entry {
-                action: match to {
-                    SpawnTo::Front => "SpawnRegister",
-                    SpawnTo::Rerun => "SpawnLocal",
-                    SpawnTo::Slot => "SpawnSlot",
-                },
+                action: if local { "SpawnLocal" } else { "SpawnRegister" },
                 task: idx,
                 after: Some(Abs::spawned()),
             });

@@ -24,6 +24,16 @@
 //!    tasks). With more runners a spawn always takes the front queue and
 //!    wakes an idle worker, so a child starts even while its spawner keeps
 //!    its worker busy (`tests/fairness.rs`). (spec: `SpawnLocal`.)
+//! 4. Start order is dispatch order. Spawns reach the ready queue in spawn
+//!    order (through the front queue, or a one-runner's rerun list) and are
+//!    popped from it in order, so one runner starts them in spawn order
+//!    (`tests/fifo.rs`). With several, a task popped into a worker's share
+//!    starts when that worker reaches it, and another worker may start
+//!    tasks popped after it meanwhile, until the monitor takes a share left
+//!    behind a run longer than a tick (`watch.rs` invariant 4); a spawn is
+//!    never kept on its spawner's worker, which would let a later spawn
+//!    that takes the front queue start first on an idle worker (tried and
+//!    reverted: `benches/RESULTS.md`, eighteenth session).
 
 use super::driver::Driver;
 use super::front::{FrontQueue, Pushed};

@@ -226,11 +226,13 @@ async fn spawn_then_spin(i: usize) -> Duration {
 }
 
 /// A task spawned by a task that keeps running without yielding starts on
-/// the idle worker, not after its spawner's poll ends: a spawn always goes
-/// through the front queue and wakes an idle worker (tokio's next-task slot
-/// would keep it on the spawner's worker; DESIGN: LIFO-slot starvation is a
-/// weakness not to repeat). This is what `3-pingpong/chain-1000` on two
-/// workers pays for (`benches/RESULTS.md`).
+/// the idle worker, not after its spawner's poll ends (DESIGN: tokio's
+/// LIFO-slot starvation is a weakness not to repeat). The child is kept in
+/// the spawner's next-run slot when nothing spawned before it waits
+/// (`shared.rs` invariant 5), and the monitor, the idle worker ticking
+/// while the spawner runs, steals it after about a tick (`watch.rs`
+/// invariant 4); otherwise it goes through the front queue, which wakes the
+/// idle worker.
 #[test]
 fn spawned_task_starts_while_its_spawner_keeps_running_two_workers() {
     let _s = serial();
@@ -249,9 +251,11 @@ fn spawned_task_starts_while_its_spawner_keeps_running_two_workers() {
 
 /// The same on a runtime with no worker threads driven by two `block_on`
 /// callers: with two runners a spawn takes the front queue and wakes the
-/// other caller (`shared.rs` invariant 3: only a runtime's *only* runner
-/// keeps the tasks its tasks spawn; a caller that enters `block_on` after
-/// the spawn does not help with it until the spawner's poll returns).
+/// other caller, or stays in the spawner's next-run slot, from which the
+/// other caller, ticking as the monitor, steals it (`shared.rs` invariants
+/// 3 and 5: only a runtime's *only* runner appends the tasks its tasks
+/// spawn to its rerun list; a caller that enters `block_on` after such a
+/// spawn does not help with it until the spawner's poll returns).
 #[test]
 fn spawned_task_starts_while_its_spawner_keeps_running_two_block_on_callers() {
     let _s = serial();

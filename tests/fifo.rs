@@ -118,7 +118,8 @@ fn spawn_order_is_start_order_from_a_task_worker_threads_1() {
 /// The spawner is woken between its spawns by the completion of a task it
 /// joins: that wake keeps it in the worker's next-run slot, so its second
 /// run comes before the tasks it spawned in its first run have started.
-/// Spawns still start in spawn order: a spawn never takes the slot.
+/// Spawns still start in spawn order: on one runner a spawn never takes
+/// the slot (it goes to the rerun list, `shared.rs` invariant 3).
 #[test]
 fn spawn_order_is_start_order_across_runs_of_the_spawner_worker_threads_1() {
     within(LIMIT, || {
@@ -154,19 +155,15 @@ fn spawn_order_is_start_order_across_runs_of_the_spawner_worker_threads_1() {
     });
 }
 
-/// On two workers, tasks spawned one after another start in spawn order on
-/// the free worker, also when a spawned task spawns: one worker is held by
-/// a task that spins; on the other, `x` spawns `a`, `b` and `c`, and `a`
-/// spawns `d` while `b` and `c` wait, so `d` starts after them. Spawns on
-/// two or more runners go through the front queue (`shared.rs` invariant
-/// 3). A guard for any design that keeps a spawn on its spawner's worker
-/// instead: one that kept a spawn in the next-run slot whenever the slot
-/// was empty (tried in the eighteenth session, not landed) started `a d b
-/// c` here.
-#[test]
-fn a_spawn_from_a_spawned_task_starts_after_earlier_spawns_two_workers() {
-    within(LIMIT, || {
-        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+/// Holds one worker of a two-worker runtime with a task that spins until
+/// dropped, so that the other worker runs everything else in order.
+struct HeldWorker {
+    stop: Arc<AtomicUsize>,
+    spinner: Option<tempo::JoinHandle<()>>,
+}
+
+impl HeldWorker {
+    fn hold(rt: &Runtime) -> HeldWorker {
         let stop = Arc::new(AtomicUsize::new(0));
         let spinning = Arc::new(AtomicUsize::new(0));
         let spinner = {
@@ -179,31 +176,162 @@ fn a_spawn_from_a_spawned_task_starts_after_earlier_spawns_two_workers() {
             })
         };
         wait_for(&spinning, 1, "the spinner to hold a worker");
-        let order = Arc::new(Mutex::new(Vec::new()));
+        HeldWorker {
+            stop,
+            spinner: Some(spinner),
+        }
+    }
+
+    fn release(mut self, rt: &Runtime) {
+        self.stop.store(1, SeqCst);
+        rt.block_on(self.spinner.take().unwrap()).unwrap();
+    }
+}
+
+impl Drop for HeldWorker {
+    fn drop(&mut self) {
+        self.stop.store(1, SeqCst);
+    }
+}
+
+/// The body of the spawn-order tests on two workers: `x` spawns `a`, `b`
+/// and `c`; `a` spawns `d` while `b` and `c` wait. Returns the start order.
+async fn x_spawns_a_b_c_and_a_spawns_d() -> Vec<&'static str> {
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let record = |name: &'static str| {
         let o = order.clone();
-        rt.block_on(rt.spawn(async move {
-            let record = |name: &'static str| {
-                let o = o.clone();
-                async move { o.lock().unwrap().push(name) }
-            };
-            let (oa, rd) = (o.clone(), record("d"));
-            let a = tempo::spawn(async move {
-                oa.lock().unwrap().push("a");
-                // In a tuple: the handle is awaited by `x`, not by `a`.
-                (tempo::spawn(rd),)
-            });
-            let b = tempo::spawn(record("b"));
-            let c = tempo::spawn(record("c"));
-            let (d,) = a.await.unwrap();
-            b.await.unwrap();
-            c.await.unwrap();
-            d.await.unwrap();
-        }))
-        .unwrap();
-        stop.store(1, SeqCst);
-        rt.block_on(spinner).unwrap();
-        let got = order.lock().unwrap().clone();
+        async move { o.lock().unwrap().push(name) }
+    };
+    let (oa, rd) = (order.clone(), record("d"));
+    let a = tempo::spawn(async move {
+        oa.lock().unwrap().push("a");
+        // In a tuple: the handle is awaited by `x`, not by `a`.
+        (tempo::spawn(rd),)
+    });
+    let b = tempo::spawn(record("b"));
+    let c = tempo::spawn(record("c"));
+    let (d,) = a.await.unwrap();
+    b.await.unwrap();
+    c.await.unwrap();
+    d.await.unwrap();
+    let got = order.lock().unwrap().clone();
+    got
+}
+
+/// On two workers, with one held by a spinner, tasks spawned one after
+/// another start in spawn order on the other, also when a spawned task
+/// spawns: `a` is kept in `x`'s slot (nothing waits), `b` moves it to the
+/// front queue and follows it (`shared.rs` invariant 5), `a` runs and
+/// spawns `d` while `b` and `c` wait, so `d` goes behind them. A version
+/// that only looked at the slot started `a d b c`.
+#[test]
+fn a_spawn_from_a_spawned_task_starts_after_earlier_spawns_two_workers() {
+    within(LIMIT, || {
+        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+        let held = HeldWorker::hold(&rt);
+        let got = rt
+            .block_on(rt.spawn(x_spawns_a_b_c_and_a_spawns_d()))
+            .unwrap();
+        held.release(&rt);
         assert_eq!(got, ["a", "b", "c", "d"], "start order on the free worker");
+    });
+}
+
+/// A task kept in its spawner's slot is dispatched before anything pushed
+/// after it, at every position of the spawner's batch: after a chain of
+/// `k` spawns (each link spawns the next), for every `k` up to past a
+/// batch, `x` spawns `a` (kept: nothing waits), has another thread spawn
+/// `e` (to the front queue), waits until it has, and spawns `f`; the start
+/// order must be `a e f`. On the batch's last run nothing is kept
+/// (`shared.rs` invariant 5): a kept task would go from the slot to the
+/// rerun list there, behind the round's tasks, `e` among them (seen: `e a
+/// f`); and `f` moves the kept `a` to the head of the ready queue, not to
+/// the back of the front queue, behind `e` (seen: `e a f` too, found by
+/// review).
+#[test]
+fn a_kept_spawn_starts_before_later_spawns_at_every_position_of_a_batch_two_workers() {
+    type Order = Arc<Mutex<Vec<&'static str>>>;
+    type Ask = std::sync::mpsc::Sender<(Order, Arc<AtomicUsize>)>;
+    type Chain = std::pin::Pin<Box<dyn Future<Output = Vec<&'static str>> + Send>>;
+    fn chain(k: usize, ask: Ask) -> Chain {
+        Box::pin(async move {
+            if k > 0 {
+                return tempo::spawn(chain(k - 1, ask)).await.unwrap();
+            }
+            let order: Order = Arc::default();
+            let oa = order.clone();
+            let a = tempo::spawn(async move { oa.lock().unwrap().push("a") });
+            // Another thread spawns `e`, then raises `spawned`.
+            let spawned = Arc::new(AtomicUsize::new(0));
+            ask.send((order.clone(), spawned.clone())).unwrap();
+            while spawned.load(SeqCst) == 0 {
+                std::hint::spin_loop();
+            }
+            // A second spawn of the run moves `a` out of the slot, ahead of
+            // `e` (`shared.rs` invariant 5), then queues `f` behind `e`.
+            let of = order.clone();
+            let f = tempo::spawn(async move { of.lock().unwrap().push("f") });
+            a.await.unwrap();
+            f.await.unwrap();
+            while order.lock().unwrap().len() < 3 {
+                tempo::task::yield_now().await;
+            }
+            let got = order.lock().unwrap().clone();
+            got
+        })
+    }
+    within(LIMIT, || {
+        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+        let held = HeldWorker::hold(&rt);
+        let (ask, asked) = std::sync::mpsc::channel::<(Order, Arc<AtomicUsize>)>();
+        let handle = rt.handle();
+        let spawner = std::thread::spawn(move || {
+            for (order, spawned) in asked {
+                drop(handle.spawn(async move { order.lock().unwrap().push("e") }));
+                spawned.store(1, SeqCst);
+            }
+        });
+        for k in 0..=40 {
+            let got = rt.block_on(rt.spawn(chain(k, ask.clone()))).unwrap();
+            assert_eq!(got, ["a", "e", "f"], "start order after {k} links");
+        }
+        drop(ask);
+        spawner.join().unwrap();
+        held.release(&rt);
+    });
+}
+
+/// A burst of spawns from one run, while the other worker is idle, starts
+/// in spawn order: the first is kept in the spawner's slot, and the second
+/// moves it to the front queue ahead of itself (`shared.rs` invariant 5),
+/// so the idle worker, woken for them, starts `a` first. When the second
+/// only took the front queue, `b` started at once on the idle worker and
+/// `a` waited for the spawner's 5 ms poll (or the monitor, a tick or two).
+#[test]
+fn a_burst_of_spawns_starts_in_order_while_its_spawner_computes_two_workers() {
+    within(LIMIT, || {
+        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+        for round in 0..5 {
+            let order = Arc::new(Mutex::new(Vec::new()));
+            let o = order.clone();
+            rt.block_on(rt.spawn(async move {
+                let record = |name: &'static str| {
+                    let o = o.clone();
+                    async move { o.lock().unwrap().push(name) }
+                };
+                let a = tempo::spawn(record("a"));
+                let b = tempo::spawn(record("b"));
+                let t = Instant::now();
+                while t.elapsed() < Duration::from_millis(5) {
+                    std::hint::spin_loop();
+                }
+                a.await.unwrap();
+                b.await.unwrap();
+            }))
+            .unwrap();
+            let got = order.lock().unwrap().clone();
+            assert_eq!(got, ["a", "b"], "start order, round {round}");
+        }
     });
 }
 

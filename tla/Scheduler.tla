@@ -43,8 +43,10 @@ Mutants == {"none",
                                         \* in its rerun list
             "PopSkipsLane",             \* a pop may leave a non-empty lane of the
                                         \* ready queue untouched (ready.rs inv. 3)
-            "StealCopiesSlot"}          \* the owner takes its slot with a load and
+            "StealCopiesSlot",          \* the owner takes its slot with a load and
                                         \* a store: a steal in between copies the task
+            "UnkeepCopiesSlot"}         \* the un-keep reads the slot instead of
+                                        \* swapping it: the task is in ready and slot
 
 ASSUME /\ NoWorker \notin W
        /\ None \notin T
@@ -631,7 +633,9 @@ WorkerTakeRerun(w) ==
 (* worker::run_loop after BATCH runs: the slot's task goes to the worker's  *)
 (* rerun list, hence to the back of the ready queue at the batch's end      *)
 (* (RerunFlush).  It is Scheduled and has no heap entry (only an Idle task  *)
-(* enters a slot).  Allowed whenever the worker holds no task: an over-    *)
+(* or a spawn enters a slot; the code keeps no spawn on a batch's last run, *)
+(* shared.rs invariant 5, which the spec does not need).  Allowed whenever *)
+(* the worker holds no task: an over-                                       *)
 (* approximation of the batch bound.                                        *)
 SlotFlush(w) ==
     /\ wstate[w] = "Active"
@@ -815,6 +819,52 @@ SpawnLocal(t, w) ==
     /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, share, stolen>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
+(* Shared::spawn from inside a task's run on a runtime with two or more    *)
+(* runners, when the run may keep a spawn (not its batch's last) and        *)
+(* nothing spawned before it awaits dispatch: front, ready, the spawner's   *)
+(* share and rerun list empty and no round between its take of front and   *)
+(* its push to ready (shared.rs invariant 5; that condition keeps FIFO      *)
+(* start order, a property of the code that tests/fifo.rs checks, not of    *)
+(* the spec, so it is not written here).  The new task goes to the          *)
+(* spawner's empty next-run slot, where a monitor may steal it (StealSlot)  *)
+(* if the spawner's run goes on.  The registry insert and the slot's store  *)
+(* are one step here: only the spawner fills its slot (watch.rs invariant   *)
+(* 1), and it decided before the insert.  Allowed to any Actor worker (as   *)
+(* Wake's slot branch: Active, not the holder, empty slot, not lateRound),  *)
+(* which covers a spawn from a future's or an output's drop after the poll *)
+(* (a superset of the code's behaviours).                                   *)
+SpawnSlot(t, w) ==
+    /\ status[t] = "Unborn"
+    /\ ~registryClosed
+    /\ Actor(w)
+    /\ status' = [status EXCEPT ![t] = "Scheduled"]
+    /\ slot'   = [slot EXCEPT ![w] = t]
+    /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, pending, notifying, share, rerun, stolen>>
+    /\ UNCHANGED <<schedVars, workVars, rtVars>>
+
+(* running::spawn_place: the run's second spawn moves the spawn it kept     *)
+(* from its slot to the head of ready first (shared.rs invariant 5: it was *)
+(* kept when nothing awaited dispatch, so it goes ahead of everything       *)
+(* queued since): a swap of the slot by its owner (exactly one of it and a  *)
+(* monitor's StealSlot gets the task), and the push under ready's lock, one *)
+(* step here (the task is private to the owner between them).  Only a      *)
+(* spawn that has not started is kept, so only such a task moves (the code *)
+(* never moves a woken task or the pass this way).  Allowed to any Active  *)
+(* non-holder worker.  No wake: the spawner's next push (the second spawn, *)
+(* to front) notifies, and the spawner itself pops ready after its run.     *)
+SlotUnkeep(w) ==
+    /\ slot[w] # None
+    /\ ~started[slot[w]]
+    /\ wstate[w] = "Active" /\ schedHolder # w /\ w \notin lateRound
+    /\ ready' = <<slot[w]>> \o ready
+    /\ IF Mutant = "UnkeepCopiesSlot"
+         THEN UNCHANGED slot
+         ELSE slot' = [slot EXCEPT ![w] = None]
+    /\ UNCHANGED <<status, started, notified, cancelled, woken, signaled, wakeOwed>>
+    /\ UNCHANGED <<front, frontClosed, expq, heap, due, local, pending, notifying, share, rerun, stolen>>
+    /\ UNCHANGED <<schedVars, workVars, rtVars>>
+
 (* State::transition_to_idle: the poll returned Pending.  hasDeadline: the  *)
 (* future registered a timer during this poll.  Aborted during the poll:    *)
 (* the task stays Running and the worker drops the future at once           *)
@@ -985,7 +1035,8 @@ WorkerNext(w) ==
 
 EnvNext ==
     \/ \E t \in T : SpawnRegister(t)
-    \/ \E t \in T, w \in W : SpawnLocal(t, w)
+    \/ \E t \in T, w \in W : SpawnLocal(t, w) \/ SpawnSlot(t, w)
+    \/ \E w \in W : SlotUnkeep(w)
     \/ \E t \in T, w \in W \cup {NoWorker} :
           Wake(t, w) \/ Wakeup(t, w) \/ Signal(t, w) \/ Abort(t, w)
     \/ ShutdownBegin
@@ -1119,7 +1170,7 @@ HandOK ==
         /\ wstate[w] \in {"Parked", "DriverParking", "DriverParked", "Exited", "Stealing"}
               => hand[w] = None
         \* The next-run slot: a task woken Idle -> Scheduled by the worker's own
-        \* run, never in the heap; only an active worker has one, and the sched
+        \* run, or spawned there (SpawnSlot), never in the heap; only an active worker has one, and the sched
         \* role holder only as the pass of its round (role.rs invariant 4).
         /\ slot[w] # None => /\ status[slot[w]] = "Scheduled"
                              /\ slot[w] \notin heap

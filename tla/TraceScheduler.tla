@@ -38,6 +38,7 @@ Match(e) ==
 Observed(e) ==
     CASE e.a = "SpawnRegister" -> SpawnRegister(e.t)
       [] e.a = "SpawnLocal"    -> \E w \in W : SpawnLocal(e.t, w)
+      [] e.a = "SpawnSlot"     -> \E w \in W : SpawnSlot(e.t, w)
       [] e.a = "Wake"          -> \E w \in W \cup {NoWorker} : Wake(e.t, w)
       [] e.a = "Wakeup"        -> \E w \in W \cup {NoWorker} : Wakeup(e.t, w)
       [] e.a = "Signal"        -> \E w \in W \cup {NoWorker} : Signal(e.t, w)
@@ -65,7 +66,7 @@ Hidden ==
                     \/ SchedPark(w) \/ DriverBlock(w) \/ DriverTimeout(w)
                     \/ WorkerPop(w) \/ WorkerTakeShare(w)
                     \/ WorkerTakeSlot(w) \/ SlotFlush(w) \/ RerunFlush(w)
-                    \/ SchedBusy(w) \/ WorkerTakeRerun(w)
+                    \/ SchedBusy(w) \/ WorkerTakeRerun(w) \/ SlotUnkeep(w)
                     \/ WorkerPark(w) \/ WorkerExit(w)
     \/ \E t \in T : NotifySched(t) \/ Tick(t)
     \/ FrontClose

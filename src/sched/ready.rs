@@ -130,7 +130,8 @@ impl ReadyQueue {
     /// (`watch.rs`). A share was
     /// popped from the head, so its tasks go back ahead of everything
     /// pushed since (FIFO start order); a slot task is a wake, for which
-    /// no order is promised. Returns how many.
+    /// no order is promised, or a spawn kept there (`shared.rs` invariant
+    /// 5), dispatched before anything pushed since. Returns how many.
     ///
     /// TLA+: the overflow branch of `StealFill` (more than `ShareCap`
     /// stolen; never with two runners, nor with the configs' tasks).
@@ -145,6 +146,18 @@ impl ReadyQueue {
         }
         self.len.store(q.len(), SeqCst);
         k
+    }
+
+    /// Puts a task at the head of the FIFO lane: a spawn its run had kept
+    /// in its slot, moved out by the run's next spawn (`shared.rs`
+    /// invariant 5). Nothing pushed before it was waiting for dispatch when
+    /// it was kept, so everything in the queues now came after it.
+    ///
+    /// TLA+: the push of `SlotUnkeep`
+    pub(crate) fn push_head(&self, n: Notified) {
+        let mut q = self.q.lock();
+        q.fifo.push_front(n);
+        self.len.store(q.len(), SeqCst);
     }
 
     /// Appends a round's output under one lock acquisition: `fifo` (woken

@@ -16,6 +16,7 @@
 //!    a burst grew them beyond [`SHRINK_ABOVE`] slots (a key is only reused,
 //!    never moved, so a shard can shrink only once it is empty).
 
+use super::shared::SpawnTo;
 use crate::shim::Mutex;
 use crate::task::header::{RawTask, NO_KEY};
 
@@ -56,17 +57,18 @@ impl Registry {
     }
 
     /// Registers `t` (its entry takes the registry's reference); `false` if
-    /// closed. `local`: the spawner appends it to its own rerun list next
-    /// (`shared.rs` invariant 3), else it pushes it to the front queue.
+    /// closed. `to`: where the spawner puts it next (`shared.rs` invariants
+    /// 3 and 4).
     ///
-    /// TLA+: `SpawnRegister` (`local`: `SpawnLocal`)
-    pub(crate) fn insert(&self, t: RawTask, local: bool) -> bool {
+    /// TLA+: `SpawnRegister` (`SpawnTo::Rerun`: `SpawnLocal`;
+    /// `SpawnTo::Slot`: `SpawnSlot`)
+    pub(crate) fn insert(&self, t: RawTask, to: SpawnTo) -> bool {
         let mut s = self.shard(t).lock();
         // Under the shard lock: recorded before the shutdown sweep can find
         // (and claim) the task here.
-        trace!(spawn(t.state() as *const _ as usize, !s.closed, local));
+        trace!(spawn(t.state() as *const _ as usize, !s.closed, to));
         #[cfg(not(any(tempo_loom, tempo_shuttle)))]
-        let _ = local;
+        let _ = to;
         if s.closed {
             return false;
         }

@@ -45,6 +45,15 @@
 //!    used to spin for the role forever. `orphaned` is set by the holder and
 //!    read and cleared by the holder's own release; every other holder's
 //!    release reads it unset, ordered by the role handshake (Relaxed).
+//! 6. *A round in flight.* `in_round` is set by the holder before a round
+//!    takes the front queue and cleared after it pushed to the ready queue;
+//!    only the holder writes it. Between the two, the tasks the round took
+//!    are in neither queue, so a spawner that finds the front queue empty,
+//!    `in_round` clear and the ready queue empty, in that order, knows that
+//!    no task pushed to the front queue before its first look is still on
+//!    its way to the ready queue (`shared.rs` invariant 5: a spawn kept in
+//!    the spawner's next-run slot must not start before them). Not
+//!    modelled in TLA+ (FIFO start order is a property of the code).
 
 use super::heap::WaitingHeap;
 use super::Shared;
@@ -76,6 +85,9 @@ pub(crate) struct SchedRole {
     /// The heap is drained at the release (invariant 5).
     orphaned: AtomicBool,
     timed: AtomicUsize,
+    /// Set by the holder from before its take of the front queue until
+    /// after its push to the ready queue (invariant 6).
+    in_round: AtomicBool,
     core: UnsafeCell<SchedCore>,
 }
 
@@ -107,6 +119,7 @@ impl SchedRole {
             held: AtomicBool::new(false),
             orphaned: AtomicBool::new(false),
             timed: AtomicUsize::new(0),
+            in_round: AtomicBool::new(false),
             core: UnsafeCell::new(SchedCore::default()),
         }
     }
@@ -160,6 +173,15 @@ impl SchedRole {
         self.held.load(SeqCst)
     }
 
+    /// Whether a round may hold tasks taken from the front queue and not
+    /// yet pushed to the ready queue (invariant 6).
+    pub(crate) fn in_round(&self) -> bool {
+        // Acquire: pairs with the Release store that ends the round, so a
+        // `false` read here is followed by a look at the ready queue that
+        // sees the round's push.
+        self.in_round.load(Acquire)
+    }
+
     /// Number of tasks waiting for a deadline (SeqCst, invariant 3).
     pub(crate) fn timed(&self) -> usize {
         self.timed.load(SeqCst)
@@ -184,6 +206,12 @@ impl RoleGuard<'_> {
     /// woken one to the holder: invariant 4), then `SchedExpire`
     /// per expired entry (all sched-role-private steps between them).
     pub(crate) fn round(&mut self, shared: &Shared) -> Round {
+        // Invariant 6. Relaxed: published by `take_all`'s SeqCst CAS, the
+        // write a spawner's SeqCst look at an empty front queue reads from
+        // (`Shared::nothing_awaits_dispatch`); with nothing to take there is
+        // no CAS, and nothing in flight either.
+        let role = self.role;
+        role.in_round.store(true, Relaxed);
         let core = self.core();
         shared.front.take_all(&mut core.batch);
         let mut pass = None;
@@ -233,6 +261,12 @@ impl RoleGuard<'_> {
             }
         }
         shared.ready.push_round(&mut core.out, &mut core.expired);
+        // Release: pairs with the Acquire in `in_round`: the push above is
+        // visible to whoever reads the round as over (invariant 6). An
+        // unwind out of the round (only a tempo bug: a dropped task's
+        // output is contained) leaves the flag set, the safe state: tasks
+        // may be left outside both queues; the next round clears it.
+        role.in_round.store(false, Release);
         drop(super::ready::trim(&mut core.batch));
         drop(super::ready::trim(&mut core.out));
         drop(super::ready::trim(&mut core.expired));

@@ -18,8 +18,10 @@
 //! every such wake crossed two shared queues and, when the role holder slept
 //! in the driver, an `eventfd` write and a futex wake (16 ping-pong pairs:
 //! 1455 futex calls against tokio's 86, which keeps a woken task on its
-//! waker's worker the same way). Spawns never use the slot: a new task
-//! starts in spawn order (FIFO start order, `Shared::spawn`), whereas a woken
+//! waker's worker the same way). A spawn uses the slot only when nothing
+//! spawned before it awaits dispatch (`shared.rs` invariant 5), so that a
+//! new task is still dispatched in spawn order (`shared.rs` invariant 4),
+//! whereas a woken
 //! task is *re*-run, for which no order is promised beyond "without delay".
 //!
 //! **The rerun list** (TLA+: `rerun[w]`). The worker's rerun list (`worker.rs`
@@ -33,15 +35,17 @@
 //!    `worker::run_task` for the runtime it points at; the thread holds a
 //!    `Handle` (an `Arc<Shared>`) for its whole run loop, so the pointee
 //!    outlives every step taken while it is set.
-//! 2. Only this thread reads or writes its `RUNNING`, `NEXT` and `RERUN`
-//!    (one thread-local, so a run's entry and exit touch it once each);
-//!    [`RunGuard`] saves them on entry and restores them when it ends.
+//! 2. Only this thread reads or writes its `RUNNING`, `NEXT`, `RERUN` and
+//!    `KEEP` (one thread-local, so a run's entry and exit touch it once
+//!    each); [`RunGuard`] saves them on entry and restores them when it
+//!    ends.
 //!    `NEXT` points at the running worker's *lane* (`watch.rs`), which
 //!    holds the slot itself, so that another thread can steal from it.
 //! 3. The slot holds at most one notification, of a task of the `RUNNING`
-//!    runtime whose wake moved it `IDLE → SCHEDULED` (`Notify::PushIdle`):
-//!    the task is in no queue and in no waiting heap (never a `WAITING` task,
-//!    whose heap entry only the sched role removes). Only the running
+//!    runtime whose wake moved it `IDLE → SCHEDULED` (`Notify::PushIdle`)
+//!    or that this run spawned ([`keep_spawned`]): the task is in no queue
+//!    and in no waiting heap (never a `WAITING` task, whose heap entry only
+//!    the sched role removes). Only the running
 //!    worker fills it, with a plain store into an empty slot; it is
 //!    non-empty only while `RUNNING` is set. [`RunGuard::finish`] takes it
 //!    with a swap and hands it to the worker loop, which runs it next or,
@@ -63,7 +67,15 @@
 //!    `RUNNING` is set (saved and restored with it); the worker loop owns
 //!    the list and does not touch it during the run (`worker::run_task`
 //!    reaches it only through the pointer it passed to [`enter`]).
+//! 6. `KEEP` (saved and restored with `RUNNING`) is [`Keep::Never`] outside
+//!    a run and during a batch's last run (`shared.rs` invariant 5), else
+//!    [`Keep::May`] until the run keeps a spawn in the slot
+//!    ([`keep_spawned`]: [`Keep::Kept`]), which lasts until the run's next
+//!    spawn moves it to the front queue ([`spawn_place`]) or a wake puts a
+//!    woken task in the slot (the kept one was stolen then). So while it is
+//!    `Kept`, the slot holds the kept spawn or nothing.
 
+use super::shared::SpawnTo;
 use super::watch::Lane;
 use super::Shared;
 use crate::shim::tls;
@@ -71,7 +83,7 @@ use crate::task::header::Notified;
 use std::cell::Cell;
 use std::collections::VecDeque;
 
-/// This thread's run context (invariants 1–3).
+/// This thread's run context (invariants 1–6).
 struct Ctx {
     /// `RUNNING`: the runtime whose task this thread runs, or null.
     running: Cell<*const Shared>,
@@ -80,6 +92,20 @@ struct Ctx {
     lane: Cell<*const Lane>,
     /// `RERUN`: the running worker's rerun list, or null (invariant 5).
     rerun: Cell<*mut VecDeque<Notified>>,
+    /// `KEEP`: whether this run may keep a spawn, and whether the slot
+    /// holds the one it kept (invariant 6).
+    keep: Cell<Keep>,
+}
+
+/// Invariant 6: the kept-spawn state of a run.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Keep {
+    /// No spawn may be kept (no run, or the last run of a batch).
+    Never,
+    /// A spawn may be kept; none is.
+    May,
+    /// The slot holds, unless a monitor stole it, the spawn this run kept.
+    Kept,
 }
 
 tls! {
@@ -88,6 +114,7 @@ tls! {
             running: Cell::new(std::ptr::null()),
             lane: Cell::new(std::ptr::null()),
             rerun: Cell::new(std::ptr::null_mut()),
+            keep: Cell::new(Keep::Never),
         }
     };
 }
@@ -100,11 +127,14 @@ pub(crate) struct RunGuard {
     prev: *const Shared,
     prev_lane: *const Lane,
     prev_rerun: *mut VecDeque<Notified>,
+    prev_keep: Keep,
 }
 
 /// Enters `run_task` for `shared` (invariant 1), with the worker's lane at
-/// `lane` (its slot empty: the owner took it at the end of its last run)
-/// and its rerun list at `rerun` (invariant 5).
+/// `lane` (its slot empty: the owner took it at the end of its last run),
+/// its rerun list at `rerun` (invariant 5), and whether the run may keep a
+/// spawn in the slot (`may_keep`: not the last run of a batch, invariant
+/// 6).
 ///
 /// # Safety
 /// Until the returned guard is finished or dropped: `shared` and `lane`
@@ -117,12 +147,15 @@ pub(crate) unsafe fn enter(
     shared: &Shared,
     lane: &Lane,
     rerun: *mut VecDeque<Notified>,
+    may_keep: bool,
 ) -> RunGuard {
-    let (prev, prev_lane, prev_rerun) = CTX.with(|c| {
+    let keep = if may_keep { Keep::May } else { Keep::Never };
+    let (prev, prev_lane, prev_rerun, prev_keep) = CTX.with(|c| {
         (
             c.running.replace(shared),
             c.lane.replace(lane),
             c.rerun.replace(rerun),
+            c.keep.replace(keep),
         )
     });
     RunGuard {
@@ -131,6 +164,7 @@ pub(crate) unsafe fn enter(
         prev,
         prev_lane,
         prev_rerun,
+        prev_keep,
     }
 }
 
@@ -138,7 +172,8 @@ pub(crate) unsafe fn enter(
 /// running runtime to the worker's rerun list (`shared.rs` invariant 3).
 ///
 /// # Panics
-/// If this thread runs no task (the caller checked [`is_running_for`]).
+/// If this thread runs no task (the caller got [`SpawnTo::Rerun`] from
+/// [`spawn_place`]).
 ///
 /// TLA+: the append of `SpawnLocal` (private to this worker)
 pub(crate) fn push_spawned(n: Notified) {
@@ -152,6 +187,96 @@ pub(crate) fn push_spawned(n: Notified) {
     // SAFETY: invariant 5: `p` is the running worker's rerun list, which
     // nothing else touches during the run; no reference to it is live here.
     unsafe { (*p).push_back(n) };
+}
+
+/// Where a task spawned now by this thread for the runtime at `shared`
+/// goes (`shared.rs` invariants 3 and 5): the front queue unless this
+/// thread runs a task of that runtime; then the rerun list if it is the
+/// runtime's only runner; else, if this run kept a spawn already, that one
+/// goes to the front queue first (unless a monitor stole it) and this one
+/// follows it there; else the next-run slot if the run may keep one
+/// (invariant 6), the slot, the share and the rerun list are empty and
+/// nothing awaits dispatch ([`Shared::nothing_awaits_dispatch`]). One read
+/// of the thread-local (and one write when it moves a kept spawn).
+///
+/// TLA+: for a kept spawn moved out, `SlotUnkeep(w)` (then `PushFront`)
+pub(crate) fn spawn_place(shared: &Shared) -> SpawnTo {
+    let Ok((running, lane, rerun, keep)) =
+        CTX.try_with(|c| (c.running.get(), c.lane.get(), c.rerun.get(), c.keep.get()))
+    else {
+        return SpawnTo::Front;
+    };
+    if !std::ptr::eq(running, shared) {
+        return SpawnTo::Front;
+    }
+    if shared.one_runner() {
+        return SpawnTo::Rerun;
+    }
+    // SAFETY: invariants 1 and 5: `enter` set `lane` and `rerun` with
+    // `running`; both outlive the run, nothing else touches the list during
+    // it, and no reference to it is live here.
+    let (lane, rerun_empty) = unsafe { (&*lane, (*rerun).is_empty()) };
+    match keep {
+        Keep::Never => SpawnTo::Front,
+        Keep::Kept => {
+            // Invariant 6: the kept spawn goes first, to the head of the
+            // ready queue (everything queued now was pushed after it was
+            // kept); this one then takes the front queue, whose push wakes
+            // a worker for both (`shared.rs` invariant 5).
+            CTX.with(|c| c.keep.set(Keep::May));
+            if let Some(n) = lane.take() {
+                // TLA+: `SlotUnkeep` (the owner's take of its slot, traced
+                // as one: it settles what the kept spawn owed).
+                trace!(slot_take(n.raw().state() as *const _ as usize));
+                shared.ready.push_head(n);
+                // A straggler after shutdown (`worker.rs` invariant 10):
+                // the drain may have run; as `Held`'s give-back does.
+                if shared.front.is_closed() {
+                    drop(shared.ready.drain());
+                }
+            }
+            SpawnTo::Front
+        }
+        Keep::May => {
+            if lane.slot_is_empty()
+                && lane.share_is_empty()
+                && rerun_empty
+                && shared.nothing_awaits_dispatch()
+            {
+                SpawnTo::Slot
+            } else {
+                SpawnTo::Front
+            }
+        }
+    }
+}
+
+/// Keeps a task just spawned and registered by a task of this thread's
+/// running runtime in the worker's next-run slot, which [`spawn_place`]
+/// found empty (`shared.rs` invariant 5), and makes sure a monitor
+/// watches, as [`try_keep`] does.
+///
+/// # Panics
+/// If this thread runs no task (the caller got [`SpawnTo::Slot`]).
+///
+/// TLA+: the slot store of `SpawnSlot` (private to this worker until a
+/// monitor's `StealSlot`)
+pub(crate) fn keep_spawned(shared: &Shared, n: Notified) {
+    let lane = CTX.with(|c| c.lane.get());
+    assert!(!lane.is_null(), "tempo bug: a kept spawn outside a run");
+    // SAFETY: invariant 1: the lane outlives the run.
+    let lane = unsafe { &*lane };
+    if let Err(n) = lane.keep(n) {
+        // Only this thread fills its slot (`watch.rs` invariant 1), and it
+        // saw it empty in `spawn_place`: unreachable. Lose nothing anyway
+        // (only the debug assertion shows it: a trace of `SpawnSlot` then
+        // `PushFront` is accepted with `SpawnSlot` given to another worker).
+        debug_assert!(false, "tempo bug: the slot filled during a spawn");
+        shared.push_front(n);
+        return;
+    }
+    CTX.with(|c| c.keep.set(Keep::Kept));
+    shared.watch.held(shared, lane).pay(shared);
 }
 
 /// Whether this thread is running a task of the runtime at `shared`: if so,
@@ -184,6 +309,13 @@ pub(crate) fn try_keep(n: Notified) -> Result<(), Notified> {
     // and outlive the run (the worker loop holds both).
     let (shared, lane) = unsafe { (&*shared, &*lane) };
     lane.keep(n)?;
+    // Invariant 6: the slot holds a woken task, not a kept spawn (the kept
+    // one, if any, was stolen: the slot was empty).
+    CTX.with(|c| {
+        if c.keep.get() == Keep::Kept {
+            c.keep.set(Keep::May);
+        }
+    });
     // A task now waits behind this run: make sure a monitor watches
     // (`watch.rs` invariant 4; one Relaxed load in the common case).
     shared.watch.held(shared, lane).pay(shared);
@@ -200,11 +332,13 @@ impl RunGuard {
     }
 
     fn restore(&self) -> Option<Notified> {
-        let (prev, prev_lane, prev_rerun) = (self.prev, self.prev_lane, self.prev_rerun);
+        let (prev, prev_lane, prev_rerun, prev_keep) =
+            (self.prev, self.prev_lane, self.prev_rerun, self.prev_keep);
         let _ = CTX.try_with(|c| {
             c.running.set(prev);
             c.lane.set(prev_lane);
             c.rerun.set(prev_rerun);
+            c.keep.set(prev_keep);
         });
         // SAFETY: `enter`'s contract (`# Safety`): the lane outlives the
         // guard.

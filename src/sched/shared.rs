@@ -21,19 +21,41 @@
 //!    dispatch RMW, no wake-up, no round. Nobody else could start it before
 //!    the spawner's poll returns, and it still starts after every task
 //!    spawned or woken before it (the list is flushed behind the round's
-//!    tasks). With more runners a spawn always takes the front queue and
-//!    wakes an idle worker, so a child starts even while its spawner keeps
-//!    its worker busy (`tests/fairness.rs`). (spec: `SpawnLocal`.)
-//! 4. Start order is dispatch order. Spawns reach the ready queue in spawn
-//!    order (through the front queue, or a one-runner's rerun list) and are
-//!    popped from it in order, so one runner starts them in spawn order
-//!    (`tests/fifo.rs`). With several, a task popped into a worker's share
-//!    starts when that worker reaches it, and another worker may start
-//!    tasks popped after it meanwhile, until the monitor takes a share left
-//!    behind a run longer than a tick (`watch.rs` invariant 4); a spawn is
-//!    never kept on its spawner's worker, which would let a later spawn
-//!    that takes the front queue start first on an idle worker (tried and
-//!    reverted: `benches/RESULTS.md`, eighteenth session).
+//!    tasks). (spec: `SpawnLocal`.)
+//! 4. Start order is dispatch order. Spawns are dispatched in spawn order:
+//!    through the front queue and a round to the ready queue, popped from
+//!    it in order, or kept (invariant 5) only when nothing spawned before
+//!    awaits dispatch. One runner therefore starts them in spawn order
+//!    (`tests/fifo.rs`). With several, a task dispatched to a worker (its
+//!    share, or its slot) starts when that worker reaches it, and another
+//!    worker may start tasks dispatched after it meanwhile, until the
+//!    monitor takes what waits behind a run longer than a tick (`watch.rs`
+//!    invariant 4).
+//! 5. Kept spawn: with two or more runners, a task spawned from inside a
+//!    task's run (its poll, or a drop during the run) goes to the spawning
+//!    worker's next-run slot
+//!    (`running.rs` invariant 3) when that slot is empty, the run is not the
+//!    last of its batch, and nothing spawned before it awaits dispatch: the
+//!    front queue is empty, no round is between its take of the front queue
+//!    and its push to the ready queue (`role.rs` invariant 6), the ready
+//!    queue is empty (read in that order, [`Shared::nothing_awaits_dispatch`]),
+//!    and the spawner's share and rerun list are empty. A second spawn of
+//!    the same run first moves the kept one, unless a monitor stole it, to
+//!    the head of the ready queue (everything queued then came after it),
+//!    then takes the front queue itself: both are dispatched in spawn order
+//!    (invariant 4). On the batch's last run nothing is
+//!    kept, since the worker then appends its slot to its rerun list, which
+//!    reaches the ready queue behind the round's tasks. Otherwise a spawn
+//!    takes the front queue (and wakes an idle worker). A chain of spawns
+//!    (each task spawns the next, `3-pingpong/chain-1000`) then runs on one
+//!    worker with no front-queue CAS, role round, ready-queue lock or
+//!    wake-up per link, and a single fork (`spawn` one half, compute the
+//!    other, join) runs its child on the spawner's worker at the join,
+//!    instead of paying two cross-thread wake-ups (numbers:
+//!    `benches/RESULTS.md`, eighteenth session); unlike tokio's LIFO slot,
+//!    the kept child does not wait for a long spawner: the monitor steals
+//!    it after about a tick (`tests/fairness.rs`: a child starts while its
+//!    spawner spins). (spec: `SpawnSlot`, `SlotUnkeep`.)
 
 use super::driver::Driver;
 use super::front::{FrontQueue, Pushed};
@@ -52,6 +74,22 @@ use crate::task::state::Shutdown;
 use crate::time::clock::{Clock, Epoch};
 use std::future::Future;
 use std::task::Waker;
+
+/// Where a task spawned now goes (invariants 3 and 5), decided before its
+/// registry insert (which traces it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "the spawner owes the task this place"]
+pub(crate) enum SpawnTo {
+    /// The front queue, then the sched role (TLA+: `SpawnRegister`, then
+    /// `PushFront`).
+    Front,
+    /// The back of the spawning worker's rerun list: the runtime's only
+    /// runner (invariant 3; TLA+: `SpawnLocal`).
+    Rerun,
+    /// The spawning worker's empty next-run slot (invariant 5; TLA+:
+    /// `SpawnSlot`).
+    Slot,
+}
 
 pub(crate) struct Shared {
     pub(crate) front: FrontQueue,
@@ -188,7 +226,8 @@ impl Shared {
     /// Spawns a task. After shutdown began, the future is dropped at once and
     /// the handle resolves to a cancellation error.
     ///
-    /// TLA+: `SpawnRegister`, then `PushFront`; or `SpawnLocal` (invariant 3)
+    /// TLA+: `SpawnRegister`, then `PushFront`; or `SpawnLocal` (invariant
+    /// 3); or `SpawnSlot` (invariant 5)
     pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -215,17 +254,13 @@ impl Shared {
         // allocation, which the reference the returned handle owns keeps
         // alive whatever a worker does with the task meanwhile.
         let this = &t.header().shared;
-        // Invariant 3: from a task of this runtime's only runner, to that
-        // runner's rerun list. Decided before the insert, which traces it.
-        let local = this.one_runner() && super::running::is_running_for(Arc::as_ptr(this));
-        if this.registry.insert(t, local) {
-            // Never a worker's next-run slot (`running.rs`): start order is
-            // spawn order (DESIGN: FIFO start). `local` holds while this
-            // thread runs a task of this runtime (checked just above).
-            if local {
-                super::running::push_spawned(Notified(t));
-            } else {
-                this.push_front(Notified(t));
+        // Invariants 3 and 5: decided before the insert, which traces it.
+        let to = super::running::spawn_place(this);
+        if this.registry.insert(t, to) {
+            match to {
+                SpawnTo::Rerun => super::running::push_spawned(Notified(t)),
+                SpawnTo::Slot => super::running::keep_spawned(this, Notified(t)),
+                SpawnTo::Front => this.push_front(Notified(t)),
             }
         } else {
             // Rejected: we own the run permission (SCHEDULED, in no queue).
@@ -260,6 +295,17 @@ impl Shared {
     pub(crate) fn push_woken(&self, n: Notified) {
         self.push_front(n);
         self.front.mark_woken();
+    }
+
+    /// Whether every task pushed to the front queue before this call has
+    /// been dispatched (popped from the ready queue by some worker), so
+    /// that a spawn kept in a slot now cannot start before an earlier one
+    /// (invariant 5). Three loads, in this order: the front queue's head
+    /// (SeqCst), the round flag (Acquire) and the ready queue's length
+    /// (SeqCst); a task taken by a round after the first load was pushed
+    /// after it (`role.rs` invariant 6 for the ones taken before).
+    pub(crate) fn nothing_awaits_dispatch(&self) -> bool {
+        self.front.is_empty() && !self.role.in_round() && self.ready.len() == 0
     }
 
     /// Makes sure someone will take the front queue (invariant 1).

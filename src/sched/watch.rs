@@ -195,7 +195,7 @@ impl Lane {
     /// Keeps `n` in the slot if it is empty (owner only, during a run);
     /// otherwise hands it back. Returns whether the slot was filled.
     ///
-    /// TLA+: the slot branch of `WakeEffect`
+    /// TLA+: the slot branch of `WakeEffect`; the slot store of `SpawnSlot`
     pub(crate) fn keep(&self, n: Notified) -> Result<(), Notified> {
         // Relaxed: only this thread stores a non-null pointer (invariant 1),
         // so a null read here stays null until our own store.
@@ -206,6 +206,13 @@ impl Lane {
         // Acquire of the swap in `steal`.
         self.slot.store(n.into_raw().ptr().as_ptr(), Release);
         Ok(())
+    }
+
+    /// Whether the slot is empty (owner only: only the owner fills it,
+    /// invariant 1, so an empty slot stays empty until the owner's `keep`).
+    pub(crate) fn slot_is_empty(&self) -> bool {
+        // Relaxed: as in `keep`.
+        self.slot.load(Relaxed).is_null()
     }
 
     /// Takes the slot's notification (owner, at the end of its run).
@@ -658,7 +665,8 @@ impl Watch {
             } else {
                 break;
             };
-            next = super::worker::run_task(shared, &e.lane, n, &mut rerun);
+            // The monitor's runs may keep spawns: it runs its slot next.
+            next = super::worker::run_task(shared, &e.lane, n, &mut rerun, true);
         }
         if shared.ready.push_batch(&mut rerun) > 0 {
             shared.notify_sched();

@@ -98,7 +98,9 @@
 //!    starts the child itself after its poll. The lingering worker takes
 //!    work that stays visible for `idle::STALE` (the spawner is still busy:
 //!    the start guarantee of `tests/fairness.rs` holds, `STALE` later at
-//!    most) or a ready queue of two or more tasks at once. When it stops
+//!    most) or a ready queue of two or more tasks at once. A spawn kept in
+//!    its spawner's slot (`shared.rs` invariant 5) is not visible to it: the
+//!    monitor takes that one if the spawner's run lasts a tick. When it stops
 //!    (work, shutdown or the time bound) it goes back to the top of the
 //!    loop, so it parks only through the usual checks and handshakes
 //!    (invariant 2). Spec: `SchedRelease` from `Drained` (already allowed),
@@ -228,12 +230,14 @@ fn local_of(t: RawTask) -> *mut TaskLocal {
 /// Runs one task whose notification the worker popped, and returns the
 /// task its run moved into the next-run slot, if any (`running.rs`). A task
 /// to run again, and a task it spawned locally (`shared.rs` invariant 3),
-/// is appended to `rerun` (invariants 5 and 6).
+/// is appended to `rerun` (invariants 5 and 6). `may_keep`: the run may keep
+/// a spawn in the slot (`shared.rs` invariant 5: not the batch's last).
 pub(crate) fn run_task(
     shared: &Shared,
     lane: &Lane,
     n: Notified,
     rerun: &mut VecDeque<Notified>,
+    may_keep: bool,
 ) -> Option<Notified> {
     // One raw pointer for the whole run: a local spawn reaches the list
     // through the thread's run context during the poll, the re-post after
@@ -247,7 +251,7 @@ pub(crate) fn run_task(
     // caller's borrows, alive until this function returns, and `run` is
     // finished below; `rerun` comes from the caller's `&mut`, reached only
     // through the run context (and `run_one`) until then.
-    let run = unsafe { super::running::enter(shared, lane, rerun) };
+    let run = unsafe { super::running::enter(shared, lane, rerun, may_keep) };
     // SAFETY: `rerun` comes from the caller's `&mut`, unused until we return.
     unsafe { run_one(shared, n, rerun) };
     let next = run.finish();
@@ -632,7 +636,9 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             };
             // A monitor gives its claim up (`watch.rs` invariant 4).
             shared.watch.run_starts(shared, &mut watch).pay(shared);
-            *next = run_task(shared, lane, n, rerun);
+            // `shared.rs` invariant 5: no spawn is kept on the batch's last
+            // run (its slot goes to the rerun list, behind the round).
+            *next = run_task(shared, lane, n, rerun, ran + 1 < BATCH);
             ran += 1;
             lingered = false;
             if next.is_none()

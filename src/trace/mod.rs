@@ -47,6 +47,7 @@
 
 pub(crate) mod port;
 
+use crate::sched::shared::SpawnTo;
 use port::{Abs, Status};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -98,7 +99,8 @@ struct Task {
     /// (`worker.rs` invariant 5), not a push.
     owed_rerun: u32,
     /// Of `owed_push`, those a next-run slot may take instead: owed by a
-    /// wake from `IDLE` (`Notify::PushIdle`). A wake from `WAITING` must
+    /// wake from `IDLE` (`Notify::PushIdle`) or a spawn kept in the
+    /// spawner's slot (`SpawnSlot`). A wake from `WAITING` must
     /// reach the front queue, whose dispatch removes the heap entry (TLA+
     /// twin `mutants/slot_takes_waiting.cfg`).
     owed_slot: u32,
@@ -144,7 +146,7 @@ enum Hist {
     Spawn {
         t: usize,
         accepted: bool,
-        local: bool,
+        to: SpawnTo,
     },
     Step {
         t: usize,
@@ -173,8 +175,8 @@ enum Hist {
 impl std::fmt::Display for Hist {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Hist::Spawn { t, accepted, local } => {
-                write!(f, "t{t}: spawn (accepted: {accepted}, local: {local})")
+            Hist::Spawn { t, accepted, to } => {
+                write!(f, "t{t}: spawn (accepted: {accepted}, to: {to:?})")
             }
             Hist::Step {
                 t,
@@ -228,15 +230,19 @@ pub(crate) fn runtime_start(workers: usize) {
 
 /// A task with state word at `key` was created; `accepted`: registered
 /// (else rejected by a closed registry: never pushed, claimed at once);
-/// `local`: the spawner appends it to its own rerun list (`SpawnLocal`,
-/// `shared.rs` invariant 3), else it pushes it to the front queue.
-pub(crate) fn spawn(key: usize, accepted: bool, local: bool) {
+/// `to`: the spawner appends it to its own rerun list (`SpawnLocal`,
+/// `shared.rs` invariant 3), keeps it in its next-run slot (`SpawnSlot`,
+/// invariant 5: the owner's take, a `StealSlot` or the un-keep of
+/// `SlotUnkeep` settles that), or pushes
+/// it to the front queue.
+pub(crate) fn spawn(key: usize, accepted: bool, to: SpawnTo) {
     with(|r| {
         let idx = r.tasks.len() + 1;
-        let (owed_push, owed_rerun) = match (accepted, local) {
-            (false, _) => (0, 0),
-            (true, false) => (1, 0),
-            (true, true) => (0, 1),
+        let (owed_push, owed_rerun, owed_slot) = match (accepted, to) {
+            (false, _) => (0, 0, 0),
+            (true, SpawnTo::Front) => (1, 0, 0),
+            (true, SpawnTo::Rerun) => (0, 1, 0),
+            (true, SpawnTo::Slot) => (1, 0, 1),
         };
         r.tasks.push(Task {
             idx,
@@ -244,7 +250,7 @@ pub(crate) fn spawn(key: usize, accepted: bool, local: bool) {
             abs: Abs::spawned(),
             owed_push,
             owed_rerun,
-            owed_slot: 0,
+            owed_slot,
             accepted,
             claimed: false,
             cancelled_before_claim: false,
@@ -258,11 +264,15 @@ pub(crate) fn spawn(key: usize, accepted: bool, local: bool) {
         r.history.push(Hist::Spawn {
             t: idx,
             accepted,
-            local,
+            to,
         });
         if accepted {
             r.log.push(Entry {
-                action: if local { "SpawnLocal" } else { "SpawnRegister" },
+                action: match to {
+                    SpawnTo::Front => "SpawnRegister",
+                    SpawnTo::Rerun => "SpawnLocal",
+                    SpawnTo::Slot => "SpawnSlot",
+                },
                 task: idx,
                 after: Some(Abs::spawned()),
             });

@@ -1,6 +1,10 @@
 //! loom models of `tempo::sync` (`src/sync/`): the primitives keep their
 //! state under the shim's `Mutex`, so loom explores every interleaving of
-//! their lock sections, and of the semaphore's gate word (a queued
+//! their lock sections, of the semaphore's permit word (acquires and
+//! releases that find nobody waiting take and give permits without the
+//! lock: a `Mutex` taken and released that way is ordered by that word
+//! alone, which `mutex_exclusion_vs_cancel`'s `UnsafeCell` checks see), and
+//! of its gate word (a queued
 //! acquire's poll reads it without the lock: a `Mutex` hand-over's
 //! happens-before edge runs through it, which `mutex_exclusion_vs_cancel`'s
 //! `UnsafeCell` checks see). They are runtime-agnostic, so the models drive them
@@ -105,6 +109,31 @@ fn release_vs_cancel(queued_first: bool) {
     t1.join().unwrap();
     t2.join().unwrap();
     assert_eq!(sem.available_permits(), 1, "a permit was lost or leaked");
+}
+
+/// The permit word (`src/sync/semaphore/permits.rs`): two permits given
+/// back on two threads by lock-free releases while the main thread's
+/// acquire of both finds them short (without the lock, then under it) and
+/// queues, setting `WAITERS` with a partial grant of what is free. Each
+/// release either lands in the count before the queueing compare-and-swap
+/// (which takes it) or sees `WAITERS` and grants under the lock
+/// (`permits.rs` invariant 3): the main thread always gets both (a lost
+/// wake is a loom deadlock), and both are back at the end.
+#[test]
+fn semaphore_lockfree_release_vs_queue() {
+    model(|| {
+        let sem = Arc::new(Semaphore::new(2));
+        let p1 = sem.clone().try_acquire_owned(1).unwrap();
+        let p2 = sem.clone().try_acquire_owned(1).unwrap();
+        let t1 = loom::thread::spawn(move || drop(p1));
+        let t2 = loom::thread::spawn(move || drop(p2));
+        let got = block_on(sem.acquire(2)).unwrap();
+        assert_eq!(got.num_permits(), 2);
+        drop(got);
+        t1.join().unwrap();
+        t2.join().unwrap();
+        assert_eq!(sem.available_permits(), 2, "a permit was lost or leaked");
+    });
 }
 
 /// Partial grants: the semaphore has 1 of the 2 permits a cancelled head

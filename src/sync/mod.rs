@@ -45,9 +45,12 @@
 //! # How they are built
 //! Each primitive keeps its whole state under one lock of the sync shim
 //! (`crate::shim::Mutex`), so loom explores them like the rest of tempo.
-//! One exception: the [`Semaphore`] publishes its grants in an atomic gate
-//! word as well (written only under its lock), so that a waiter woken by a
-//! hand-over collects its permits without taking the lock again
+//! One exception: the [`Semaphore`] keeps its free permits in an atomic
+//! word, so that an acquire and a release that find nobody waiting need no
+//! lock (`semaphore/permits.rs`: a bit in that word sends them to the lock
+//! while anyone waits), and publishes its grants in an atomic gate word
+//! (written only under its lock), so that a waiter woken by a hand-over
+//! collects its permits without taking the lock again
 //! (`semaphore/gate.rs`).
 //! Simple and correct beats clever here: a state change is one method on
 //! the locked state that returns the `WakeList` of wakers the caller

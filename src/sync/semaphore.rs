@@ -1,13 +1,22 @@
 //! [`Semaphore`]: an asynchronous, FIFO-fair counting semaphore.
 //!
 //! # What it owns
-//! A count of available permits and a FIFO queue of waiting acquires
-//! (`queue.rs`), both in one [`State`] under the semaphore's lock, and the
-//! gate word (`gate.rs`): how far the queue has been served, and whether
-//! the semaphore is closed. A waiting acquire future owns a [`Wait`]: how
+//! The permit word (`permits.rs`): the count of available permits, whether
+//! anyone waits and whether the semaphore is closed; a FIFO queue of
+//! waiting acquires (`queue.rs`) in one [`State`] under the semaphore's
+//! lock; and the gate word (`gate.rs`): how far the queue has been served.
+//! A waiting acquire future owns a [`Wait`]: how
 //! many permits it asked for and its ticket in the queue. Permits handed
 //! out are owned by a [`SemaphorePermit`] / [`OwnedSemaphorePermit`],
 //! which gives them back on drop.
+//!
+//! # Without the lock
+//! While nobody waits, an acquire takes free permits and a release gives
+//! them back with one compare-and-swap on the permit word each, without
+//! the lock (`permits.rs` invariants 2 and 3: its `WAITERS` bit sends
+//! them to the lock as soon as a waiter is queued). A bounded `mpsc`
+//! channel's slot costs two RMWs instead of two lock sections
+//! (`benches/results/sync.md`, `mpsc-4x25k`).
 //!
 //! # Hand-over
 //! A release grants the head waiter under the lock; when that completes
@@ -23,7 +32,9 @@
 //! 1. FIFO: free permits always go to the oldest waiter first; a waiter is
 //!    granted permits *partially* while it waits (only the head of the queue
 //!    is ever granted, so only it holds a partial grant). Hence, while the
-//!    semaphore is open, `!waiters.is_empty() ⇒ permits == 0`: a large
+//!    semaphore is open, `!waiters.is_empty() ⇒ permits == 0` (`permits`:
+//!    the permit word's count; its `WAITERS` bit says the queue is not
+//!    empty, `permits.rs` invariants 1 and 2): a large
 //!    request at the head is never overtaken by small ones, and
 //!    [`try_acquire`](Semaphore::try_acquire) fails while anyone waits.
 //! 2. Conservation: `permits` + the partial grants of queued waiters + the
@@ -42,31 +53,39 @@
 //! 4. Once closed, always closed: no waiter is granted after
 //!    [`close`](Semaphore::close), every queued or served-but-unpolled
 //!    acquire fails with [`AcquireError`] (its poll sees `CLOSED` in the
-//!    gate and goes on under the lock) and returns what it held to
-//!    `permits`; permits already handed out stay valid and are returned on
-//!    drop.
+//!    permit word and goes on under the lock) and returns what it held to
+//!    `permits`; a new acquire fails at the permit word; permits already
+//!    handed out stay valid and are returned on drop.
 //! 5. [`Semaphore::new`] and [`add_permits`](Semaphore::add_permits) never
 //!    raise the available permits above `MAX_PERMITS` (they panic, before
 //!    any change); permits given back by their holders are only checked
-//!    against `usize` overflow.
+//!    against the permit word's `COUNT_MAX` (`usize::MAX >> 2`, twice
+//!    `MAX_PERMITS` and more).
 //! 6. The common invariants of [`crate::sync`]: wakers are woken and
 //!    dropped outside the lock.
 //!
 //! # Who touches what
-//! `State` (under `Semaphore::state`), every field: acquire futures (first
-//! poll queues a ticket, a later poll not yet served refreshes its waker,
-//! a poll after close fails, drop cancels), permit drops and `add_permits`
-//! (`release`: `permits`, then grants from the head of `waiters`),
-//! `close` (takes every waiter's waker), `try_acquire` and
-//! `available_permits` (`permits`). `Semaphore::gate`: written under the
-//! lock only (`grant` advances `served`, `close` sets `CLOSED`); read
-//! without the lock by a queued acquire's poll (and `is_closed`). `Wait`
-//! is owned by its future alone.
+//! `State` (under `Semaphore::state`), every field: acquire futures (a
+//! first poll that finds too few permits queues a ticket, a later poll not
+//! yet served refreshes its waker, a poll after close fails, drop
+//! cancels), permit drops and `add_permits` that find a waiter (`release`:
+//! grants from the head of `waiters`), `close` (takes every waiter's
+//! waker). `Semaphore::permits`: the lock-free `take` (`try_acquire`, an
+//! acquire's first poll) and `give` (permit drops, `add_permits`) while
+//! `WAITERS` is clear, the lock's paths (`take_or_wait`, `settle`,
+//! `close`) always; read by anyone. `Semaphore::gate`: written under the
+//! lock only (`release` advances `served`); read without the lock by a
+//! queued acquire's poll. `Wait` is owned by its future alone.
 
+mod error;
 mod gate;
+mod permits;
 mod queue;
 
-use self::gate::{Closed, GateWord, Granted};
+pub use self::error::{AcquireError, TryAcquireError};
+
+use self::gate::{GateWord, Granted};
+use self::permits::{Closed, Give, PermitWord, Settled, Take, TakeOrWait, COUNT_MAX};
 use self::queue::{Queue, Waiter};
 use super::{store_waker, WakeList};
 use crate::shim::{Arc, Mutex};
@@ -113,15 +132,15 @@ use std::task::{Context, Poll, Waker};
 /// # }
 /// ```
 pub struct Semaphore {
-    /// Served count and `CLOSED` (`gate.rs`): written under `state`'s lock.
+    /// Free permits, `WAITERS` and `CLOSED` (`permits.rs`).
+    permits: PermitWord,
+    /// Served count (`gate.rs`): written under `state`'s lock.
     gate: GateWord,
     state: Mutex<State>,
 }
 
 /// Everything under the semaphore's lock (see the module's invariants).
 struct State {
-    /// Free permits (invariant 1: 0 while an open semaphore has waiters).
-    permits: usize,
     /// Waiting acquires not fully granted, in arrival (ticket) order.
     waiters: Queue,
     /// The next ticket (invariant 3: never reused).
@@ -139,46 +158,73 @@ enum Wait {
     Done,
 }
 
-impl State {
-    /// Adds `n` permits and, if open, grants them to the queue's head
-    /// waiters in order (invariants 1 and 2). Returns the wakers of the
-    /// waiters it completed.
-    ///
-    /// # Panics
-    /// If the count overflows `usize` (checked before any change).
-    fn release(&mut self, gate: &GateWord, n: usize) -> WakeList {
-        self.permits = self
-            .permits
-            .checked_add(n)
-            .expect("semaphore permit count overflowed usize");
-        self.grant(gate)
-    }
+/// The permit count would pass its limit (`permits.rs` invariant 5):
+/// nothing changed.
+struct Overflow;
 
-    /// Hands free permits to the head of the queue until they run out or
-    /// the queue is empty (invariant 1); a waiter granted in full leaves
-    /// the queue and the gate's `served` count passes its ticket (invariant
-    /// 3). Grants nothing once closed (invariant 4).
-    fn grant(&mut self, gate: &GateWord) -> WakeList {
+impl State {
+    /// Gives `n` permits back under the lock: while the semaphore is open,
+    /// to the queue's head waiters first, in order (invariants 1 and 2; a
+    /// waiter granted in full leaves the queue and the gate's `served`
+    /// count passes its ticket, invariant 3), the rest to the permit word,
+    /// whose `WAITERS` bit then says whether anyone still waits
+    /// (`permits.rs` invariant 1). Grants nothing once closed (invariant
+    /// 4). Returns the wakers of the waiters it completed, or
+    /// [`Overflow`] if the count would pass `limit`, checked before any
+    /// change (invariant 5).
+    fn release(
+        &mut self,
+        word: &PermitWord,
+        gate: &GateWord,
+        n: usize,
+        limit: usize,
+    ) -> Result<WakeList, Overflow> {
         let mut wake = WakeList::new();
-        if gate.read_locked().closed() {
-            return wake;
-        }
-        while self.permits > 0 {
-            let Some((ticket, w)) = self.waiters.front_mut() else {
-                break;
-            };
-            let take = self.permits.min(w.remaining);
-            w.remaining -= take;
-            self.permits -= take;
-            if w.remaining == 0 {
-                let w = self.waiters.pop_front().expect("the head");
-                match gate.grant_through(ticket) {
-                    Granted::Wake => wake.push(w.waker),
+        let mut avail = n;
+        if !self.waiters.is_empty() && !word.read().closed() {
+            // `permits.rs` invariant 2: the count is 0 and the word is
+            // ours while we hold the lock, so `n` is all there is.
+            if n > limit {
+                return Err(Overflow);
+            }
+            while avail > 0 {
+                let Some((ticket, w)) = self.waiters.front_mut() else {
+                    break;
+                };
+                let take = avail.min(w.remaining);
+                w.remaining -= take;
+                avail -= take;
+                if w.remaining == 0 {
+                    let w = self.waiters.pop_front().expect("the head");
+                    match gate.grant_through(ticket) {
+                        Granted::Wake => wake.push(w.waker),
+                    }
                 }
             }
         }
-        debug_assert!(self.waiters.is_empty() || self.permits == 0, "invariant 1");
-        wake
+        debug_assert!(
+            self.waiters.is_empty() || avail == 0 || word.read().closed(),
+            "invariant 1"
+        );
+        match word.settle(avail, !self.waiters.is_empty(), limit) {
+            Settled::Done => Ok(wake),
+            Settled::Overflow => {
+                debug_assert!(avail == n, "no grant before an overflow");
+                Err(Overflow)
+            }
+        }
+    }
+
+    /// [`release`](State::release) of permits a waiter held (a cancel, a
+    /// failed poll after close).
+    ///
+    /// # Panics
+    /// If the count would pass `COUNT_MAX` (checked before any change).
+    fn give_back(&mut self, word: &PermitWord, gate: &GateWord, n: usize) -> WakeList {
+        match self.release(word, gate, n, COUNT_MAX) {
+            Ok(wake) => wake,
+            Err(Overflow) => panic!("semaphore permit count overflowed"),
+        }
     }
 
     /// One poll of an acquire of `n` permits in state `wait`, under the
@@ -187,49 +233,48 @@ impl State {
     /// (invariant 6).
     fn poll_acquire(
         &mut self,
+        word: &PermitWord,
         gate: &GateWord,
         n: usize,
         wait: &mut Wait,
         cx: &Context<'_>,
     ) -> (Poll<Result<(), AcquireError>>, Option<Waker>) {
-        let g = gate.read_locked();
         match *wait {
-            Wait::Init => {
-                if g.closed() {
+            Wait::Init => match word.take_or_wait(n) {
+                TakeOrWait::Closed => {
                     *wait = Wait::Done;
-                    return (Poll::Ready(Err(AcquireError(()))), None);
+                    (Poll::Ready(Err(AcquireError(()))), None)
                 }
                 // `n == 0` needs nothing, so it waits for nobody (a queued
                 // waiter always needs at least 1: invariant 3).
-                if n == 0 || (self.waiters.is_empty() && self.permits >= n) {
-                    self.permits -= n;
+                TakeOrWait::Taken => {
                     *wait = Wait::Done;
-                    return (Poll::Ready(Ok(())), None);
+                    (Poll::Ready(Ok(())), None)
                 }
                 // Invariant 1: with waiters queued `permits` is 0, so only
                 // a new head takes a partial grant here.
-                let take = self.permits.min(n);
-                debug_assert!(take < n);
-                self.permits -= take;
-                let ticket = self.next_ticket;
-                self.next_ticket += 1;
-                self.waiters.push(
-                    ticket,
-                    Waiter {
-                        remaining: n - take,
-                        waker: Some(cx.waker().clone()),
-                    },
-                );
-                *wait = Wait::Queued(ticket);
-                (Poll::Pending, None)
-            }
+                TakeOrWait::Wait { partial } => {
+                    let ticket = self.next_ticket;
+                    self.next_ticket += 1;
+                    self.waiters.push(
+                        ticket,
+                        Waiter {
+                            remaining: n - partial,
+                            waker: Some(cx.waker().clone()),
+                        },
+                    );
+                    *wait = Wait::Queued(ticket);
+                    (Poll::Pending, None)
+                }
+            },
             Wait::Queued(ticket) => {
-                if g.closed() {
+                let g = gate.read_locked();
+                if word.read().closed() {
                     // Invariant 4: fail, giving back what it held (no
                     // grants after close, so nobody is woken).
                     *wait = Wait::Done;
                     let (held, old) = self.leave(g.served_ticket(ticket), ticket, n);
-                    drop(self.release(gate, held));
+                    drop(self.give_back(word, gate, held));
                     return (Poll::Ready(Err(AcquireError(()))), old);
                 }
                 if g.served_ticket(ticket) {
@@ -267,15 +312,22 @@ impl State {
     /// ticket leaves the queue and what it was granted goes on to the next
     /// waiters (invariant 2). Returns their wakers and the cancelled
     /// waiter's own waker, both for after the lock.
-    fn cancel(&mut self, gate: &GateWord, n: usize, wait: &mut Wait) -> (WakeList, Option<Waker>) {
+    fn cancel(
+        &mut self,
+        word: &PermitWord,
+        gate: &GateWord,
+        n: usize,
+        wait: &mut Wait,
+    ) -> (WakeList, Option<Waker>) {
         let Wait::Queued(ticket) = *wait else {
             return (WakeList::new(), None);
         };
         *wait = Wait::Done;
         let served = gate.read_locked().served_ticket(ticket);
         let (held, old) = self.leave(served, ticket, n);
-        // Releasing even 0 permits re-runs the grant: harmless.
-        (self.release(gate, held), old)
+        // Releasing even 0 permits re-runs the grant and rewrites
+        // `WAITERS` (the queue may be empty now: `permits.rs` invariant 1).
+        (self.give_back(word, gate, held), old)
     }
 }
 
@@ -302,9 +354,9 @@ impl Semaphore {
             "a semaphore holds at most Semaphore::MAX_PERMITS permits"
         );
         Semaphore {
+            permits: PermitWord::new(permits),
             gate: GateWord::new(),
             state: Mutex::new(State {
-                permits,
                 waiters: Queue::new(),
                 next_ticket: 0,
             }),
@@ -324,7 +376,7 @@ impl Semaphore {
     /// # }
     /// ```
     pub fn available_permits(&self) -> usize {
-        self.state.lock().permits
+        self.permits.read().count()
     }
 
     /// Adds `n` permits; they go to waiting acquires first, in FIFO order.
@@ -343,21 +395,12 @@ impl Semaphore {
     /// # }
     /// ```
     pub fn add_permits(&self, n: usize) {
-        let mut g = self.state.lock();
-        // Checked: permits returned by holders may have raised the count
-        // above MAX_PERMITS already (invariant 5 bounds only new/add).
-        // A panic here changes nothing (the shim's lock does not poison).
-        let fits = g
-            .permits
-            .checked_add(n)
-            .is_some_and(|t| t <= Self::MAX_PERMITS);
-        assert!(
-            fits,
-            "a semaphore holds at most Semaphore::MAX_PERMITS permits"
-        );
-        let wake = g.release(&self.gate, n);
-        drop(g);
-        wake.wake();
+        // Checked against the count, which permits returned by holders may
+        // have raised above MAX_PERMITS already (invariant 5 bounds only
+        // new/add).
+        if self.give(n, Self::MAX_PERMITS).is_err() {
+            panic!("a semaphore holds at most Semaphore::MAX_PERMITS permits");
+        }
     }
 
     /// Gives `n` permits back (a permit object's drop, the `Mutex`'s
@@ -366,8 +409,26 @@ impl Semaphore {
         if n == 0 {
             return;
         }
-        let wake = self.state.lock().release(&self.gate, n);
-        wake.wake();
+        if self.give(n, COUNT_MAX).is_err() {
+            panic!("semaphore permit count overflowed");
+        }
+    }
+
+    /// Adds `n` permits, keeping the count at most `limit`: without the
+    /// lock while nobody waits, else under it, granting waiters first
+    /// (`State::release`). Wakes the waiters it completed.
+    fn give(&self, n: usize, limit: usize) -> Result<(), Overflow> {
+        match self.permits.give(n, limit) {
+            Give::Given => Ok(()),
+            Give::Overflow => Err(Overflow),
+            Give::Locked => {
+                let r = self
+                    .state
+                    .lock()
+                    .release(&self.permits, &self.gate, n, limit);
+                r.map(WakeList::wake)
+            }
+        }
     }
 
     /// Closes the semaphore: every pending acquire and every later acquire
@@ -387,7 +448,7 @@ impl Semaphore {
     pub fn close(&self) {
         let mut wake = WakeList::new();
         let mut g = self.state.lock();
-        match self.gate.close() {
+        match self.permits.close() {
             Closed::WakeAll => {
                 for w in g.waiters.values_mut() {
                     wake.push(w.waker.take());
@@ -401,7 +462,7 @@ impl Semaphore {
 
     /// Whether [`close`](Semaphore::close) was called.
     pub fn is_closed(&self) -> bool {
-        self.gate.read().closed()
+        self.permits.read().closed()
     }
 
     /// Waits for `n` permits (FIFO: behind every acquire that started
@@ -529,14 +590,10 @@ impl Semaphore {
     }
 
     fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
-        let mut g = self.state.lock();
-        if self.gate.read_locked().closed() {
-            Err(TryAcquireError::Closed)
-        } else if n == 0 || (g.waiters.is_empty() && g.permits >= n) {
-            g.permits -= n;
-            Ok(())
-        } else {
-            Err(TryAcquireError::NoPermits)
+        match self.permits.take(n) {
+            Take::Taken => Ok(()),
+            Take::Short => Err(TryAcquireError::NoPermits),
+            Take::Closed => Err(TryAcquireError::Closed),
         }
     }
 
@@ -552,9 +609,12 @@ impl Semaphore {
             Wait::Queued(ticket) => {
                 // The hand-over without the lock (see the module's doc):
                 // served and open, the grant is this future's. Closed, it
-                // fails under the lock (invariant 4).
+                // fails under the lock (invariant 4). Served is read first:
+                // a grant comes before the close in the lock's order, so
+                // seeing it served and the word open, this poll is ordered
+                // before the close.
                 let g = self.gate.read();
-                if !g.closed() && g.served_ticket(ticket) {
+                if g.served_ticket(ticket) && !self.permits.read().closed() {
                     *wait = Wait::Done;
                     return Poll::Ready(Ok(()));
                 }
@@ -568,7 +628,25 @@ impl Semaphore {
         if fresh && crate::task::budget::poll_take(cx).is_pending() {
             return Poll::Pending;
         }
-        let (out, old) = self.state.lock().poll_acquire(&self.gate, n, wait, cx);
+        if fresh {
+            // Without the lock while permits are free and nobody waits
+            // (`permits.rs` invariant 2).
+            match self.permits.take(n) {
+                Take::Taken => {
+                    *wait = Wait::Done;
+                    return Poll::Ready(Ok(()));
+                }
+                Take::Closed => {
+                    *wait = Wait::Done;
+                    return Poll::Ready(Err(AcquireError(())));
+                }
+                Take::Short => {}
+            }
+        }
+        let (out, old) = self
+            .state
+            .lock()
+            .poll_acquire(&self.permits, &self.gate, n, wait, cx);
         if fresh && out.is_pending() {
             // Queued: it completed nothing, so it gives its unit back.
             crate::task::budget::refund();
@@ -580,7 +658,7 @@ impl Semaphore {
     /// The drop of an acquire future; see [`State::cancel`].
     fn cancel_wait(&self, n: usize, wait: &mut Wait) {
         if matches!(wait, Wait::Queued(_)) {
-            let (wake, old) = self.state.lock().cancel(&self.gate, n, wait);
+            let (wake, old) = self.state.lock().cancel(&self.permits, &self.gate, n, wait);
             drop(old);
             wake.wake();
         }
@@ -590,10 +668,11 @@ impl Semaphore {
 impl fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let g = self.state.lock();
+        let p = self.permits.read();
         f.debug_struct("Semaphore")
-            .field("permits", &g.permits)
+            .field("permits", &p.count())
             .field("waiters", &g.waiters.len())
-            .field("closed", &self.gate.read_locked().closed())
+            .field("closed", &p.closed())
             .finish()
     }
 }
@@ -722,38 +801,6 @@ impl Drop for OwnedSemaphorePermit {
         self.sem.release(self.n);
     }
 }
-
-/// The error of [`Semaphore::acquire`]: the semaphore was closed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AcquireError(());
-
-impl fmt::Display for AcquireError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("semaphore closed")
-    }
-}
-
-impl std::error::Error for AcquireError {}
-
-/// The error of [`Semaphore::try_acquire`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TryAcquireError {
-    /// The semaphore was closed.
-    Closed,
-    /// Not enough permits are free now, or an acquire waits before.
-    NoPermits,
-}
-
-impl fmt::Display for TryAcquireError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TryAcquireError::Closed => f.write_str("semaphore closed"),
-            TryAcquireError::NoPermits => f.write_str("no permits available"),
-        }
-    }
-}
-
-impl std::error::Error for TryAcquireError {}
 
 #[cfg(all(test, not(any(tempo_loom, tempo_shuttle))))]
 mod tests;

@@ -4,7 +4,9 @@
 //! # What it owns
 //! One atomic word: how far the queue has been *served* (every ticket
 //! below [`Gate::served`] that a queued acquire still holds has been
-//! granted in full) and the [`CLOSED`] bit. A hand-over writes the grant
+//! granted in full). Whether the semaphore is closed is in the permit word
+//! (`permits.rs`), which a queued acquire's poll reads after this one. A
+//! hand-over writes the grant
 //! here, under the lock, so that the woken waiter's poll collects it with
 //! one `Acquire` load instead of a second lock section (tokio's
 //! `batch_semaphore` writes the grant into the waiter's node for the same
@@ -12,12 +14,12 @@
 //!
 //! # Invariants
 //! 1. Written only under the semaphore's lock (`State`), by
-//!    [`GateWord::grant_through`] and [`GateWord::close`]; hence a read
+//!    [`GateWord::grant_through`]; hence a read
 //!    under the lock ([`GateWord::read_locked`]) sees the latest value.
 //!    Read without the lock only by a queued acquire's poll
 //!    ([`GateWord::read`]).
-//! 2. `served` only grows, and [`CLOSED`] once set stays set; after
-//!    [`CLOSED`] `served` no longer changes (no grants after close: the
+//! 2. `served` only grows; once the semaphore is closed (`permits.rs`,
+//!    `CLOSED`) it no longer changes (no grants after close: the
 //!    semaphore's invariant 4).
 //! 3. For a queued acquire's ticket `t`: `t < served` ⇔ `t` left the
 //!    waiter queue granted in full (the semaphore's invariant 3). Grants
@@ -25,20 +27,11 @@
 //!    tickets describes them all.
 //!
 //! # Who touches what
-//! `State::grant` (`grant_through`, under the lock), `Semaphore::close`
-//! (`close`, under the lock), everything under the lock reads it
-//! (`read_locked`), a queued acquire's poll reads it before the lock
-//! (`read`), `Semaphore::is_closed` reads it without the lock.
+//! `State::release` (`grant_through`, under the lock), everything under
+//! the lock reads it (`read_locked`), a queued acquire's poll reads it
+//! before the lock (`read`).
 
 use crate::shim::atomic::{AtomicU64, Ordering};
-
-/// Set once the semaphore is closed. Every combination with a `served`
-/// value is possible (the value stops changing once it is set).
-const CLOSED: u64 = 1 << 63;
-
-/// The `served` count: the bits below [`CLOSED`]. Tickets stay below it
-/// (2^63 waits: centuries at one per nanosecond).
-const SERVED_MASK: u64 = CLOSED - 1;
 
 /// The atomic word (see the module's invariants).
 pub(super) struct GateWord(AtomicU64);
@@ -48,18 +41,15 @@ pub(super) struct GateWord(AtomicU64);
 pub(super) struct Gate(u64);
 
 impl Gate {
-    /// Whether the semaphore is closed.
-    pub(super) fn closed(self) -> bool {
-        self.0 & CLOSED != 0
-    }
-
     /// How far the queue is served (invariant 3).
     pub(super) fn served(self) -> u64 {
-        self.0 & SERVED_MASK
+        // The whole word (tickets stay below 2^64 - 1: centuries of
+        // waits at one per nanosecond).
+        self.0
     }
 
     /// Whether a queued acquire holding `ticket` was granted in full
-    /// (invariant 3), whether closed or not.
+    /// (invariant 3), whether the semaphore is closed or not.
     pub(super) fn served_ticket(self, ticket: u64) -> bool {
         ticket < self.served()
     }
@@ -72,15 +62,6 @@ pub(super) enum Granted {
     Wake,
 }
 
-/// What [`GateWord::close`] leaves its caller to do.
-#[must_use = "a first close must wake every waiter"]
-pub(super) enum Closed {
-    /// This call closed it: wake every queued waiter (after the lock).
-    WakeAll,
-    /// It was closed already: nothing to do.
-    Already,
-}
-
 impl GateWord {
     /// Open, nothing served.
     pub(super) fn new() -> GateWord {
@@ -91,28 +72,15 @@ impl GateWord {
     /// granted in full. Call it under the lock, with the semaphore open
     /// (invariant 2).
     pub(super) fn grant_through(&self, ticket: u64) -> Granted {
-        debug_assert!(ticket < SERVED_MASK, "tickets stay below 2^63");
+        debug_assert!(ticket < u64::MAX, "tickets stay below 2^64 - 1");
         // Release: pairs with the Acquire in `read`: the waiter that sees
         // its ticket served sees everything before the grant (the permits'
         // previous holder's writes, e.g. a `Mutex`'s value). A swap (the
-        // cheapest RMW, no compare loop): the semaphore is open (checked
-        // under the same lock), so there is no `CLOSED` to keep.
+        // cheapest RMW, no compare loop): only grants write the word, under
+        // the lock.
         let old = self.0.swap(ticket + 1, Ordering::Release);
-        debug_assert!(old & CLOSED == 0, "invariant 2: no grant after close");
         debug_assert!(old <= ticket, "invariants 2 and 3: FIFO grants");
         Granted::Wake
-    }
-
-    /// Closes the semaphore. Call it under the lock.
-    pub(super) fn close(&self) -> Closed {
-        // Relaxed: a lock-free reader that sees `CLOSED` goes on under the
-        // lock, which orders the rest; one that does not is served before
-        // the close (the lock's order).
-        if self.0.fetch_or(CLOSED, Ordering::Relaxed) & CLOSED == 0 {
-            Closed::WakeAll
-        } else {
-            Closed::Already
-        }
     }
 
     /// A snapshot without the lock (a queued acquire's poll).

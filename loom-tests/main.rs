@@ -31,6 +31,7 @@
 //! | `sync::*` (`sync.rs`) | `tempo::sync` on plain threads: semaphore release vs. cancel (full and partial grants), a grant collected without the lock vs. a cancel, lock-free releases vs. an acquire that queues, close vs. acquire; mutex exclusion vs. a cancelled lock, a hand-over to a spinning (unwoken) poll; mpsc send vs. recv vs. close, last sender drop vs. recv; oneshot send vs. receiver drop, send/drop vs. recv, `closed` vs. receiver drop; `Notify::notify_one` vs. a registered future dropped unpolled |
 //! | `watch::slot_owner_vs_stealer`, `watch::share_owner_vs_stealer` (`watch.rs`) | a monitor's tick (the real `Watch::steal_stale`, then it runs what it stole) racing the owner's take of its next-run slot and its pops of its share (`sched/watch.rs` invariants 1 and 6) |
 //! | `watch::spawn_kept_in_the_slot_vs_stealer` (`watch.rs`, bound 3) | a task spawned from a run while the monitor is in the runtime kept in the spawner's next-run slot (`sched/shared.rs` invariant 5), racing the monitor's steal of it |
+//! | `watch::second_spawn_unkeeps_the_first_vs_stealer` (`watch.rs`, bound 3) | the run's second spawn moves the kept first one to the head of the ready queue (`SlotUnkeep`), racing the monitor's steal of the slot |
 //! | `readiness::*` (`readiness.rs`) | I/O readiness vs. interest on a `MockIo`: an edge racing the reader's check/clear/register (once, twice), a close racing a pending read, a close racing an edge |
 
 #![cfg(feature = "loom")]

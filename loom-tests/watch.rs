@@ -115,3 +115,41 @@ fn spawn_kept_in_the_slot_vs_stealer() {
         assert_eq!(runs.load(SeqCst), 1, "the child ran once");
     });
 }
+
+/// A run spawns twice while the monitor is in the runtime: the first child
+/// may be kept in the spawner's slot, and the second then moves it to the
+/// head of the ready queue (`shared.rs` invariant 5, TLA+ `SlotUnkeep`),
+/// racing the monitor's steal of the slot: exactly one of the owner's swap
+/// and the monitor's gets it. Each child runs exactly once.
+#[test]
+fn second_spawn_unkeeps_the_first_vs_stealer() {
+    model_with_bound(3, || {
+        let rt = rt(0);
+        let runs: Arc<[AtomicUsize; 2]> = Arc::new(std::array::from_fn(|_| AtomicUsize::new(0)));
+        let r = runs.clone();
+        // In a tuple: the handles are awaited by `block_on`, not `b`.
+        let b = rt.spawn(async move {
+            let hs: Vec<_> = (0..2)
+                .map(|i| {
+                    let r = r.clone();
+                    tempo::spawn(async move {
+                        r[i].fetch_add(1, SeqCst);
+                    })
+                })
+                .collect();
+            (hs,)
+        });
+        let h = rt.handle();
+        let th = loom::thread::spawn(move || tempo::__model::monitor_tick(&h));
+        rt.block_on(async move {
+            let (hs,) = b.await.unwrap();
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+        th.join().unwrap();
+        for (i, r) in runs.iter().enumerate() {
+            assert_eq!(r.load(SeqCst), 1, "child {i} ran once");
+        }
+    });
+}

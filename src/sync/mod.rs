@@ -54,7 +54,9 @@
 //! (`semaphore/gate.rs`).
 //! Simple and correct beats clever here: a state change is one method on
 //! the locked state that returns the `WakeList` of wakers the caller
-//! owes a wake, and the caller wakes them after it released the lock.
+//! owes a wake, and the caller wakes them after it released the lock (the
+//! semaphore's lock-free take and give while nobody waits are the one
+//! exception, through the named transitions of its permit word).
 //! [`Mutex`] is a one-permit [`Semaphore`]; a bounded [`mpsc`] channel
 //! counts its free slots with a [`Semaphore`], which makes waiting senders
 //! FIFO-fair.
@@ -69,7 +71,10 @@
 //!    primitive's lock.
 //! 3. A pending future's waker is stored under the same lock as the state
 //!    it waits for, and every transition that can satisfy it takes that
-//!    waker under the lock: no wakeup is lost.
+//!    waker under the lock: no wakeup is lost. (The semaphore's lock-free
+//!    give cannot satisfy a waiter: while any waiter is queued its permit
+//!    word has `WAITERS` set, which sends every give to the lock,
+//!    `semaphore/permits.rs` invariant 3.)
 //! 4. *Cooperative budget* (`task/budget.rs`): [`mpsc::Receiver::recv`]
 //!    and the first poll of a semaphore acquire (hence [`Mutex::lock`] and
 //!    a bounded [`mpsc::Sender::send`]) take a unit of the polling task's

@@ -36,7 +36,8 @@
 //! clones and down by drops of senders; `rx_closed` is set once by the
 //! receiver (`close` or drop), read by senders; `rx_waker` is stored by the
 //! receiver's poll, taken by pushes and the last sender's drop. `room`: its
-//! own lock (the semaphore's module doc).
+//! own atomic permit word while no sender waits, its own lock otherwise
+//! (the semaphore's module doc).
 
 use super::semaphore::Semaphore;
 use super::store_waker;

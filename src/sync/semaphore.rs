@@ -245,8 +245,10 @@ impl State {
                     *wait = Wait::Done;
                     (Poll::Ready(Err(AcquireError(()))), None)
                 }
-                // `n == 0` needs nothing, so it waits for nobody (a queued
-                // waiter always needs at least 1: invariant 3).
+                // Permits freed, or the last waiter gone, between the
+                // lock-free `take` and the lock (`n == 0` is answered by
+                // that `take` already; `take_or_wait` keeps it as a guard:
+                // a queued waiter always needs at least 1, invariant 3).
                 TakeOrWait::Taken => {
                     *wait = Wait::Done;
                     (Poll::Ready(Ok(())), None)
@@ -325,8 +327,8 @@ impl State {
         *wait = Wait::Done;
         let served = gate.read_locked().served_ticket(ticket);
         let (held, old) = self.leave(served, ticket, n);
-        // Releasing even 0 permits re-runs the grant and rewrites
-        // `WAITERS` (the queue may be empty now: `permits.rs` invariant 1).
+        // Giving back even 0 permits rewrites `WAITERS` (the queue may be
+        // empty now: `permits.rs` invariant 1); with 0 nobody is granted.
         (self.give_back(word, gate, held), old)
     }
 }
@@ -395,6 +397,9 @@ impl Semaphore {
     /// # }
     /// ```
     pub fn add_permits(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
         // Checked against the count, which permits returned by holders may
         // have raised above MAX_PERMITS already (invariant 5 bounds only
         // new/add).

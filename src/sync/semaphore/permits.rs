@@ -24,9 +24,11 @@
 //!    the lock's path, which grants them to the waiters. While it is clear,
 //!    the lock-free transitions may change the count at any time, so the
 //!    locked ones are compare-and-swap loops too.
-//! 3. No lost wake: a waiter is queued only by the compare-and-swap that
-//!    sets [`WAITERS`] after it saw too few permits; a lock-free release is
-//!    a compare-and-swap that saw [`WAITERS`] clear. One of the two comes
+//! 3. No lost wake: a waiter is queued only while [`WAITERS`] is set: by
+//!    the compare-and-swap that sets it after seeing too few permits, or
+//!    with it already set (then only the lock holder writes the word,
+//!    invariant 2); a lock-free release is a compare-and-swap that saw
+//!    [`WAITERS`] clear. One of the two comes
 //!    first in the word's modification order: either the waiter sees the
 //!    released permits (and takes them, wholly or as a partial grant), or
 //!    the release sees [`WAITERS`] and hands its permits over under the
@@ -66,9 +68,11 @@ const ONE: usize = 1 << COUNT_SHIFT;
 /// The flag bits ([`CLOSED`] and [`WAITERS`]).
 const FLAGS: usize = ONE - 1;
 
-/// The largest count the word holds (invariant 5); above
-/// `Semaphore::MAX_PERMITS`, so permits given back by their holders still
-/// fit after an `add_permits` to the maximum.
+/// The largest count the word holds (invariant 5): `2 * MAX_PERMITS + 1`,
+/// so permits given back by their holders still fit after one
+/// `add_permits` to the maximum. A give-back beyond it panics ("permit
+/// count overflowed"): before the word, only `usize` overflow did (about
+/// `8 * MAX_PERMITS`); unreachable on 64-bit targets in practice.
 pub(super) const COUNT_MAX: usize = usize::MAX >> COUNT_SHIFT;
 
 /// The atomic word (see the module's invariants).
@@ -89,7 +93,8 @@ impl Permits {
         self.0 & CLOSED != 0
     }
 
-    /// Whether the waiter queue is not empty (invariant 1).
+    /// Whether the waiter queue is not empty (invariant 1): exact under the
+    /// lock, a hint without it.
     fn waiting(self) -> bool {
         self.0 & WAITERS != 0
     }
@@ -191,9 +196,8 @@ impl PermitWord {
                 Err(out) => return out,
             };
             if new == cur.0 {
-                // Nothing moves, so nothing to order or publish: a queued
-                // acquire's re-queue behind others (`WAITERS` set, count
-                // 0) and a release whose grants took every permit, both
+                // Nothing moves, so nothing to order or publish: a new
+                // acquire queued behind others (`WAITERS` set, count 0) and a release whose grants took every permit, both
                 // under the lock, where `WAITERS` keeps the word still
                 // (invariant 2); or a no-op (`n == 0`). This saves the
                 // contended `Mutex` two RMWs per hand-over.

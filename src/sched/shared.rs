@@ -49,12 +49,14 @@
 //!    takes the front queue (and wakes an idle worker). A chain of spawns
 //!    (each task spawns the next, `3-pingpong/chain-1000`) then runs on one
 //!    worker with no front-queue CAS, role round, ready-queue lock or
-//!    wake-up per link, and a single fork (`spawn` one half, compute the
-//!    other, join) runs its child on the spawner's worker at the join,
-//!    instead of paying two cross-thread wake-ups (numbers:
-//!    `benches/RESULTS.md`, eighteenth session); unlike tokio's LIFO slot,
-//!    the kept child does not wait for a long spawner: the monitor steals
-//!    it after about a tick (`tests/fairness.rs`: a child starts while its
+//!    wake-up per link. The price: a fork shorter than a tick (`spawn` one
+//!    half, compute the other, join) runs its halves one after the other
+//!    on the spawner's worker, as with tokio's LIFO slot, where waking the
+//!    idle worker ran them in parallel when the host woke threads fast
+//!    (and slower than serially when it woke them slowly: numbers in
+//!    `benches/RESULTS.md`, eighteenth session). Unlike tokio's slot, the
+//!    kept child does not wait for a long spawner: the monitor steals it
+//!    after about a tick (`tests/fairness.rs`: a child starts while its
 //!    spawner spins). (spec: `SpawnSlot`, `SlotUnkeep`.)
 
 use super::driver::Driver;

@@ -299,9 +299,9 @@ pub(crate) fn try_keep(n: Notified) -> Result<(), Notified> {
         n.raw().state().load().status() == crate::task::state::SCHEDULED,
         "tempo bug: only a SCHEDULED task goes to the next-run slot"
     );
-    let (shared, lane) = CTX
-        .try_with(|c| (c.running.get(), c.lane.get()))
-        .unwrap_or((std::ptr::null(), std::ptr::null()));
+    let (shared, lane, kept) = CTX
+        .try_with(|c| (c.running.get(), c.lane.get(), c.keep.get() == Keep::Kept))
+        .unwrap_or((std::ptr::null(), std::ptr::null(), false));
     if lane.is_null() {
         return Err(n);
     }
@@ -309,13 +309,12 @@ pub(crate) fn try_keep(n: Notified) -> Result<(), Notified> {
     // and outlive the run (the worker loop holds both).
     let (shared, lane) = unsafe { (&*shared, &*lane) };
     lane.keep(n)?;
-    // Invariant 6: the slot holds a woken task, not a kept spawn (the kept
-    // one, if any, was stolen: the slot was empty).
-    CTX.with(|c| {
-        if c.keep.get() == Keep::Kept {
-            c.keep.set(Keep::May);
-        }
-    });
+    if kept {
+        // Invariant 6: the slot holds a woken task, not a kept spawn (the
+        // kept one was stolen: the slot was empty). The thread-local is
+        // written only then, so a wake costs no second access to it.
+        CTX.with(|c| c.keep.set(Keep::May));
+    }
     // A task now waits behind this run: make sure a monitor watches
     // (`watch.rs` invariant 4; one Relaxed load in the common case).
     shared.watch.held(shared, lane).pay(shared);

@@ -33,6 +33,9 @@ pub trait Rt: Sync + Sized + 'static {
     const NET: bool = true;
     /// Whether tasks can be spawned from a thread outside the runtime.
     const REMOTE: bool = true;
+    /// Whether its tasks can run on several threads at once (`false`: one
+    /// thread runs them all, whatever `workers` says).
+    const PARALLEL: bool = true;
 
     /// A join handle: resolves to the task's output (panics propagate as panics).
     type Join<T: Send + 'static>: Future<Output = T> + Send + 'static;

@@ -182,6 +182,7 @@ impl Drop for SmolLocal {
 impl Rt for SmolLocal {
     const NAME: &'static str = "smol-local";
     const REMOTE: bool = false;
+    const PARALLEL: bool = false;
     type Join<T: Send + 'static> = Task<T>;
 
     fn build(_workers: usize) -> Self {

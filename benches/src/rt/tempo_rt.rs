@@ -19,12 +19,13 @@ impl<T> Future for Join<T> {
 }
 
 macro_rules! tempo_rt {
-    ($ty:ident, $name:literal, $workers:expr) => {
+    ($ty:ident, $name:literal, $workers:expr, $parallel:literal) => {
         #[doc = concat!("`", $name, "`")]
         pub struct $ty(tempo::Runtime);
 
         impl Rt for $ty {
             const NAME: &'static str = $name;
+            const PARALLEL: bool = $parallel;
             type Join<T: Send + 'static> = Join<T>;
 
             fn build(workers: usize) -> Self {
@@ -97,5 +98,5 @@ macro_rules! tempo_rt {
     };
 }
 
-tempo_rt!(TempoMt, "tempo-mt", |w| w);
-tempo_rt!(TempoCt, "tempo-ct", |_| 0);
+tempo_rt!(TempoMt, "tempo-mt", |w| w, true);
+tempo_rt!(TempoCt, "tempo-ct", |_| 0, false);

@@ -19,12 +19,13 @@ impl<T> Future for Join<T> {
 }
 
 macro_rules! tokio_rt {
-    ($ty:ident, $name:literal, $build:expr) => {
+    ($ty:ident, $name:literal, $parallel:literal, $build:expr) => {
         #[doc = concat!("`", $name, "`")]
         pub struct $ty(tokio::runtime::Runtime);
 
         impl Rt for $ty {
             const NAME: &'static str = $name;
+            const PARALLEL: bool = $parallel;
             type Join<T: Send + 'static> = Join<T>;
 
             fn build(workers: usize) -> Self {
@@ -95,14 +96,14 @@ macro_rules! tokio_rt {
     };
 }
 
-tokio_rt!(TokioMt, "tokio-mt", |w| {
+tokio_rt!(TokioMt, "tokio-mt", true, |w| {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(w)
         .enable_all()
         .build()
         .expect("tokio runtime")
 });
-tokio_rt!(TokioCt, "tokio-ct", |_| {
+tokio_rt!(TokioCt, "tokio-ct", false, |_| {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -7,6 +7,7 @@
 //! another thread). `bin/suite.rs` repeats each case and keeps every value.
 
 pub mod fairness;
+pub mod fork;
 pub mod memory;
 pub mod pingpong;
 pub mod serverbox;
@@ -54,6 +55,7 @@ pub fn all() -> Vec<Case> {
     v.extend(timers::cases());
     v.extend(serverbox::cases());
     v.extend(memory::cases());
+    v.extend(fork::cases());
     v
 }
 

@@ -9,6 +9,9 @@
 //!   client ends are plain blocking std sockets (no heap). Kernel socket
 //!   buffers are not heap and are the same for every runtime, so they are
 //!   not counted.
+//!
+//! Both run inside a [`crate::alloc::counting`] scope: the allocator counts
+//! nothing outside one (the other workloads pay no shared counter).
 
 use super::{Case, Latch};
 use crate::record::{Better, Metric};
@@ -28,13 +31,13 @@ pub fn cases() -> Vec<Case> {
             workload: "8-memory",
             case: "idle-task",
             metrics: BYTES,
-            run: crate::dispatch!(idle_tasks),
+            run: |rt, w, q| crate::alloc::counting(|| (crate::dispatch!(idle_tasks))(rt, w, q)),
         },
         Case {
             workload: "8-memory",
             case: "idle-conn",
             metrics: BYTES,
-            run: crate::dispatch!(idle_conns),
+            run: |rt, w, q| crate::alloc::counting(|| (crate::dispatch!(idle_conns))(rt, w, q)),
         },
     ]
 }

@@ -12,6 +12,9 @@ use std::time::Duration;
 
 // The benches' counting allocator (live bytes, requested sizes), shared as
 // a file: this package does not depend on the benches crate.
+// Counting all the time (this binary never calls
+// `count_only_in_scopes`), so its scope API goes unused here.
+#[allow(dead_code)]
 #[path = "../benches/src/alloc.rs"]
 mod alloc;
 

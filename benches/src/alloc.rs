@@ -2,10 +2,12 @@
 //! memory workload. A binary opts in with
 //! `#[global_allocator] static A: tempo_benches::alloc::Counting = Counting;`.
 //!
-//! It counts only inside a [`counting`] scope. Outside one, an allocation
-//! costs one read of a flag that nobody writes (a cache line every core
-//! keeps shared), so the other workloads of the same binary run at the
-//! system allocator's speed. Before, every allocation and free of every
+//! It counts all the time until the binary calls [`count_only_in_scopes`]
+//! (the suite and `timeline` do, first thing; `tests/memory.rs` does not),
+//! and from then on only inside a [`counting`] scope. Outside one, an
+//! allocation costs two reads of flags that nobody writes (cache lines
+//! every core keeps shared), so the other workloads of the same binary run
+//! at the system allocator's speed. Before, every allocation and free of every
 //! thread added to one atomic counter and stored to the `INSTALLED` flag:
 //! two writes to a line all threads shared, on every `Box` of every
 //! runtime (`perf` of `3-pingpong/16-pairs` on two workers: 13% of the
@@ -22,16 +24,30 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::Relaxed}
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
+/// Whether every allocation counts (until [`count_only_in_scopes`]).
+static ALWAYS: AtomicBool = AtomicBool::new(true);
 /// Open [`counting`] scopes.
 static SCOPES: AtomicUsize = AtomicUsize::new(0);
 
-/// Adds `delta` to the live bytes if a scope is open. Relaxed: the counter
+/// Whether allocations count now.
+#[inline]
+fn on() -> bool {
+    ALWAYS.load(Relaxed) || SCOPES.load(Relaxed) != 0
+}
+
+/// From now on, count only inside [`counting`] scopes (call it before
+/// starting any thread: a scope's readings are then exact).
+pub fn count_only_in_scopes() {
+    ALWAYS.store(false, Relaxed);
+}
+
+/// Adds `delta` to the live bytes if counting is on. Relaxed: the counter
 /// orders nothing; a reading is taken by the thread that opened the scope,
 /// after the work it measures has been joined (a happens-before edge of the
 /// runtime's own), so it sees every change made inside the scope.
 #[inline]
 fn count(delta: isize) {
-    if SCOPES.load(Relaxed) != 0 {
+    if on() {
         LIVE.fetch_add(delta, Relaxed);
     }
 }
@@ -82,8 +98,8 @@ pub fn counting<T>(f: impl FnOnce() -> T) -> T {
 }
 
 /// Live heap bytes counted so far, or `None` if [`Counting`] is not the
-/// global allocator or no [`counting`] scope is open (outside one, nothing
-/// is counted, so a reading would be stale).
+/// global allocator or counting is off (after [`count_only_in_scopes`],
+/// outside a scope: a reading would be stale).
 pub fn live() -> Option<isize> {
-    (INSTALLED.load(Relaxed) && SCOPES.load(Relaxed) != 0).then(|| LIVE.load(Relaxed))
+    (INSTALLED.load(Relaxed) && on()).then(|| LIVE.load(Relaxed))
 }

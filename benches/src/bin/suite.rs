@@ -92,6 +92,8 @@ fn parse() -> Opts {
 }
 
 fn main() {
+    // Count only in the memory cases (`alloc` module docs).
+    tempo_benches::alloc::count_only_in_scopes();
     let o = parse();
     let argv: Vec<String> = std::env::args().collect();
     let started = Instant::now();

@@ -106,6 +106,8 @@ fn one<R: Rt>() -> String {
 }
 
 fn main() {
+    // Count nothing: this binary reads no byte counts (`alloc` module docs).
+    tempo_benches::alloc::count_only_in_scopes();
     let mut args = std::env::args().skip(1);
     let rts = args.next().unwrap_or_else(|| "tempo-ct,tokio-ct".into());
     let reps: usize = match args.next().map(|s| s.parse()) {

@@ -1,7 +1,8 @@
 //! loom models of the watch (`sched/watch.rs`): a monitor's tick
 //! (`tempo::__model::monitor_tick`: the real `Watch::steal_stale`, then the
-//! monitor runs what it stole) racing the owner of a runner's next-run slot
-//! and share. loom has no clock, so nobody ticks by himself, and the run
+//! monitor runs what it stole), or a lingering runner's look
+//! (`tempo::__model::linger_look`: the real `Watch::steal_kept`), racing the
+//! owner of a runner's next-run slot and share. loom has no clock, so nobody ticks by himself, and the run
 //! counter is not kept: every lane reads as stuck in one run, so the
 //! monitor robs the owner at whatever point of its loop it gets there
 //! (the real counter is a hint read before the swap and the CAS, so the
@@ -113,6 +114,61 @@ fn spawn_kept_in_the_slot_vs_stealer() {
         });
         th.join().unwrap();
         assert_eq!(runs.load(SeqCst), 1, "the child ran once");
+    });
+}
+
+/// A run spawns a child while a lingering runner looks at the lanes: the
+/// child may be kept in the spawner's slot (`shared.rs` invariant 5), where
+/// the lingerer may take it (`watch.rs` invariant 7: `Lane::kept_in` marks
+/// it as a kept spawn) racing the spawner's take at its run's end; exactly
+/// one of the two swaps gets it, and it runs once. The trace oracle checks
+/// that the lingerer's `StealSlot` took a task that had not started.
+#[test]
+fn spawn_kept_in_the_slot_vs_lingerer() {
+    model_with_bound(3, || {
+        let rt = rt(0);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = runs.clone();
+        // In a tuple: the child's handle is awaited by `block_on`, not `b`.
+        let b = rt.spawn(async move {
+            (tempo::spawn(async move {
+                r.fetch_add(1, SeqCst);
+            }),)
+        });
+        let h = rt.handle();
+        let th = loom::thread::spawn(move || tempo::__model::linger_look(&h));
+        rt.block_on(async move {
+            let (c,) = b.await.unwrap();
+            c.await.unwrap();
+        });
+        th.join().unwrap();
+        assert_eq!(runs.load(SeqCst), 1, "the child ran once");
+    });
+}
+
+/// A task woken by a run waits in that run's slot (`running.rs` invariant
+/// 3) while a lingering runner looks: the lingerer takes kept *spawns*
+/// only (`watch.rs` invariant 7), so the woken task stays; it runs once.
+#[test]
+fn woken_task_in_the_slot_is_not_taken_by_a_lingerer() {
+    model(|| {
+        let rt = rt(0);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = runs.clone();
+        let a = rt.spawn(async move {
+            task::wait().await;
+            r.fetch_add(1, SeqCst);
+        });
+        let ta = a.task_ref();
+        let b = rt.spawn(async move { ta.wakeup() });
+        let h = rt.handle();
+        let th = loom::thread::spawn(move || tempo::__model::linger_look(&h));
+        rt.block_on(async move {
+            b.await.unwrap();
+            a.await.unwrap();
+        });
+        assert_eq!(th.join().unwrap(), 0, "a lingerer took a woken task");
+        assert_eq!(runs.load(SeqCst), 1, "a completed once");
     });
 }
 

@@ -139,7 +139,17 @@ pub mod __model {
     /// (under loom and shuttle every runner reads as stuck in one run),
     /// runs what it stole, and leaves. Returns how many tasks it stole.
     pub fn monitor_tick(handle: &crate::Handle) -> usize {
-        handle.shared.watch.steal_and_run(&handle.shared)
+        handle.shared.watch.steal_and_run(&handle.shared, false)
+    }
+
+    /// One look of a lingering runner (`sched/watch.rs` invariant 7) on the
+    /// calling thread: it enters `handle`'s runtime as a runner, takes a
+    /// spawn kept in another runner's next-run slot with the real
+    /// `Watch::steal_kept` (under loom and shuttle a kept spawn is taken at
+    /// the first look), runs what it took, and leaves. Returns how many
+    /// tasks it took (0 or 1).
+    pub fn linger_look(handle: &crate::Handle) -> usize {
+        handle.shared.watch.steal_and_run(&handle.shared, true)
     }
 }
 #[cfg(not(any(tempo_loom, tempo_shuttle)))]

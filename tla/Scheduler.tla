@@ -711,14 +711,28 @@ ShareCap == 33   \* watch.rs SHARE_CAP = worker.rs BATCH + 1: a lane's ring
 (* A sleeping runner starts, or a stealing one goes on with, its steal. *)
 MayRob(v) == wstate[v] \in {"Parked", "DriverParked", "Stealing"}
 
-(* Lane::steal (from Watch::steal_stale): the swap of w's slot.  Not the    *)
+(* A lingering runner (worker.rs invariant 7): awake, holding nothing, not  *)
+(* the holder (it released the role), between batches: the state in which  *)
+(* it could pop.  Its polls take a spawn kept in another runner's slot once *)
+(* the run that kept it has lasted KEPT_STALE (watch.rs invariant 7,        *)
+(* Watch::steal_kept): StealSlot for a task that has not started (a kept    *)
+(* spawn; the code reads Lane::kept_in for it), then StealFill.  The time   *)
+(* rule is policy, over-approximated: any such v, at any time.              *)
+Lingering(v) ==
+    /\ wstate[v] = "Active"
+    /\ hand[v] = None /\ slot[v] = None /\ share[v] = <<>> /\ rerun[v] = <<>>
+    /\ schedHolder # v
+    /\ v \notin tryRole /\ v \notin lateRound
+
+(* Lane::steal (from Watch::steal_stale, or from Watch::steal_kept by a    *)
+(* lingering v, for a kept spawn only): the swap of w's slot.  Not the      *)
 (* holder's slot during its round: that holds only a pass (the code's lane  *)
 (* slot is empty then).                                                     *)
 StealSlot(w, v) ==
     /\ v # w
     /\ slot[w] # None
     /\ schedHolder # w
-    /\ MayRob(v)
+    /\ MayRob(v) \/ (Lingering(v) /\ ~started[slot[w]])
     /\ stolen' = [stolen EXCEPT ![v] = Append(stolen[v], slot[w])]
     /\ IF Mutant = "StealCopiesSlot"
          THEN UNCHANGED slot
@@ -826,8 +840,9 @@ SpawnLocal(t, w) ==
 (* its push to ready (shared.rs invariant 5; that condition keeps FIFO      *)
 (* start order, a property of the code that tests/fifo.rs checks, not of    *)
 (* the spec, so it is not written here).  The new task goes to the          *)
-(* spawner's empty next-run slot, where a monitor may steal it (StealSlot)  *)
-(* if the spawner's run goes on.  The registry insert and the slot's store  *)
+(* spawner's empty next-run slot, where a monitor or a lingering runner    *)
+(* may steal it (StealSlot) if the spawner's run goes on; the spawner may   *)
+(* owe a NotifySched for it.  The registry insert and the slot's store  *)
 (* are one step here: only the spawner fills its slot (watch.rs invariant   *)
 (* 1), and it decided before the insert.  Allowed to any Actor worker (as   *)
 (* Wake's slot branch: Active, not the holder, empty slot, not lateRound),  *)
@@ -839,8 +854,13 @@ SpawnSlot(t, w) ==
     /\ Actor(w)
     /\ status' = [status EXCEPT ![t] = "Scheduled"]
     /\ slot'   = [slot EXCEPT ![w] = t]
+    \* running::keep_spawned then wakes a sleeper (Shared::notify_sched)
+    \* unless a runner lingers (a hint read there): it owes a NotifySched,
+    \* or not.
+    /\ \/ notifying' = notifying
+       \/ notifying' = notifying \cup {t}
     /\ UNCHANGED <<started, notified, cancelled, woken, signaled, wakeOwed>>
-    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, pending, notifying, share, rerun, stolen>>
+    /\ UNCHANGED <<front, frontClosed, ready, expq, heap, due, local, pending, share, rerun, stolen>>
     /\ UNCHANGED <<schedVars, workVars, rtVars>>
 
 (* running::spawn_place: the run's second spawn moves the spawn it kept     *)

@@ -15,7 +15,10 @@
 //!    only how many cores may spin at once, so both accesses are `Relaxed`.
 //!    A lingering thread is not a sleeper: it is not counted in `sleepers`,
 //!    so a producer does not wake it (and pays no futex call); it sees the
-//!    work itself, by polling, and never blocks.
+//!    work itself, by polling, and never blocks. Its polls also take spawns
+//!    kept behind another runner's long run (`watch.rs` invariant 7), and a
+//!    spawner keeping one wakes a sleeper only when nobody lingers
+//!    ([`Idle::is_lingering`]).
 
 use crate::shim::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use crate::shim::{Condvar, Mutex};
@@ -145,6 +148,14 @@ impl Idle {
             }
         }
         self.lingering.store(false, Relaxed);
+    }
+
+    /// Whether a thread lingers now (invariant 4): a hint for a spawner
+    /// deciding whether to wake someone (`running::keep_spawned`).
+    pub(crate) fn is_lingering(&self) -> bool {
+        // Relaxed: a hint; a wake-up too many or too few costs time only
+        // (the spawner runs its kept spawn itself after its run).
+        self.lingering.load(Relaxed)
     }
 
     /// Number of registered sleepers (SeqCst read, invariant 2).

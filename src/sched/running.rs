@@ -266,7 +266,7 @@ pub(crate) fn keep_spawned(shared: &Shared, n: Notified) {
     assert!(!lane.is_null(), "tempo bug: a kept spawn outside a run");
     // SAFETY: invariant 1: the lane outlives the run.
     let lane = unsafe { &*lane };
-    if let Err(n) = lane.keep(n) {
+    if let Err(n) = lane.keep(n, true) {
         // Only this thread fills its slot (`watch.rs` invariant 1), and it
         // saw it empty in `spawn_place`: unreachable. Lose nothing anyway
         // (only the debug assertion shows it: a trace of `SpawnSlot` then
@@ -277,6 +277,14 @@ pub(crate) fn keep_spawned(shared: &Shared, n: Notified) {
     }
     CTX.with(|c| c.keep.set(Keep::Kept));
     shared.watch.held(shared, lane).pay(shared);
+    // `watch.rs` invariant 7: if this run goes on computing, a lingering
+    // worker takes the child after `KEPT_STALE`; make sure one will look
+    // (a sleeper wakes and lingers). Nothing if one lingers already: a
+    // chain of spawns wakes nobody per link. TLA+: `NotifySched` (owed by
+    // `SpawnSlot`).
+    if !shared.idle.is_lingering() {
+        shared.notify_sched();
+    }
 }
 
 /// Whether this thread is running a task of the runtime at `shared`: if so,
@@ -308,7 +316,7 @@ pub(crate) fn try_keep(n: Notified) -> Result<(), Notified> {
     // SAFETY: invariant 1: `lane` and `shared` are set together by `enter`
     // and outlive the run (the worker loop holds both).
     let (shared, lane) = unsafe { (&*shared, &*lane) };
-    lane.keep(n)?;
+    lane.keep(n, false)?;
     if kept {
         // Invariant 6: the slot holds a woken task, not a kept spawn (the
         // kept one was stolen: the slot was empty). The thread-local is

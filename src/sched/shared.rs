@@ -49,15 +49,17 @@
 //!    takes the front queue (and wakes an idle worker). A chain of spawns
 //!    (each task spawns the next, `3-pingpong/chain-1000`) then runs on one
 //!    worker with no front-queue CAS, role round, ready-queue lock or
-//!    wake-up per link. The price: a fork shorter than a tick (`spawn` one
-//!    half, compute the other, join) runs its halves one after the other
-//!    on the spawner's worker, as with tokio's LIFO slot, where waking the
-//!    idle worker ran them in parallel when the host woke threads fast
-//!    (and slower than serially when it woke them slowly: numbers in
-//!    `benches/RESULTS.md`, eighteenth session). Unlike tokio's slot, the
-//!    kept child does not wait for a long spawner: the monitor steals it
-//!    after about a tick (`tests/fairness.rs`: a child starts while its
-//!    spawner spins). (spec: `SpawnSlot`, `SlotUnkeep`.)
+//!    wake-up per link. A fork (`spawn` one half, compute the other, join)
+//!    still runs its halves side by side: the keeping run wakes a sleeper
+//!    when nobody lingers, and a lingering worker takes a spawn kept behind
+//!    a run that has lasted `watch::KEPT_STALE` (`watch.rs` invariant 7;
+//!    Go's rule for `runnext`), which a chain's link, run by its spawner a
+//!    microsecond later, never does. (Before, a fork shorter than a tick ran
+//!    serially, as with tokio's LIFO slot: `9-fork/fork-50us` in
+//!    `benches/RESULTS.md`.) A kept child also never waits for a long
+//!    spawner when no worker lingers: the monitor steals it after about a
+//!    tick (`tests/fairness.rs`: a child starts while its spawner spins).
+//!    (spec: `SpawnSlot`, `SlotUnkeep`, `StealSlot` by a `Lingering` worker.)
 
 use super::driver::Driver;
 use super::front::{FrontQueue, Pushed};

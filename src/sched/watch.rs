@@ -111,6 +111,23 @@
 //!    `share_owner_vs_stealer`). What a monitor steals waits in its private
 //!    buffer until it fills its own ring, which is empty (it slept holding
 //!    nothing): `StealFill`.
+//! 7. *A spawn kept in a slot* (`shared.rs` invariant 5) is also taken by a
+//!    *lingering* runner (`worker.rs` invariant 7: awake, holding nothing,
+//!    not the claim holder) once the run that kept it has lasted
+//!    [`KEPT_STALE`] since the lingerer first saw it ([`Watch::steal_kept`]):
+//!    a fork whose spawner computes on runs its halves side by side, while
+//!    a chain's link, which its spawner runs a microsecond later, stays put.
+//!    `Lane::kept_in` is the run count of the run that kept the slot's task
+//!    as a spawn (0 after a keep of a woken task): written by the owner
+//!    before the slot's Release store, read after an Acquire load of the
+//!    slot, so a woken task (whose place is its waker's worker, module docs)
+//!    is never taken this way, but for a race the lingerer cannot see
+//!    within 5 µs (the owner takes the kept spawn and keeps a woken task
+//!    between two of its looks): a policy slip, never a loss (invariant 1).
+//!    The keeping run wakes a sleeper when nobody lingers (`running.rs`
+//!    `keep_spawned`), so that someone watches. TLA+: `StealSlot` by a
+//!    `Lingering(v)` worker, for a task that has not started; `SpawnSlot`
+//!    may owe a `NotifySched`.
 //!
 //! Under loom and shuttle nobody ticks (there is no clock; a timed sleep
 //! returns at once), so the run counter, `awake` and the claim are left
@@ -152,6 +169,14 @@ const TICKING: bool = !cfg!(any(tempo_loom, tempo_shuttle));
 #[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
 pub(crate) const TICK: Duration = Duration::from_millis(1);
 
+/// How long a spawn kept in a slot waits behind the run that kept it before
+/// a lingering runner takes it (invariant 7). Far longer than a chain
+/// link's run (under a microsecond: its spawner runs the child itself), far
+/// shorter than a [`TICK`] (a fork's halves run side by side). Go's
+/// scheduler waits 3 µs before it steals a running P's `runnext`.
+#[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
+pub(crate) const KEPT_STALE: Duration = Duration::from_micros(5);
+
 /// One runner's stealable state (invariants 1 and 2), on its own cache
 /// line: the owner writes it on every run, the monitor reads it once a tick.
 #[repr(align(128))]
@@ -172,6 +197,10 @@ pub(crate) struct Lane {
     /// The owner woke while every other runner slept (invariant 4): its
     /// first held work checks for a monitor. Owner only (Relaxed).
     unwatched: AtomicBool,
+    /// The run count (`runs`) of the run that put the slot's task there as a
+    /// kept spawn, or 0 if the slot's last keep was a wake (invariant 7).
+    /// Owner only (written with each `keep`), read by lingering runners.
+    kept_in: AtomicUsize,
 }
 
 impl Lane {
@@ -189,23 +218,46 @@ impl Lane {
             seen: AtomicUsize::new(stale),
             seen_at: Mutex::new(None),
             unwatched: AtomicBool::new(false),
+            kept_in: AtomicUsize::new(0),
         }
     }
 
     /// Keeps `n` in the slot if it is empty (owner only, during a run);
     /// otherwise hands it back. Returns whether the slot was filled.
+    /// `spawn`: `n` is a spawn of the current run (invariant 7: a lingering
+    /// runner may take it), not a woken task.
     ///
     /// TLA+: the slot branch of `WakeEffect`; the slot store of `SpawnSlot`
-    pub(crate) fn keep(&self, n: Notified) -> Result<(), Notified> {
+    pub(crate) fn keep(&self, n: Notified, spawn: bool) -> Result<(), Notified> {
         // Relaxed: only this thread stores a non-null pointer (invariant 1),
         // so a null read here stays null until our own store.
         if !self.slot.load(Relaxed).is_null() {
             return Err(n);
         }
+        // Relaxed: published by the Release store of the slot below, which
+        // a lingerer loads with Acquire before it reads this (invariant 7).
+        let kept_in = if spawn { self.runs.load(Relaxed) } else { 0 };
+        self.kept_in.store(kept_in, Relaxed);
         // Release: publishes the notification to a stealer; pairs with the
-        // Acquire of the swap in `steal`.
+        // Acquire of the swap in `steal` (and of the load in
+        // `Watch::steal_kept`).
         self.slot.store(n.into_raw().ptr().as_ptr(), Release);
         Ok(())
+    }
+
+    /// The run count of the owner's run in progress if its slot holds a
+    /// spawn that run kept (invariant 7), else `None`. A hint: the owner
+    /// may take the slot, and keep another task, right after.
+    fn kept_spawn_run(&self) -> Option<RunCount> {
+        // Relaxed: a hint (invariant 2).
+        let runs = RunCount(self.runs.load(Relaxed));
+        // Acquire: pairs with the Release store in `keep`, so that the
+        // `kept_in` read next is the one written with this slot's task.
+        if !runs.in_run() || self.slot.load(Acquire).is_null() {
+            return None;
+        }
+        // Relaxed: ordered by the Acquire above.
+        (self.kept_in.load(Relaxed) == runs.0).then_some(runs)
     }
 
     /// Whether the slot is empty (owner only: only the owner fills it,
@@ -396,7 +448,7 @@ impl Lane {
 /// `usize::MAX` runs). An even reading is the owner between runs (or
 /// asleep); no combination is impossible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct RunCount(usize);
+pub(crate) struct RunCount(usize);
 
 impl RunCount {
     /// Set while the owner is inside a run.
@@ -606,6 +658,66 @@ impl Watch {
     /// TLA+: per robbed runner `w`, `StealSlot(w, v)` ([`Lane::steal`]) and
     /// `StealShare(w, v)` ([`Lane::steal_share`]); then `StealFill(v)` (the
     /// overflow's push and the fill), `v` the caller
+    /// The other runners' lanes (one lock of `lanes`), for a lingering
+    /// runner's [`steal_kept`](Self::steal_kept).
+    pub(crate) fn others(&self, own: &Arc<Lane>) -> Vec<Arc<Lane>> {
+        self.lanes
+            .lock()
+            .iter()
+            .filter(|l| !Arc::ptr_eq(l, own))
+            .cloned()
+            .collect()
+    }
+
+    /// A lingering runner's look at the other lanes (invariant 7): takes a
+    /// spawn kept in a lane's slot once the run that kept it has lasted
+    /// [`KEPT_STALE`] since this lingerer first saw it there, into `own`'s
+    /// share, which is empty (the lingerer holds nothing). Returns whether
+    /// it took one. `looks[i]`: the run of `others[i]` first seen with a kept
+    /// spawn, and when.
+    ///
+    /// Under loom and shuttle there is no clock and the run counter is not
+    /// kept (module docs): a kept spawn there is taken at the first look.
+    ///
+    /// TLA+: `StealSlot(w, v)` by a lingering `v` (`Lingering(v)`; the task
+    /// has not started), then `StealFill(v)`
+    pub(crate) fn steal_kept(
+        &self,
+        others: &[Arc<Lane>],
+        own: &Lane,
+        looks: &mut Vec<Option<(RunCount, Instant)>>,
+    ) -> bool {
+        looks.resize(others.len(), None);
+        for (l, look) in others.iter().zip(looks.iter_mut()) {
+            let Some(run) = l.kept_spawn_run() else {
+                *look = None;
+                continue;
+            };
+            if TICKING {
+                let now = Instant::now();
+                match *look {
+                    Some((seen, at)) if seen == run => {
+                        if now.saturating_duration_since(at) < KEPT_STALE {
+                            continue;
+                        }
+                    }
+                    _ => {
+                        *look = Some((run, now));
+                        continue;
+                    }
+                }
+            }
+            if let Some(n) = l.steal() {
+                let mut stolen = VecDeque::with_capacity(1);
+                stolen.push_back(n);
+                own.fill(&mut stolen);
+                trace!(steal_fill());
+                return true;
+            }
+        }
+        false
+    }
+
     pub(crate) fn steal_stale(&self, shared: &Shared, own: &Arc<Lane>) -> usize {
         let mut stolen = VecDeque::new();
         for l in self.lanes.lock().iter() {
@@ -646,12 +758,21 @@ impl Watch {
     /// `v`'s `WorkerTakeShare`/`WorkerTakeSlot` and runs; a re-post is
     /// flushed without trying the role (`RerunFlush` wants `SchedBusy` or
     /// the role first): the models' monitors run no task that re-posts
+    ///
+    /// `lingering`: the calling thread steals as a lingering runner instead
+    /// ([`steal_kept`](Self::steal_kept), invariant 7: only spawns kept in
+    /// a slot; TLA+: `StealSlot` of a `Lingering` `v`, then `StealFill`).
     #[cfg(any(tempo_loom, tempo_shuttle))]
-    pub(crate) fn steal_and_run(&self, shared: &Shared) -> usize {
+    pub(crate) fn steal_and_run(&self, shared: &Shared, lingering: bool) -> usize {
         let _runner = shared.enter_runner();
         trace!(runner_enters());
         let e = self.enter(shared);
-        let k = self.steal_stale(shared, &e.lane);
+        let k = if lingering {
+            let others = self.others(&e.lane);
+            usize::from(self.steal_kept(&others, &e.lane, &mut Vec::new()))
+        } else {
+            self.steal_stale(shared, &e.lane)
+        };
         let mut rerun = VecDeque::new();
         let mut next: Option<Notified> = None;
         loop {

@@ -90,7 +90,10 @@
 //!    deadline waiting, no I/O source registered and an empty front queue,
 //!    releases the role instead of blocking in the driver and polls for work
 //!    for up to `idle::LINGER` (`Idle::linger`), once per idle period (the
-//!    flag `lingered`, reset by every run). Nothing can then arrive through
+//!    flag `lingered`, reset by every run and by every wake-up that came
+//!    before its sleep's bound: a notify, such as a kept spawn's, starts a
+//!    new idle period; a monitor's tick does not, so a monitor that ticks
+//!    beside a long poll spins no more than before). Nothing can then arrive through
 //!    the driver but an unpark, and a producer that finds the role free and
 //!    no sleeper wakes nobody: a spawner whose child the lingering worker
 //!    would otherwise have been woken for (a futex or eventfd call on the
@@ -99,12 +102,15 @@
 //!    work that stays visible for `idle::STALE` (the spawner is still busy:
 //!    the start guarantee of `tests/fairness.rs` holds, `STALE` later at
 //!    most) or a ready queue of two or more tasks at once. A spawn kept in
-//!    its spawner's slot (`shared.rs` invariant 5) is not visible to it: the
-//!    monitor takes that one if the spawner's run lasts a tick. When it stops
+//!    its spawner's slot (`shared.rs` invariant 5) it takes once the
+//!    spawner's run has lasted `watch::KEPT_STALE` (`watch.rs` invariant 7:
+//!    a fork's child runs beside its computing parent; TLA+: `StealSlot` by
+//!    a `Lingering` worker, then `StealFill`), and the spawner wakes a
+//!    sleeper to linger when nobody does. When it stops
 //!    (work, shutdown or the time bound) it goes back to the top of the
 //!    loop, so it parks only through the usual checks and handshakes
 //!    (invariant 2). Spec: `SchedRelease` from `Drained` (already allowed),
-//!    then reads (stuttering); no new action. (`chain-1000` on two workers:
+//!    then reads (stuttering), or the steal above. (`chain-1000` on two workers:
 //!    the second worker, parked in the driver, was woken for every few links
 //!    and took the next one to its own core; numbers: `benches/RESULTS.md`.)
 //! 8. *A round between runs.* After a run that left the next-run slot
@@ -695,8 +701,18 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 // reads only.
                 drop(role);
                 lingered = true;
+                // `watch.rs` invariant 7: the other runners' lanes, for
+                // spawns kept behind a run that goes on.
+                let others = shared.watch.others(&watch.lane);
+                let looks = std::cell::RefCell::new(Vec::new());
                 shared.idle.linger(
-                    || shared.is_shutdown() || shared.ready.len() >= 2,
+                    || {
+                        shared.is_shutdown()
+                            || shared.ready.len() >= 2
+                            || shared
+                                .watch
+                                .steal_kept(&others, lane, &mut looks.borrow_mut())
+                    },
                     || shared.ready.len() > 0 || !shared.front.is_empty(),
                 );
                 continue;
@@ -725,8 +741,14 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                     // start a monitor (`Owe::pay`) unparks the driver when no
                     // idle worker sleeps, and the unpark is sticky.
                     let sleep = shared.watch.sleeping(&mut watch);
-                    shared.driver.park(earliest(timeout, sleep.bound()));
+                    let bound = earliest(timeout, sleep.bound());
+                    let since = WokeEarly::start();
+                    shared.driver.park(bound);
                     shared.watch.woke(shared, &mut watch);
+                    if since.before(bound) {
+                        // Invariant 7: a notify starts a new idle period.
+                        lingered = false;
+                    }
                 }
             }
             #[cfg(not(tempo_mutant = "park_after_release"))]
@@ -756,6 +778,8 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             _ => None,
         };
         let sleep = shared.watch.sleeping(&mut watch);
+        let bound = earliest(timeout, sleep.bound());
+        let since = WokeEarly::start();
         shared.idle.park(
             || {
                 shared.ready.len() > 0
@@ -768,9 +792,40 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                     // no sleeper yet): go round and claim it.
                     || (sleep == Sleep::Untimed && shared.watch.monitor_wanted())
             },
-            earliest(timeout, sleep.bound()),
+            bound,
         );
         shared.watch.woke(shared, &mut watch);
+        if since.before(bound) {
+            // Invariant 7: a notify starts a new idle period.
+            lingered = false;
+        }
+    }
+}
+
+/// When a sleep began, to tell a wake-up by a notify from the sleep's bound
+/// running out (invariant 7). Under loom and shuttle there is no clock (a
+/// model must not branch on real time): a wake-up never counts as early
+/// there, so the linger stays once per idle period, as before.
+struct WokeEarly(#[cfg(not(any(tempo_loom, tempo_shuttle)))] std::time::Instant);
+
+impl WokeEarly {
+    fn start() -> WokeEarly {
+        WokeEarly(
+            #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+            std::time::Instant::now(),
+        )
+    }
+
+    /// Whether the sleep that began at `self` ended before `bound` (`None`:
+    /// unbounded, so any wake-up was a notify).
+    fn before(&self, bound: Option<std::time::Duration>) -> bool {
+        #[cfg(not(any(tempo_loom, tempo_shuttle)))]
+        return bound.is_none_or(|b| self.0.elapsed() < b);
+        #[cfg(any(tempo_loom, tempo_shuttle))]
+        {
+            let _ = bound;
+            false
+        }
     }
 }
 

@@ -1,0 +1,123 @@
+//! Fork-join on two workers: a child spawned by a task that goes on
+//! computing runs beside its parent (`sched/watch.rs` invariant 7: a
+//! lingering worker takes a spawn kept behind a run that lasts
+//! `KEPT_STALE`), not after it. Before, the child waited in its spawner's
+//! next-run slot until the parent's run ended or a monitor stole it after a
+//! 1 ms tick, so a fork shorter than a tick ran its halves one after the
+//! other (`benches`: `9-fork/fork-50us`).
+//!
+//! Timing-based, so each check retries (`ATTEMPTS`) and asks for half the
+//! rounds only: a preempted worker may miss some.
+
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tempo::Runtime;
+
+mod common;
+use common::{serial, within};
+
+const HALF: Duration = Duration::from_micros(300);
+const ROUNDS: usize = 20;
+const ATTEMPTS: usize = 5;
+
+fn compute(d: Duration) {
+    let t = Instant::now();
+    while t.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+/// Runs `ROUNDS` forks (spawn a child computing `HALF`, compute `HALF`,
+/// join) and returns in how many the child started before the parent's
+/// half ended.
+fn overlapped_rounds(rt: &Runtime) -> usize {
+    rt.block_on(rt.spawn(async {
+        let mut overlapped = 0;
+        for _ in 0..ROUNDS {
+            let parent_done = Arc::new(AtomicBool::new(false));
+            let beside = Arc::new(AtomicBool::new(false));
+            let (pd, b) = (parent_done.clone(), beside.clone());
+            let child = tempo::spawn(async move {
+                b.store(!pd.load(SeqCst), SeqCst);
+                compute(HALF);
+            });
+            compute(HALF);
+            parent_done.store(true, SeqCst);
+            child.await.expect("child");
+            if beside.load(SeqCst) {
+                overlapped += 1;
+            }
+        }
+        overlapped
+    }))
+    .expect("parent")
+}
+
+#[test]
+fn a_forked_child_runs_beside_its_computing_parent_two_workers() {
+    let _s = serial();
+    within(Duration::from_secs(30), || {
+        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+        let mut seen = Vec::new();
+        for attempt in 1..=ATTEMPTS {
+            let n = overlapped_rounds(&rt);
+            eprintln!(
+                "forks whose child started beside its parent (attempt {attempt}): {n} of {ROUNDS}"
+            );
+            seen.push(n);
+            if n >= ROUNDS / 2 {
+                return;
+            }
+        }
+        panic!(
+            "a forked child waited for its computing parent: children started beside \
+             their parent in {seen:?} of {ROUNDS} rounds, {ATTEMPTS} attempts"
+        );
+    });
+}
+
+/// The other side of the same rule: a chain of spawns (each task spawns the
+/// next and ends) keeps each child on its spawner's worker, which runs it
+/// right after (no wake-up, no migration per link), even while another
+/// worker lingers.
+#[test]
+fn a_chain_of_spawns_stays_on_one_worker_two_workers() {
+    let _s = serial();
+    within(Duration::from_secs(30), || {
+        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+        let mut seen = Vec::new();
+        for attempt in 1..=ATTEMPTS {
+            let moves = rt
+                .block_on(rt.spawn(async {
+                    let (tx, rx) = std::sync::mpsc::channel();
+                    fn link(
+                        left: usize,
+                        prev: std::thread::ThreadId,
+                        moves: usize,
+                        tx: std::sync::mpsc::Sender<usize>,
+                    ) {
+                        let here = std::thread::current().id();
+                        let moves = moves + usize::from(here != prev);
+                        if left == 0 {
+                            tx.send(moves).unwrap();
+                        } else {
+                            drop(tempo::spawn(async move { link(left - 1, here, moves, tx) }));
+                        }
+                    }
+                    let here = std::thread::current().id();
+                    drop(tempo::spawn(async move { link(1000, here, 0, tx) }));
+                    rx
+                }))
+                .expect("chain")
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the chain ended");
+            eprintln!("links of a chain of 1,000 that moved to another worker (attempt {attempt}): {moves}");
+            seen.push(moves);
+            if moves <= 10 {
+                return;
+            }
+        }
+        panic!("a chain of spawns migrated between workers: {seen:?} moves of 1,000 links");
+    });
+}

@@ -121,8 +121,9 @@ fn spawn_kept_in_the_slot_vs_stealer() {
 /// child may be kept in the spawner's slot (`shared.rs` invariant 5), where
 /// the lingerer may take it (`watch.rs` invariant 7: `Lane::kept_in` marks
 /// it as a kept spawn) racing the spawner's take at its run's end; exactly
-/// one of the two swaps gets it, and it runs once. The trace oracle checks
-/// that the lingerer's `StealSlot` took a task that had not started.
+/// one of the two swaps gets it, and it runs once (the trace oracle accepts
+/// the lingerer's `StealSlot` and `StealFill` as the spec's `Lingering`
+/// steps; which slot task it takes is policy, checked by the next model).
 #[test]
 fn spawn_kept_in_the_slot_vs_lingerer() {
     model_with_bound(3, || {

@@ -1,3 +1,4 @@
+#![cfg(not(any(feature = "loom", feature = "shuttle")))]
 //! Fork-join on two workers: a child spawned by a task that goes on
 //! computing runs beside its parent (`sched/watch.rs` invariant 7: a
 //! lingering worker takes a spawn kept behind a run that lasts

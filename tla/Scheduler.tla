@@ -61,7 +61,8 @@ Statuses == {"Unborn", "Idle", "Scheduled", "Running",
 (* and the blocking syscall are two steps in the code: that window is what *)
 (* the driver's unpark token is for).                                      *)
 (* "Stealing" = a monitor (sched/watch.rs) back from its TICK timeout,     *)
-(* inside Watch::steal_stale: it has robbed a lane into its private buffer *)
+(* inside Watch::steal_stale, or a lingering runner inside                 *)
+(* Watch::steal_kept: it has robbed a lane into its private buffer         *)
 (* (stolen) and fills its own share next (StealFill).                      *)
 WStates == {"Active", "Parked", "DriverParking", "DriverParked", "Exited", "Stealing"}
 
@@ -93,8 +94,9 @@ VARIABLES
     rerun,          \* [W -> Seq(T)]: tasks the worker's runs re-posted (PollPending's
                     \*   again-branch, worker.rs invariant 5), appended to ready by its
                     \*   next pop or at the end of its batch (RerunFlush)
-    stolen,         \* [W -> Seq(T)]: what the monitor v has stolen in its current
-                    \*   Watch::steal_stale (a VecDeque on its stack), between the
+    stolen,         \* [W -> Seq(T)]: what the monitor (or lingering runner) v has
+                    \*   stolen in its current Watch::steal_stale (steal_kept; a
+                    \*   VecDeque on its stack), between the
                     \*   swap or CAS that took it (StealSlot, StealShare) and the fill
                     \*   of its own share (StealFill); empty unless wstate[v] = "Stealing"
     slot,           \* [W -> T \cup {None}]: the worker's next-run slot (sched/running.rs):
@@ -711,13 +713,16 @@ ShareCap == 33   \* watch.rs SHARE_CAP = worker.rs BATCH + 1: a lane's ring
 (* A sleeping runner starts, or a stealing one goes on with, its steal. *)
 MayRob(v) == wstate[v] \in {"Parked", "DriverParked", "Stealing"}
 
-(* A lingering runner (worker.rs invariant 7): awake, holding nothing, not  *)
-(* the holder (it released the role), between batches: the state in which  *)
-(* it could pop.  Its polls take a spawn kept in another runner's slot once *)
-(* the run that kept it has lasted KEPT_STALE (watch.rs invariant 7,        *)
-(* Watch::steal_kept): StealSlot for a task that has not started (a kept    *)
-(* spawn; the code reads Lane::kept_in for it), then StealFill.  The time   *)
-(* rule is policy, over-approximated: any such v, at any time.              *)
+(* A lingering runner (worker.rs invariant 7): awake, holding nothing,    *)
+(* not the role holder (it released the role), between batches: the state  *)
+(* in which it could pop.  Its polls take a spawn kept in another runner's  *)
+(* slot once the run that kept it has lasted KEPT_STALE (watch.rs invariant *)
+(* 7, Watch::steal_kept): StealSlot, then StealFill.  Which slot task it    *)
+(* takes (a kept spawn: Lane::kept_in) and when are policy, over-          *)
+(* approximated: any slot task, at any time (the code too may take a woken  *)
+(* task, when its owner ends the run and keeps one between the lingerer's  *)
+(* check and its swap; loom watch::woken_task_in_the_slot_is_not_taken_by_a_ *)
+(* lingerer checks the policy where no such race exists).                  *)
 Lingering(v) ==
     /\ wstate[v] = "Active"
     /\ hand[v] = None /\ slot[v] = None /\ share[v] = <<>> /\ rerun[v] = <<>>
@@ -732,7 +737,7 @@ StealSlot(w, v) ==
     /\ v # w
     /\ slot[w] # None
     /\ schedHolder # w
-    /\ MayRob(v) \/ (Lingering(v) /\ ~started[slot[w]])
+    /\ MayRob(v) \/ Lingering(v)
     /\ stolen' = [stolen EXCEPT ![v] = Append(stolen[v], slot[w])]
     /\ IF Mutant = "StealCopiesSlot"
          THEN UNCHANGED slot
@@ -753,9 +758,10 @@ StealShare(w, v) ==
     /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, rerun>>
     /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
-(* Watch::steal_stale after its last lane: Lane::fill of v's own ring,      *)
-(* which is empty (fill's debug_assert; HandOK: v parked or slept in the    *)
-(* driver with an empty share, and nobody fills it meanwhile).  Beyond the *)
+(* Watch::steal_stale after its last lane (Watch::steal_kept after its     *)
+(* take): Lane::fill of v's own ring, which is empty (fill's debug_assert;  *)
+(* HandOK: v parked, slept in the driver or lingered with an empty share,  *)
+(* and nobody fills it meanwhile).  Beyond the *)
 (* ring's room, ShareCap, the rest goes to the head of the ready queue      *)
 (* (ReadyQueue::push_front_batch, then Idle::notify_one), just before the   *)
 (* fill in the code: the two commute, only v reads its own ring.  That     *)

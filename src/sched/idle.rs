@@ -106,14 +106,17 @@ impl Idle {
     /// has held at every look for [`STALE`]. Returns at once if another
     /// thread lingers (invariant 4). The caller goes back to the top of its
     /// loop either way, where the normal checks (and, to sleep, the
-    /// handshake of invariant 2) decide; the linger itself only reads.
+    /// handshake of invariant 2) decide. The linger itself only reads, but
+    /// for what `take_now` does: the worker loop's takes a spawn kept behind
+    /// another runner's long run (`watch.rs` invariant 7).
     ///
     /// Under loom and shuttle the linger is one look (no clock: a model must
     /// not branch on real time), so the models still run the caller's path
     /// around it.
     ///
     /// TLA+: stuttering steps (reads) of a worker between `SchedRelease` and
-    /// its next action (`worker.rs` invariant 7).
+    /// its next action (`worker.rs` invariant 7), or its `StealSlot` and
+    /// `StealFill` (`Lingering(v)`).
     pub(crate) fn linger(&self, take_now: impl Fn() -> bool, present: impl Fn() -> bool) {
         if self.lingering.swap(true, Relaxed) {
             return;

@@ -53,9 +53,11 @@
 //!    invariant 5; TLA+: `WorkerTakeSlot`, `SlotFlush`). While the run goes
 //!    on, the *monitor* (`watch.rs` invariant 4: a sleeping runner that
 //!    ticks while others are awake) may swap the task out and run it
-//!    once the run has lasted a tick (TLA+: `StealSlot`): a kept task
-//!    never waits for a long poll's end while another worker idles (before,
-//!    it did: tokio's LIFO-slot starvation). Exactly one of the two swaps
+//!    once the run has lasted a tick (TLA+: `StealSlot`), and a lingering
+//!    worker a kept *spawn* once the run has lasted `watch::KEPT_STALE`
+//!    (`watch.rs` invariant 7): a kept task never waits for a long poll's
+//!    end while another worker idles (before, it did: tokio's LIFO-slot
+//!    starvation). Exactly one of the two swaps
 //!    gets it (`watch.rs` invariant 1). Keeping a task costs the owner a
 //!    load and a store on its own lane's line (plus one Relaxed load of the
 //!    `unwatched` flag there); taking it, a swap on that line when it is
@@ -104,7 +106,7 @@ pub(crate) enum Keep {
     Never,
     /// A spawn may be kept; none is.
     May,
-    /// The slot holds, unless a monitor stole it, the spawn this run kept.
+    /// The slot holds, unless a monitor or a lingering worker stole it, the spawn this run kept.
     Kept,
 }
 
@@ -193,7 +195,7 @@ pub(crate) fn push_spawned(n: Notified) {
 /// goes (`shared.rs` invariants 3 and 5): the front queue unless this
 /// thread runs a task of that runtime; then the rerun list if it is the
 /// runtime's only runner; else, if this run kept a spawn already, that one
-/// goes to the front queue first (unless a monitor stole it) and this one
+/// goes to the front queue first (unless a monitor or a lingering worker stole it) and this one
 /// follows it there; else the next-run slot if the run may keep one
 /// (invariant 6), the slot, the share and the rerun list are empty and
 /// nothing awaits dispatch ([`Shared::nothing_awaits_dispatch`]). One read
@@ -254,13 +256,15 @@ pub(crate) fn spawn_place(shared: &Shared) -> SpawnTo {
 /// Keeps a task just spawned and registered by a task of this thread's
 /// running runtime in the worker's next-run slot, which [`spawn_place`]
 /// found empty (`shared.rs` invariant 5), and makes sure a monitor
-/// watches, as [`try_keep`] does.
+/// watches, as [`try_keep`] does; where a worker may linger and none does,
+/// wakes a sleeper to linger (`watch.rs` invariant 7), so that the child
+/// runs beside this run if the run goes on.
 ///
 /// # Panics
 /// If this thread runs no task (the caller got [`SpawnTo::Slot`]).
 ///
 /// TLA+: the slot store of `SpawnSlot` (private to this worker until a
-/// monitor's `StealSlot`)
+/// monitor's or a lingering worker's `StealSlot`), then `NotifySched`
 pub(crate) fn keep_spawned(shared: &Shared, n: Notified) {
     let lane = CTX.with(|c| c.lane.get());
     assert!(!lane.is_null(), "tempo bug: a kept spawn outside a run");
@@ -279,10 +283,11 @@ pub(crate) fn keep_spawned(shared: &Shared, n: Notified) {
     shared.watch.held(shared, lane).pay(shared);
     // `watch.rs` invariant 7: if this run goes on computing, a lingering
     // worker takes the child after `KEPT_STALE`; make sure one will look
-    // (a sleeper wakes and lingers). Nothing if one lingers already: a
-    // chain of spawns wakes nobody per link. TLA+: `NotifySched` (owed by
-    // `SpawnSlot`).
-    if !shared.idle.is_lingering() {
+    // (a sleeper wakes and lingers), where a worker may linger at all
+    // (`worker.rs` invariant 7: no I/O source, no deadline waiting). Nothing
+    // if one lingers already: a chain of spawns wakes nobody per link.
+    // TLA+: `NotifySched` (owed by `SpawnSlot`).
+    if shared.may_linger() && !shared.idle.is_lingering() {
         shared.notify_sched();
     }
 }
@@ -331,7 +336,7 @@ pub(crate) fn try_keep(n: Notified) -> Result<(), Notified> {
 
 impl RunGuard {
     /// Ends the run: restores the outer values and hands over the slot's
-    /// notification, unless a monitor stole it (invariant 3).
+    /// notification, unless a monitor or a lingering worker stole it (invariant 3).
     pub(crate) fn finish(self) -> Option<Notified> {
         let next = self.restore();
         std::mem::forget(self);

@@ -30,7 +30,8 @@
 //!    share, or its slot) starts when that worker reaches it, and another
 //!    worker may start tasks dispatched after it meanwhile, until the
 //!    monitor takes what waits behind a run longer than a tick (`watch.rs`
-//!    invariant 4).
+//!    invariant 4), or a lingering worker a kept spawn behind a run longer
+//!    than `watch::KEPT_STALE` (`watch.rs` invariant 7).
 //! 5. Kept spawn: with two or more runners, a task spawned from inside a
 //!    task's run (its poll, or a drop during the run) goes to the spawning
 //!    worker's next-run slot
@@ -54,10 +55,12 @@
 //!    when nobody lingers, and a lingering worker takes a spawn kept behind
 //!    a run that has lasted `watch::KEPT_STALE` (`watch.rs` invariant 7;
 //!    Go's rule for `runnext`), which a chain's link, run by its spawner a
-//!    microsecond later, never does. (Before, a fork shorter than a tick ran
+//!    microsecond later, does not do unless its spawner is preempted that
+//!    long. Only where a worker may linger (no I/O source, no deadline
+//!    waiting): on a runtime with sockets a fork waits as below. (Before, a fork shorter than a tick ran
 //!    serially, as with tokio's LIFO slot: `9-fork/fork-50us` in
-//!    `benches/RESULTS.md`.) A kept child also never waits for a long
-//!    spawner when no worker lingers: the monitor steals it after about a
+//!    `benches/RESULTS.md`.) A kept child never waits for a long spawner
+//!    when no worker lingers either: the monitor steals it after about a
 //!    tick (`tests/fairness.rs`: a child starts while its spawner spins).
 //!    (spec: `SpawnSlot`, `SlotUnkeep`, `StealSlot` by a `Lingering` worker.)
 
@@ -310,6 +313,15 @@ impl Shared {
     /// after it (`role.rs` invariant 6 for the ones taken before).
     pub(crate) fn nothing_awaits_dispatch(&self) -> bool {
         self.front.is_empty() && !self.role.in_round() && self.ready.len() == 0
+    }
+
+    /// Whether an idle worker of this runtime may linger now (`worker.rs`
+    /// invariant 7): two or more workers, no I/O source registered and no
+    /// deadline waiting in the heap. A hint (two loads), for a spawner
+    /// deciding whether a wake-up could help its kept spawn (`watch.rs`
+    /// invariant 7).
+    pub(crate) fn may_linger(&self) -> bool {
+        self.workers >= 2 && !self.driver.has_sources() && self.role.timed() == 0
     }
 
     /// Makes sure someone will take the front queue (invariant 1).

@@ -97,7 +97,8 @@
 //!    run twice whatever the monitor does.
 //! 5. `lanes` lists every runner's lane (registered by [`Watch::enter`],
 //!    removed when the [`Entered`] guard drops); the monitor locks it once
-//!    per tick, the runners once per loop entry and exit.
+//!    per tick, a lingering runner once per linger ([`Watch::others`]), the
+//!    runners once per loop entry and exit.
 //! 6. *The share* (`worker.rs` invariant 4) is a ring of `SHARE_CAP`
 //!    entries, the tasks `head..tail`. Only the owner writes entries and
 //!    `tail`, and only into an empty ring ([`Lane::fill`], entries then
@@ -113,7 +114,7 @@
 //!    nothing): `StealFill`.
 //! 7. *A spawn kept in a slot* (`shared.rs` invariant 5) is also taken by a
 //!    *lingering* runner (`worker.rs` invariant 7: awake, holding nothing,
-//!    not the claim holder) once the run that kept it has lasted
+//!    not the role holder) once the run that kept it has lasted
 //!    [`KEPT_STALE`] since the lingerer first saw it ([`Watch::steal_kept`]):
 //!    a fork whose spawner computes on runs its halves side by side, while
 //!    a chain's link, which its spawner runs a microsecond later, stays put.
@@ -121,10 +122,14 @@
 //!    as a spawn (0 after a keep of a woken task): written by the owner
 //!    before the slot's Release store, read after an Acquire load of the
 //!    slot, so a woken task (whose place is its waker's worker, module docs)
-//!    is never taken this way, but for a race the lingerer cannot see
-//!    within 5 µs (the owner takes the kept spawn and keeps a woken task
-//!    between two of its looks): a policy slip, never a loss (invariant 1).
-//!    The keeping run wakes a sleeper when nobody lingers (`running.rs`
+//!    is never taken this way, but for a race between a look's check and
+//!    its swap (the owner ends its run, takes the kept spawn, and a later
+//!    run keeps a woken task in between): a policy slip, never a loss
+//!    (invariant 1). The keeping run wakes a sleeper only where a worker
+//!    may linger (`Shared::may_linger`: no I/O source, no deadline in the
+//!    heap), so on a runtime with sockets a fork still waits for its
+//!    spawner's run or a monitor's tick.
+//!    Otherwise it wakes a sleeper when nobody lingers (`running.rs`
 //!    `keep_spawned`), so that someone watches. TLA+: `StealSlot` by a
 //!    `Lingering(v)` worker, for a task that has not started; `SpawnSlot`
 //!    may owe a `NotifySched`.
@@ -135,8 +140,9 @@
 //! is never bumped and reads as one run seen twice (`runs = seen = 1`), so
 //! every lane is stale for good. The lanes, the owner's swap and CAS and
 //! the whole steal are the real code: `loom-tests/watch.rs` runs
-//! [`Watch::steal_stale`] on a thread that enters as a runner and then runs
-//! what it stole (`Watch::steal_and_run`), racing the owner's run end,
+//! [`Watch::steal_stale`] (or, as a lingering runner, [`Watch::steal_kept`])
+//! on a thread that enters as a runner and then runs what it stole
+//! (`Watch::steal_and_run`), racing the owner's run end,
 //! `pop_share` and `take` at any point of its loop, with the trace oracle
 //! on (its steps are the visible `StealSlot`, `StealShare` and `StealFill`
 //! of the TLA+ log). The counter's reads are hints anyway (a steal may
@@ -177,8 +183,9 @@ pub(crate) const TICK: Duration = Duration::from_millis(1);
 #[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
 pub(crate) const KEPT_STALE: Duration = Duration::from_micros(5);
 
-/// One runner's stealable state (invariants 1 and 2), on its own cache
-/// line: the owner writes it on every run, the monitor reads it once a tick.
+/// One runner's stealable state (invariants 1, 2 and 7), on its own cache
+/// line: the owner writes it on every run, the monitor reads it once a
+/// tick, a lingering runner every few microseconds while it lingers.
 #[repr(align(128))]
 pub(crate) struct Lane {
     slot: AtomicPtr<Header>,
@@ -252,7 +259,8 @@ impl Lane {
         // Relaxed: a hint (invariant 2).
         let runs = RunCount(self.runs.load(Relaxed));
         // Acquire: pairs with the Release store in `keep`, so that the
-        // `kept_in` read next is the one written with this slot's task.
+        // `kept_in` read next is the one written with the task seen here, or
+        // a later keep's (the owner may have moved on: a hint).
         if !runs.in_run() || self.slot.load(Acquire).is_null() {
             return None;
         }
@@ -643,21 +651,6 @@ impl Watch {
         }
     }
 
-    /// Steals the slot and the share of every other runner that has been
-    /// inside one run since the previous look (invariant 2) into the
-    /// caller's own share (`own`'s ring, empty: the monitor was asleep),
-    /// which the caller runs next; what does not fit (several runners
-    /// robbed at once) goes to the head of the ready queue, and a sleeper
-    /// is woken for it. Returns how many.
-    ///
-    /// Not one atomic step: per robbed lane a swap of its slot and a CAS on
-    /// its ring, each into `stolen` (private), then the fill of the
-    /// caller's ring; the robbed runners go on meanwhile (their runs may
-    /// end, their rings be popped: the CAS then fails or takes the rest).
-    ///
-    /// TLA+: per robbed runner `w`, `StealSlot(w, v)` ([`Lane::steal`]) and
-    /// `StealShare(w, v)` ([`Lane::steal_share`]); then `StealFill(v)` (the
-    /// overflow's push and the fill), `v` the caller
     /// The other runners' lanes (one lock of `lanes`), for a lingering
     /// runner's [`steal_kept`](Self::steal_kept).
     pub(crate) fn others(&self, own: &Arc<Lane>) -> Vec<Arc<Lane>> {
@@ -718,6 +711,21 @@ impl Watch {
         false
     }
 
+    /// Steals the slot and the share of every other runner that has been
+    /// inside one run since the previous look (invariant 2) into the
+    /// caller's own share (`own`'s ring, empty: the monitor was asleep),
+    /// which the caller runs next; what does not fit (several runners
+    /// robbed at once) goes to the head of the ready queue, and a sleeper
+    /// is woken for it. Returns how many.
+    ///
+    /// Not one atomic step: per robbed lane a swap of its slot and a CAS on
+    /// its ring, each into `stolen` (private), then the fill of the
+    /// caller's ring; the robbed runners go on meanwhile (their runs may
+    /// end, their rings be popped: the CAS then fails or takes the rest).
+    ///
+    /// TLA+: per robbed runner `w`, `StealSlot(w, v)` ([`Lane::steal`]) and
+    /// `StealShare(w, v)` ([`Lane::steal_share`]); then `StealFill(v)` (the
+    /// overflow's push and the fill), `v` the caller.
     pub(crate) fn steal_stale(&self, shared: &Shared, own: &Arc<Lane>) -> usize {
         let mut stolen = VecDeque::new();
         for l in self.lanes.lock().iter() {

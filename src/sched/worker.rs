@@ -187,6 +187,11 @@ use std::time::Instant;
 /// Ready tasks a worker runs between two visits of the sched role.
 pub(crate) const BATCH: usize = 32;
 
+/// A lingering worker looks at the other lanes for kept spawns once every
+/// this many of its polls (invariant 7; about 2 µs apart, against a
+/// `watch::KEPT_STALE` of 5 µs).
+const KEPT_LOOK_EVERY: usize = 8;
+
 /// What a caller-driven loop (`block_on`, `run`) adds to the worker loop.
 pub(crate) trait Hooks {
     /// Called between batches; `true` ends the loop.
@@ -698,20 +703,26 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 && shared.front.is_empty()
             {
                 // Invariant 7. TLA+: `SchedRelease` (from `Drained`), then
-                // reads only.
+                // reads, or a steal (`StealSlot`, `StealFill`).
                 drop(role);
                 lingered = true;
                 // `watch.rs` invariant 7: the other runners' lanes, for
-                // spawns kept behind a run that goes on.
+                // spawns kept behind a run that goes on. It reads them every
+                // `KEPT_LOOK_EVERY` polls only (the lanes' lines are written
+                // by their busy owners at every run; `KEPT_STALE` is long
+                // beside a poll), starting with the first.
                 let others = shared.watch.others(&watch.lane);
                 let looks = std::cell::RefCell::new(Vec::new());
+                let polls = std::cell::Cell::new(0usize);
                 shared.idle.linger(
                     || {
+                        let poll = polls.replace(polls.get().wrapping_add(1));
                         shared.is_shutdown()
                             || shared.ready.len() >= 2
-                            || shared
-                                .watch
-                                .steal_kept(&others, lane, &mut looks.borrow_mut())
+                            || (poll % KEPT_LOOK_EVERY == 0
+                                && shared
+                                    .watch
+                                    .steal_kept(&others, lane, &mut looks.borrow_mut()))
                     },
                     || shared.ready.len() > 0 || !shared.front.is_empty(),
                 );

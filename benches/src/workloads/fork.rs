@@ -1,4 +1,4 @@
-//! Workload 9 (beyond issue 5's list): fork-join, the price of keeping a
+//! Workload 9 (beyond issue 5's list): fork-join beside the keeping of a
 //! spawn on its spawner's worker.
 //!
 //! * `fork-50us`: 200 rounds; in each, a task spawns a child that computes
@@ -7,15 +7,17 @@
 //!   two halves run at once on two threads and 100 µs when they run one after
 //!   the other: about 10 ms against 20 ms in all.
 //!
-//! Why it is here: since the eighteenth session, a task of a runtime with two
-//! or more workers that spawns one child and computes on keeps the child in
-//! its own next-run slot (tempo's `sched/shared.rs` invariant 5), where it
-//! starts when the spawner's run ends or when a monitor steals it after a
-//! 1 ms tick: a fork shorter than a tick runs serially, as tokio's LIFO slot
-//! makes it do. `chain-1000` is what the keeping buys; this case is what it
-//! costs, so that both show in the table. Only runtimes that run tasks on
-//! several threads take part (`Rt::PARALLEL`): on one thread every fork is
-//! serial and the case would compare clocks.
+//! Why it is here: a task of a runtime with two or more workers that
+//! spawns one child keeps the child in its own next-run slot (tempo's
+//! `sched/shared.rs` invariant 5), which makes a chain of spawns
+//! (`chain-1000`) run on one worker without a wake-up per link. With that
+//! alone (the eighteenth session) a fork whose spawner computes on ran its
+//! halves serially, as tokio's LIFO slot makes it do; since the nineteenth
+//! session a lingering worker takes a child kept behind a run that lasts
+//! 5 µs (`sched/watch.rs` invariant 7). `chain-1000` shows what keeping
+//! buys; this case shows whether forks still run side by side. Only
+//! runtimes that run tasks on several threads take part (`Rt::PARALLEL`):
+//! on one thread every fork is serial and the case would compare clocks.
 
 use super::{Case, TIME_MS};
 use crate::rt::Rt;

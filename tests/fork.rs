@@ -20,7 +20,7 @@ use common::{serial, within};
 
 const HALF: Duration = Duration::from_micros(300);
 const ROUNDS: usize = 20;
-const ATTEMPTS: usize = 5;
+const ATTEMPTS: usize = 10;
 
 fn compute(d: Duration) {
     let t = Instant::now();

@@ -18,7 +18,15 @@
 //!    work itself, by polling, and never blocks. Its polls also take spawns
 //!    kept behind another runner's long run (`watch.rs` invariant 7), and a
 //!    spawner keeping one wakes a sleeper only when nobody lingers
-//!    ([`Idle::is_lingering`]).
+//!    ([`Idle::is_lingering`]) and invariant 5 says it helps.
+//! 5. `keep_wakes`: whether waking a sleeper for a kept spawn has helped
+//!    lately. A linger that took a kept spawn sets it; one that saw kept
+//!    spawns but none that waited `watch::KEPT_STALE` (their spawners ran
+//!    them: a chain of spawns) clears it, so that a chain does not keep a
+//!    second core lingering and waking for nothing; while it is clear, a
+//!    monitor lingers once per tick to find out whether forks are back
+//!    (`worker.rs` invariant 7). A hint: `Relaxed`, and a wrong value costs
+//!    a wake-up or a fork's parallelism for about a tick, never a task.
 
 use crate::shim::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use crate::shim::{Condvar, Mutex};
@@ -46,6 +54,8 @@ struct Inner {
 pub(crate) struct Idle {
     /// Invariant 4.
     lingering: AtomicBool,
+    /// Invariant 5.
+    keep_wakes: AtomicBool,
     sleepers: AtomicUsize,
     inner: Mutex<Inner>,
     cv: Condvar,
@@ -55,6 +65,7 @@ impl Idle {
     pub(crate) fn new() -> Self {
         Idle {
             lingering: AtomicBool::new(false),
+            keep_wakes: AtomicBool::new(true),
             sleepers: AtomicUsize::new(0),
             inner: Mutex::new(Inner {
                 sleeping: 0,
@@ -159,6 +170,24 @@ impl Idle {
         // Relaxed: a hint; a wake-up too many or too few costs time only
         // (the spawner runs its kept spawn itself after its run).
         self.lingering.load(Relaxed)
+    }
+
+    /// Whether a spawner keeping a spawn should wake a sleeper to linger
+    /// for it (invariant 5).
+    pub(crate) fn keep_wakes(&self) -> bool {
+        // Relaxed: a hint (invariant 5).
+        self.keep_wakes.load(Relaxed)
+    }
+
+    /// What a linger learnt of kept spawns (invariant 5): it took one
+    /// (`Some(true)`: wakes help), or saw some that their spawners ran first
+    /// (`Some(false)`: a chain; wakes would only make this core spin).
+    pub(crate) fn learn_keep_wakes(&self, useful: bool) {
+        // Relaxed: a hint (invariant 5); written only when it changes, so a
+        // chain's lingers leave the line shared.
+        if self.keep_wakes.load(Relaxed) != useful {
+            self.keep_wakes.store(useful, Relaxed);
+        }
     }
 
     /// Number of registered sleepers (SeqCst read, invariant 2).

@@ -284,10 +284,11 @@ pub(crate) fn keep_spawned(shared: &Shared, n: Notified) {
     // `watch.rs` invariant 7: if this run goes on computing, a lingering
     // worker takes the child after `KEPT_STALE`; make sure one will look
     // (a sleeper wakes and lingers), where a worker may linger at all
-    // (`worker.rs` invariant 7: no I/O source, no deadline waiting). Nothing
-    // if one lingers already: a chain of spawns wakes nobody per link.
+    // (`worker.rs` invariant 7: no I/O source, no deadline waiting) and
+    // lately it helped (`idle.rs` invariant 5). Nothing if one lingers
+    // already: a chain of spawns wakes nobody per link.
     // TLA+: `NotifySched` (owed by `SpawnSlot`).
-    if shared.may_linger() && !shared.idle.is_lingering() {
+    if shared.may_linger() && shared.idle.keep_wakes() && !shared.idle.is_lingering() {
         shared.notify_sched();
     }
 }

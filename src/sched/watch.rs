@@ -666,8 +666,9 @@ impl Watch {
     /// spawn kept in a lane's slot once the run that kept it has lasted
     /// [`KEPT_STALE`] since this lingerer first saw it there, into `own`'s
     /// share, which is empty (the lingerer holds nothing). Returns whether
-    /// it took one. `looks[i]`: the run of `others[i]` first seen with a kept
-    /// spawn, and when.
+    /// it took one, and sets `saw` if it saw a kept spawn (`idle.rs`
+    /// invariant 5). `looks[i]`: the run of `others[i]` first seen with a
+    /// kept spawn, and when.
     ///
     /// Under loom and shuttle there is no clock and the run counter is not
     /// kept (module docs): a kept spawn there is taken at the first look.
@@ -679,6 +680,7 @@ impl Watch {
         others: &[Arc<Lane>],
         own: &Lane,
         looks: &mut Vec<Option<(RunCount, Instant)>>,
+        saw: &mut bool,
     ) -> bool {
         looks.resize(others.len(), None);
         for (l, look) in others.iter().zip(looks.iter_mut()) {
@@ -686,6 +688,7 @@ impl Watch {
                 *look = None;
                 continue;
             };
+            *saw = true;
             if TICKING {
                 let now = Instant::now();
                 match *look {
@@ -777,7 +780,7 @@ impl Watch {
         let e = self.enter(shared);
         let k = if lingering {
             let others = self.others(&e.lane);
-            usize::from(self.steal_kept(&others, &e.lane, &mut Vec::new()))
+            usize::from(self.steal_kept(&others, &e.lane, &mut Vec::new(), &mut false))
         } else {
             self.steal_stale(shared, &e.lane)
         };

@@ -93,7 +93,10 @@
 //!    flag `lingered`, reset by every run and by every wake-up that came
 //!    before its sleep's bound: a notify, such as a kept spawn's, starts a
 //!    new idle period; a monitor's tick does not, so a monitor that ticks
-//!    beside a long poll spins no more than before). Nothing can then arrive through
+//!    beside a long poll spins no more than before, unless spawners have
+//!    stopped waking anyone for their kept spawns (`idle.rs` invariant 5:
+//!    then each of the monitor's wake-ups in the driver lingers once, to
+//!    see whether forks are back). Nothing can then arrive through
 //!    the driver but an unpark, and a producer that finds the role free and
 //!    no sleeper wakes nobody: a spawner whose child the lingering worker
 //!    would otherwise have been woken for (a futex or eventfd call on the
@@ -714,18 +717,31 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 let others = shared.watch.others(&watch.lane);
                 let looks = std::cell::RefCell::new(Vec::new());
                 let polls = std::cell::Cell::new(0usize);
+                let (saw, took) = (std::cell::Cell::new(false), std::cell::Cell::new(false));
                 shared.idle.linger(
                     || {
                         let poll = polls.replace(polls.get().wrapping_add(1));
                         shared.is_shutdown()
                             || shared.ready.len() >= 2
-                            || (poll % KEPT_LOOK_EVERY == 0
-                                && shared
-                                    .watch
-                                    .steal_kept(&others, lane, &mut looks.borrow_mut()))
+                            || (poll % KEPT_LOOK_EVERY == 0 && {
+                                let mut s = saw.get();
+                                let t = shared.watch.steal_kept(
+                                    &others,
+                                    lane,
+                                    &mut looks.borrow_mut(),
+                                    &mut s,
+                                );
+                                saw.set(s);
+                                took.set(t);
+                                t
+                            })
                     },
                     || shared.ready.len() > 0 || !shared.front.is_empty(),
                 );
+                // `idle.rs` invariant 5: whether wakes for kept spawns help.
+                if took.get() || saw.get() {
+                    shared.idle.learn_keep_wakes(took.get());
+                }
                 continue;
             }
             // Nothing to run: block in the driver, holding the role, until the
@@ -756,8 +772,15 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                     let since = WokeEarly::start();
                     shared.driver.park(bound);
                     shared.watch.woke(shared, &mut watch);
-                    if since.before(bound) {
-                        // Invariant 7: a notify starts a new idle period.
+                    // (Not under loom and shuttle, where nobody ticks.)
+                    if since.before(bound)
+                        || (cfg!(not(any(tempo_loom, tempo_shuttle))) && !shared.idle.keep_wakes())
+                    {
+                        // Invariant 7: a notify starts a new idle period;
+                        // so does a monitor's tick while spawners are not
+                        // waking anyone for their kept spawns (`idle.rs`
+                        // invariant 5: one linger a tick finds out whether
+                        // forks are back).
                         lingered = false;
                     }
                 }

@@ -78,6 +78,64 @@ fn a_forked_child_runs_beside_its_computing_parent_two_workers() {
     });
 }
 
+/// Runs a chain of `links` spawns (each task spawns the next and ends) to
+/// its end.
+fn chain(rt: &Runtime, links: usize) {
+    fn link(left: usize, tx: std::sync::mpsc::Sender<()>) {
+        if left == 0 {
+            tx.send(()).unwrap();
+        } else {
+            drop(tempo::spawn(async move { link(left - 1, tx) }));
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    drop(rt.spawn(async move { link(links, tx) }));
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("the chain ended");
+}
+
+/// Forks after a long chain of spawns, on the same runtime: the chain's
+/// kept spawns, run by their spawners before anyone could take them, turn
+/// the spawners' wake-ups for kept spawns off (`idle.rs` invariant 5: they
+/// would only keep a second core spinning), and a monitor's tick must turn
+/// them back on for the forks, whichever worker sleeps where (with three
+/// workers, one may hold the role asleep in the driver while the monitor
+/// sleeps as an idle worker).
+fn forks_after_a_chain(workers: usize) {
+    let _s = serial();
+    within(Duration::from_secs(60), move || {
+        let rt = Runtime::builder().worker_threads(workers).build().unwrap();
+        let mut seen = Vec::new();
+        for attempt in 1..=ATTEMPTS {
+            chain(&rt, 200_000);
+            let n = overlapped_rounds(&rt);
+            eprintln!(
+                "{workers} workers, after a chain: forks whose child started beside its \
+                 parent (attempt {attempt}): {n} of {ROUNDS}"
+            );
+            seen.push(n);
+            if n >= ROUNDS / 2 {
+                return;
+            }
+        }
+        panic!(
+            "after a chain of spawns, forked children waited for their computing parents \
+             ({workers} workers): children started beside their parent in {seen:?} of \
+             {ROUNDS} rounds, {ATTEMPTS} attempts"
+        );
+    });
+}
+
+#[test]
+fn forks_run_beside_their_parent_after_a_chain_two_workers() {
+    forks_after_a_chain(2);
+}
+
+#[test]
+fn forks_run_beside_their_parent_after_a_chain_three_workers() {
+    forks_after_a_chain(3);
+}
+
 /// The other side of the same rule: a chain of spawns (each task spawns the
 /// next and ends) keeps each child on its spawner's worker, which runs it
 /// right after (no wake-up, no migration per link), even while another

@@ -730,7 +730,8 @@ Lingering(v) ==
     /\ v \notin tryRole /\ v \notin lateRound
 
 (* Lane::steal (from Watch::steal_stale, or from Watch::steal_kept by a    *)
-(* lingering v, for a kept spawn only): the swap of w's slot.  Not the      *)
+(* lingering v: the code's policy takes kept spawns only, any slot task     *)
+(* here): the swap of w's slot.  Not the                                    *)
 (* holder's slot during its round: that holds only a pass (the code's lane  *)
 (* slot is empty then).                                                     *)
 StealSlot(w, v) ==

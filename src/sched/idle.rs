@@ -20,13 +20,16 @@
 //!    spawner keeping one wakes a sleeper only when nobody lingers
 //!    ([`Idle::is_lingering`]) and invariant 5 says it helps.
 //! 5. `keep_wakes`: whether waking a sleeper for a kept spawn has helped
-//!    lately. A linger that took a kept spawn sets it; one that saw kept
-//!    spawns but none that waited `watch::KEPT_STALE` (their spawners ran
-//!    them: a chain of spawns) clears it, so that a chain does not keep a
-//!    second core lingering and waking for nothing; while it is clear, a
-//!    monitor lingers once per tick to find out whether forks are back
-//!    (`worker.rs` invariant 7). A hint: `Relaxed`, and a wrong value costs
-//!    a wake-up or a fork's parallelism for about a tick, never a task.
+//!    lately (`running::keep_spawned`). A linger that took a kept spawn sets
+//!    it; one that saw a kept spawn leave its slot before it waited
+//!    `watch::KEPT_STALE` (its spawner ran it: a chain of spawns), and took
+//!    none, clears it, so that a chain does not keep a second core waking
+//!    and lingering for nothing. While it is clear, each monitor's tick (a
+//!    sleep that ran to its bound, in the driver or here) arms `probe_due`,
+//!    and the next kept spawn wakes a sleeper once anyway, whose linger
+//!    finds out whether forks are back: a probe per tick, and only while
+//!    spawns are being kept. A hint: `Relaxed`; a wrong value costs a
+//!    wake-up, or a fork's parallelism for a tick or two, never a task.
 
 use crate::shim::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use crate::shim::{Condvar, Mutex};
@@ -56,6 +59,8 @@ pub(crate) struct Idle {
     lingering: AtomicBool,
     /// Invariant 5.
     keep_wakes: AtomicBool,
+    /// Invariant 5.
+    probe_due: AtomicBool,
     sleepers: AtomicUsize,
     inner: Mutex<Inner>,
     cv: Condvar,
@@ -66,6 +71,7 @@ impl Idle {
         Idle {
             lingering: AtomicBool::new(false),
             keep_wakes: AtomicBool::new(true),
+            probe_due: AtomicBool::new(false),
             sleepers: AtomicUsize::new(0),
             inner: Mutex::new(Inner {
                 sleeping: 0,
@@ -173,20 +179,32 @@ impl Idle {
     }
 
     /// Whether a spawner keeping a spawn should wake a sleeper to linger
-    /// for it (invariant 5).
-    pub(crate) fn keep_wakes(&self) -> bool {
-        // Relaxed: a hint (invariant 5).
+    /// for it (invariant 5): wakes have helped lately, or a probe is due
+    /// (taken by this call).
+    pub(crate) fn keep_wake_wanted(&self) -> bool {
+        // Relaxed: hints (invariant 5). The load before the swap keeps the
+        // line shared while no probe is due.
         self.keep_wakes.load(Relaxed)
+            || (self.probe_due.load(Relaxed) && self.probe_due.swap(false, Relaxed))
     }
 
     /// What a linger learnt of kept spawns (invariant 5): it took one
-    /// (`Some(true)`: wakes help), or saw some that their spawners ran first
-    /// (`Some(false)`: a chain; wakes would only make this core spin).
+    /// (`true`: wakes help), or saw one run by its spawner first and took
+    /// none (`false`: a chain; wakes would only make this core spin).
     pub(crate) fn learn_keep_wakes(&self, useful: bool) {
         // Relaxed: a hint (invariant 5); written only when it changes, so a
         // chain's lingers leave the line shared.
         if self.keep_wakes.load(Relaxed) != useful {
             self.keep_wakes.store(useful, Relaxed);
+        }
+    }
+
+    /// A monitor's tick (invariant 5): while kept-spawn wakes are off, the
+    /// next kept spawn wakes a sleeper once, to probe.
+    pub(crate) fn tick(&self) {
+        // Relaxed: hints (invariant 5).
+        if !self.keep_wakes.load(Relaxed) && !self.probe_due.load(Relaxed) {
+            self.probe_due.store(true, Relaxed);
         }
     }
 

@@ -284,11 +284,12 @@ pub(crate) fn keep_spawned(shared: &Shared, n: Notified) {
     // `watch.rs` invariant 7: if this run goes on computing, a lingering
     // worker takes the child after `KEPT_STALE`; make sure one will look
     // (a sleeper wakes and lingers), where a worker may linger at all
-    // (`worker.rs` invariant 7: no I/O source, no deadline waiting) and
-    // lately it helped (`idle.rs` invariant 5). Nothing if one lingers
-    // already: a chain of spawns wakes nobody per link.
+    // (`worker.rs` invariant 7: no I/O source, no deadline waiting), if
+    // such wakes have helped lately or a probe is due (`idle.rs` invariant
+    // 5; last: it may take the probe). Nothing if one lingers already: a
+    // chain of spawns wakes nobody per link.
     // TLA+: `NotifySched` (owed by `SpawnSlot`).
-    if shared.may_linger() && shared.idle.keep_wakes() && !shared.idle.is_lingering() {
+    if !shared.idle.is_lingering() && shared.may_linger() && shared.idle.keep_wake_wanted() {
         shared.notify_sched();
     }
 }

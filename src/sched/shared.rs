@@ -52,7 +52,8 @@
 //!    worker with no front-queue CAS, role round, ready-queue lock or
 //!    wake-up per link. A fork (`spawn` one half, compute the other, join)
 //!    still runs its halves side by side: the keeping run wakes a sleeper
-//!    when nobody lingers, and a lingering worker takes a spawn kept behind
+//!    when nobody lingers (where a worker may linger, and while such wakes
+//!    help: `idle.rs` invariant 5), and a lingering worker takes a spawn kept behind
 //!    a run that has lasted `watch::KEPT_STALE` (`watch.rs` invariant 7;
 //!    Go's rule for `runnext`), which a chain's link, run by its spawner a
 //!    microsecond later, does not do unless its spawner is preempted that

@@ -129,10 +129,11 @@
 //!    may linger (`Shared::may_linger`: no I/O source, no deadline in the
 //!    heap), so on a runtime with sockets a fork still waits for its
 //!    spawner's run or a monitor's tick.
-//!    Otherwise it wakes a sleeper when nobody lingers (`running.rs`
-//!    `keep_spawned`), so that someone watches. TLA+: `StealSlot` by a
-//!    `Lingering(v)` worker, for a task that has not started; `SpawnSlot`
-//!    may owe a `NotifySched`.
+//!    There it wakes a sleeper when nobody lingers and such wakes have
+//!    helped lately (`idle.rs` invariant 5; `running.rs` `keep_spawned`), so
+//!    that someone lingers. TLA+: `StealSlot` by a `Lingering(v)` worker
+//!    (for any slot task: the policy is over-approximated); `SpawnSlot` may
+//!    owe a `NotifySched`.
 //!
 //! Under loom and shuttle nobody ticks (there is no clock; a timed sleep
 //! returns at once), so the run counter, `awake` and the claim are left
@@ -666,9 +667,10 @@ impl Watch {
     /// spawn kept in a lane's slot once the run that kept it has lasted
     /// [`KEPT_STALE`] since this lingerer first saw it there, into `own`'s
     /// share, which is empty (the lingerer holds nothing). Returns whether
-    /// it took one, and sets `saw` if it saw a kept spawn (`idle.rs`
-    /// invariant 5). `looks[i]`: the run of `others[i]` first seen with a
-    /// kept spawn, and when.
+    /// it took one, and sets `ran_first` if a kept spawn it had seen left
+    /// its slot before it waited `KEPT_STALE` (its spawner ran it first:
+    /// `idle.rs` invariant 5). `looks[i]`: the run of `others[i]` first seen
+    /// with a kept spawn, and when.
     ///
     /// Under loom and shuttle there is no clock and the run counter is not
     /// kept (module docs): a kept spawn there is taken at the first look.
@@ -680,15 +682,16 @@ impl Watch {
         others: &[Arc<Lane>],
         own: &Lane,
         looks: &mut Vec<Option<(RunCount, Instant)>>,
-        saw: &mut bool,
+        ran_first: &mut bool,
     ) -> bool {
         looks.resize(others.len(), None);
         for (l, look) in others.iter().zip(looks.iter_mut()) {
             let Some(run) = l.kept_spawn_run() else {
+                // A kept spawn seen before is gone: its spawner took it.
+                *ran_first |= look.is_some();
                 *look = None;
                 continue;
             };
-            *saw = true;
             if TICKING {
                 let now = Instant::now();
                 match *look {
@@ -697,7 +700,9 @@ impl Watch {
                             continue;
                         }
                     }
-                    _ => {
+                    seen => {
+                        // Another run's kept spawn: the one seen before left.
+                        *ran_first |= seen.is_some();
                         *look = Some((run, now));
                         continue;
                     }

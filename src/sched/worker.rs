@@ -93,10 +93,9 @@
 //!    flag `lingered`, reset by every run and by every wake-up that came
 //!    before its sleep's bound: a notify, such as a kept spawn's, starts a
 //!    new idle period; a monitor's tick does not, so a monitor that ticks
-//!    beside a long poll spins no more than before, unless spawners have
-//!    stopped waking anyone for their kept spawns (`idle.rs` invariant 5:
-//!    then each of the monitor's wake-ups in the driver lingers once, to
-//!    see whether forks are back). Nothing can then arrive through
+//!    beside a long poll spins no more than before; while spawners do not
+//!    wake anyone for their kept spawns, it arms a probe instead (`idle.rs`
+//!    invariant 5: the next kept spawn wakes a sleeper once). Nothing can then arrive through
 //!    the driver but an unpark, and a producer that finds the role free and
 //!    no sleeper wakes nobody: a spawner whose child the lingering worker
 //!    would otherwise have been woken for (a futex or eventfd call on the
@@ -109,7 +108,8 @@
 //!    spawner's run has lasted `watch::KEPT_STALE` (`watch.rs` invariant 7:
 //!    a fork's child runs beside its computing parent; TLA+: `StealSlot` by
 //!    a `Lingering` worker, then `StealFill`), and the spawner wakes a
-//!    sleeper to linger when nobody does. When it stops
+//!    sleeper to linger when nobody does (where a worker may linger, while
+//!    such wakes help: `idle.rs` invariant 5). When it stops
 //!    (work, shutdown or the time bound) it goes back to the top of the
 //!    loop, so it parks only through the usual checks and handshakes
 //!    (invariant 2). Spec: `SchedRelease` from `Drained` (already allowed),
@@ -191,8 +191,9 @@ use std::time::Instant;
 pub(crate) const BATCH: usize = 32;
 
 /// A lingering worker looks at the other lanes for kept spawns once every
-/// this many of its polls (invariant 7; about 2 µs apart, against a
-/// `watch::KEPT_STALE` of 5 µs).
+/// this many of its polls (invariant 7; 16 `pause`s a poll: a few µs apart,
+/// CPU dependent, against a `watch::KEPT_STALE` of 5 µs, so a steal lands
+/// 5 to about 10 µs after the keep).
 const KEPT_LOOK_EVERY: usize = 8;
 
 /// What a caller-driven loop (`block_on`, `run`) adds to the worker loop.
@@ -717,21 +718,21 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 let others = shared.watch.others(&watch.lane);
                 let looks = std::cell::RefCell::new(Vec::new());
                 let polls = std::cell::Cell::new(0usize);
-                let (saw, took) = (std::cell::Cell::new(false), std::cell::Cell::new(false));
+                let (ran_first, took) = (std::cell::Cell::new(false), std::cell::Cell::new(false));
                 shared.idle.linger(
                     || {
                         let poll = polls.replace(polls.get().wrapping_add(1));
                         shared.is_shutdown()
                             || shared.ready.len() >= 2
                             || (poll % KEPT_LOOK_EVERY == 0 && {
-                                let mut s = saw.get();
+                                let mut r = ran_first.get();
                                 let t = shared.watch.steal_kept(
                                     &others,
                                     lane,
                                     &mut looks.borrow_mut(),
-                                    &mut s,
+                                    &mut r,
                                 );
-                                saw.set(s);
+                                ran_first.set(r);
                                 took.set(t);
                                 t
                             })
@@ -739,7 +740,7 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                     || shared.ready.len() > 0 || !shared.front.is_empty(),
                 );
                 // `idle.rs` invariant 5: whether wakes for kept spawns help.
-                if took.get() || saw.get() {
+                if took.get() || ran_first.get() {
                     shared.idle.learn_keep_wakes(took.get());
                 }
                 continue;
@@ -772,16 +773,12 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                     let since = WokeEarly::start();
                     shared.driver.park(bound);
                     shared.watch.woke(shared, &mut watch);
-                    // (Not under loom and shuttle, where nobody ticks.)
-                    if since.before(bound)
-                        || (cfg!(not(any(tempo_loom, tempo_shuttle))) && !shared.idle.keep_wakes())
-                    {
-                        // Invariant 7: a notify starts a new idle period;
-                        // so does a monitor's tick while spawners are not
-                        // waking anyone for their kept spawns (`idle.rs`
-                        // invariant 5: one linger a tick finds out whether
-                        // forks are back).
+                    if since.before(bound) {
+                        // Invariant 7: a notify starts a new idle period.
                         lingered = false;
+                    } else if sleep.bound().is_some() {
+                        // A monitor's tick (`idle.rs` invariant 5).
+                        shared.idle.tick();
                     }
                 }
             }
@@ -832,6 +829,9 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
         if since.before(bound) {
             // Invariant 7: a notify starts a new idle period.
             lingered = false;
+        } else if sleep.bound().is_some() {
+            // A monitor's tick (`idle.rs` invariant 5).
+            shared.idle.tick();
         }
     }
 }

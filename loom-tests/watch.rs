@@ -29,24 +29,33 @@ use tempo::task;
 #[test]
 fn slot_owner_vs_stealer() {
     model(|| {
-        let rt = rt(0);
-        let runs = Arc::new(AtomicUsize::new(0));
-        let r = runs.clone();
-        let a = rt.spawn(async move {
-            task::wait().await;
-            r.fetch_add(1, SeqCst);
-        });
-        let ta = a.task_ref();
-        let b = rt.spawn(async move { ta.wakeup() });
-        let h = rt.handle();
-        let th = loom::thread::spawn(move || tempo::__model::monitor_tick(&h));
-        rt.block_on(async move {
-            b.await.unwrap();
-            a.await.unwrap();
-        });
-        th.join().unwrap();
-        assert_eq!(runs.load(SeqCst), 1, "a completed once");
+        woken_in_the_slot_vs(tempo::__model::monitor_tick);
     });
+}
+
+/// The body of the woken-task models: `b`'s run wakes `a`, which may wait
+/// in that run's next-run slot, while `thief` (a monitor's tick or a
+/// lingering runner's look) runs on another thread; `a` completes once.
+/// Returns what `thief` took.
+fn woken_in_the_slot_vs(thief: fn(&tempo::Handle) -> usize) -> usize {
+    let rt = rt(0);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r = runs.clone();
+    let a = rt.spawn(async move {
+        task::wait().await;
+        r.fetch_add(1, SeqCst);
+    });
+    let ta = a.task_ref();
+    let b = rt.spawn(async move { ta.wakeup() });
+    let h = rt.handle();
+    let th = loom::thread::spawn(move || thief(&h));
+    rt.block_on(async move {
+        b.await.unwrap();
+        a.await.unwrap();
+    });
+    let took = th.join().unwrap();
+    assert_eq!(runs.load(SeqCst), 1, "a completed once");
+    took
 }
 
 /// The owner pops three tasks (`x` runs, `y` and `z` wait in its share)
@@ -96,25 +105,30 @@ fn share_owner_vs_stealer() {
 /// do.
 #[test]
 fn spawn_kept_in_the_slot_vs_stealer() {
-    model_with_bound(3, || {
-        let rt = rt(0);
-        let runs = Arc::new(AtomicUsize::new(0));
-        let r = runs.clone();
-        // In a tuple: the child's handle is awaited by `block_on`, not `b`.
-        let b = rt.spawn(async move {
-            (tempo::spawn(async move {
-                r.fetch_add(1, SeqCst);
-            }),)
-        });
-        let h = rt.handle();
-        let th = loom::thread::spawn(move || tempo::__model::monitor_tick(&h));
-        rt.block_on(async move {
-            let (c,) = b.await.unwrap();
-            c.await.unwrap();
-        });
-        th.join().unwrap();
-        assert_eq!(runs.load(SeqCst), 1, "the child ran once");
+    model_with_bound(3, || kept_spawn_vs(tempo::__model::monitor_tick));
+}
+
+/// The body of the kept-spawn models: a run spawns a child (kept in its
+/// spawner's slot when it may be) while `thief` (a monitor's tick or a
+/// lingering runner's look) runs on another thread; the child runs once.
+fn kept_spawn_vs(thief: fn(&tempo::Handle) -> usize) {
+    let rt = rt(0);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r = runs.clone();
+    // In a tuple: the child's handle is awaited by `block_on`, not `b`.
+    let b = rt.spawn(async move {
+        (tempo::spawn(async move {
+            r.fetch_add(1, SeqCst);
+        }),)
     });
+    let h = rt.handle();
+    let th = loom::thread::spawn(move || thief(&h));
+    rt.block_on(async move {
+        let (c,) = b.await.unwrap();
+        c.await.unwrap();
+    });
+    th.join().unwrap();
+    assert_eq!(runs.load(SeqCst), 1, "the child ran once");
 }
 
 /// A run spawns a child while a lingering runner looks at the lanes: the
@@ -126,25 +140,7 @@ fn spawn_kept_in_the_slot_vs_stealer() {
 /// steps; which slot task it takes is policy, checked by the next model).
 #[test]
 fn spawn_kept_in_the_slot_vs_lingerer() {
-    model_with_bound(3, || {
-        let rt = rt(0);
-        let runs = Arc::new(AtomicUsize::new(0));
-        let r = runs.clone();
-        // In a tuple: the child's handle is awaited by `block_on`, not `b`.
-        let b = rt.spawn(async move {
-            (tempo::spawn(async move {
-                r.fetch_add(1, SeqCst);
-            }),)
-        });
-        let h = rt.handle();
-        let th = loom::thread::spawn(move || tempo::__model::linger_look(&h));
-        rt.block_on(async move {
-            let (c,) = b.await.unwrap();
-            c.await.unwrap();
-        });
-        th.join().unwrap();
-        assert_eq!(runs.load(SeqCst), 1, "the child ran once");
-    });
+    model_with_bound(3, || kept_spawn_vs(tempo::__model::linger_look));
 }
 
 /// A task woken by a run waits in that run's slot (`running.rs` invariant
@@ -153,23 +149,8 @@ fn spawn_kept_in_the_slot_vs_lingerer() {
 #[test]
 fn woken_task_in_the_slot_is_not_taken_by_a_lingerer() {
     model(|| {
-        let rt = rt(0);
-        let runs = Arc::new(AtomicUsize::new(0));
-        let r = runs.clone();
-        let a = rt.spawn(async move {
-            task::wait().await;
-            r.fetch_add(1, SeqCst);
-        });
-        let ta = a.task_ref();
-        let b = rt.spawn(async move { ta.wakeup() });
-        let h = rt.handle();
-        let th = loom::thread::spawn(move || tempo::__model::linger_look(&h));
-        rt.block_on(async move {
-            b.await.unwrap();
-            a.await.unwrap();
-        });
-        assert_eq!(th.join().unwrap(), 0, "a lingerer took a woken task");
-        assert_eq!(runs.load(SeqCst), 1, "a completed once");
+        let took = woken_in_the_slot_vs(tempo::__model::linger_look);
+        assert_eq!(took, 0, "a lingerer took a woken task");
     });
 }
 

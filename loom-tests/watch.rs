@@ -1,7 +1,7 @@
 //! loom models of the watch (`sched/watch.rs`): a monitor's tick
 //! (`tempo::__model::monitor_tick`: the real `Watch::steal_stale`, then the
 //! monitor runs what it stole), or a lingering runner's look
-//! (`tempo::__model::linger_look`: the real `Watch::steal_kept`), racing the
+//! (`tempo::__model::linger_look`: the real `KeptLooks::steal` (`watch.rs`)), racing the
 //! owner of a runner's next-run slot and share. loom has no clock, so nobody ticks by himself, and the run
 //! counter is not kept: every lane reads as stuck in one run, so the
 //! monitor robs the owner at whatever point of its loop it gets there

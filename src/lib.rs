@@ -145,7 +145,7 @@ pub mod __model {
     /// One look of a lingering runner (`sched/watch.rs` invariant 7) on the
     /// calling thread: it enters `handle`'s runtime as a runner, takes a
     /// spawn kept in another runner's next-run slot with the real
-    /// `Watch::steal_kept` (under loom and shuttle a kept spawn is taken at
+    /// `watch::KeptLooks` (under loom and shuttle a kept spawn is taken at
     /// the first look), runs what it took, and leaves. Returns how many
     /// tasks it took (0 or 1).
     pub fn linger_look(handle: &crate::Handle) -> usize {

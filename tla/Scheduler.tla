@@ -62,7 +62,7 @@ Statuses == {"Unborn", "Idle", "Scheduled", "Running",
 (* the driver's unpark token is for).                                      *)
 (* "Stealing" = a monitor (sched/watch.rs) back from its TICK timeout,     *)
 (* inside Watch::steal_stale, or a lingering runner inside                 *)
-(* Watch::steal_kept: it has robbed a lane into its private buffer         *)
+(* KeptLooks::steal: it has robbed a lane into its private buffer          *)
 (* (stolen) and fills its own share next (StealFill).                      *)
 WStates == {"Active", "Parked", "DriverParking", "DriverParked", "Exited", "Stealing"}
 
@@ -95,7 +95,7 @@ VARIABLES
                     \*   again-branch, worker.rs invariant 5), appended to ready by its
                     \*   next pop or at the end of its batch (RerunFlush)
     stolen,         \* [W -> Seq(T)]: what the monitor (or lingering runner) v has
-                    \*   stolen in its current Watch::steal_stale (steal_kept; a
+                    \*   stolen in its current Watch::steal_stale (KeptLooks::steal; a
                     \*   VecDeque on its stack), between the
                     \*   swap or CAS that took it (StealSlot, StealShare) and the fill
                     \*   of its own share (StealFill); empty unless wstate[v] = "Stealing"
@@ -717,7 +717,7 @@ MayRob(v) == wstate[v] \in {"Parked", "DriverParked", "Stealing"}
 (* not the role holder (it released the role), between batches: the state  *)
 (* in which it could pop.  Its polls take a spawn kept in another runner's  *)
 (* slot once the run that kept it has lasted KEPT_STALE (watch.rs invariant *)
-(* 7, Watch::steal_kept): StealSlot, then StealFill.  Which slot task it    *)
+(* 7, KeptLooks::steal): StealSlot, then StealFill.  Which slot task it    *)
 (* takes (a kept spawn: Lane::kept_in) and when are policy, over-          *)
 (* approximated: any slot task, at any time (the code too may take a woken  *)
 (* task, when its owner ends the run and keeps one between the lingerer's  *)
@@ -729,7 +729,7 @@ Lingering(v) ==
     /\ schedHolder # v
     /\ v \notin tryRole /\ v \notin lateRound
 
-(* Lane::steal (from Watch::steal_stale, or from Watch::steal_kept by a    *)
+(* Lane::steal (from Watch::steal_stale, or from KeptLooks::steal by a     *)
 (* lingering v: the code's policy takes kept spawns only, any slot task     *)
 (* here): the swap of w's slot.  Not the                                    *)
 (* holder's slot during its round: that holds only a pass (the code's lane  *)
@@ -759,7 +759,7 @@ StealShare(w, v) ==
     /\ UNCHANGED <<taskVars, front, frontClosed, ready, expq, heap, due, local, pending, notifying, slot, rerun>>
     /\ UNCHANGED <<schedVars, hand, dropping, tryRole, rtVars>>
 
-(* Watch::steal_stale after its last lane (Watch::steal_kept after its     *)
+(* Watch::steal_stale after its last lane (KeptLooks::steal after its       *)
 (* take): Lane::fill of v's own ring, which is empty (fill's debug_assert;  *)
 (* HandOK: v parked, slept in the driver or lingered with an empty share,  *)
 (* and nobody fills it meanwhile).  Beyond the *)

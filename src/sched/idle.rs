@@ -180,12 +180,16 @@ impl Idle {
 
     /// Whether a spawner keeping a spawn should wake a sleeper to linger
     /// for it (invariant 5): wakes have helped lately, or a probe is due
-    /// (taken by this call).
-    pub(crate) fn keep_wake_wanted(&self) -> bool {
+    /// (taken by this call), and `possible()` (a worker may linger at all),
+    /// which is asked only then: a chain of spawns, with wakes off, pays two
+    /// Relaxed loads per link and nothing more.
+    pub(crate) fn keep_wake_wanted(&self, possible: impl FnOnce() -> bool) -> bool {
         // Relaxed: hints (invariant 5). The load before the swap keeps the
         // line shared while no probe is due.
-        self.keep_wakes.load(Relaxed)
-            || (self.probe_due.load(Relaxed) && self.probe_due.swap(false, Relaxed))
+        if self.keep_wakes.load(Relaxed) {
+            return possible();
+        }
+        self.probe_due.load(Relaxed) && possible() && self.probe_due.swap(false, Relaxed)
     }
 
     /// What a linger learnt of kept spawns (invariant 5): it took one
@@ -201,6 +205,7 @@ impl Idle {
 
     /// A monitor's tick (invariant 5): while kept-spawn wakes are off, the
     /// next kept spawn wakes a sleeper once, to probe.
+    #[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
     pub(crate) fn tick(&self) {
         // Relaxed: hints (invariant 5).
         if !self.keep_wakes.load(Relaxed) && !self.probe_due.load(Relaxed) {

@@ -289,7 +289,7 @@ pub(crate) fn keep_spawned(shared: &Shared, n: Notified) {
     // 5; last: it may take the probe). Nothing if one lingers already: a
     // chain of spawns wakes nobody per link.
     // TLA+: `NotifySched` (owed by `SpawnSlot`).
-    if !shared.idle.is_lingering() && shared.may_linger() && shared.idle.keep_wake_wanted() {
+    if !shared.idle.is_lingering() && shared.idle.keep_wake_wanted(|| shared.may_linger()) {
         shared.notify_sched();
     }
 }

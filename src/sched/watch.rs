@@ -97,7 +97,7 @@
 //!    run twice whatever the monitor does.
 //! 5. `lanes` lists every runner's lane (registered by [`Watch::enter`],
 //!    removed when the [`Entered`] guard drops); the monitor locks it once
-//!    per tick, a lingering runner once per linger ([`Watch::others`]), the
+//!    per tick, a lingering runner once per linger ([`Watch::kept_looks`]), the
 //!    runners once per loop entry and exit.
 //! 6. *The share* (`worker.rs` invariant 4) is a ring of `SHARE_CAP`
 //!    entries, the tasks `head..tail`. Only the owner writes entries and
@@ -115,7 +115,7 @@
 //! 7. *A spawn kept in a slot* (`shared.rs` invariant 5) is also taken by a
 //!    *lingering* runner (`worker.rs` invariant 7: awake, holding nothing,
 //!    not the role holder) once the run that kept it has lasted
-//!    [`KEPT_STALE`] since the lingerer first saw it ([`Watch::steal_kept`]):
+//!    [`KEPT_STALE`] since the lingerer first saw it ([`KeptLooks`]):
 //!    a fork whose spawner computes on runs its halves side by side, while
 //!    a chain's link, which its spawner runs a microsecond later, stays put.
 //!    `Lane::kept_in` is the run count of the run that kept the slot's task
@@ -141,7 +141,7 @@
 //! is never bumped and reads as one run seen twice (`runs = seen = 1`), so
 //! every lane is stale for good. The lanes, the owner's swap and CAS and
 //! the whole steal are the real code: `loom-tests/watch.rs` runs
-//! [`Watch::steal_stale`] (or, as a lingering runner, [`Watch::steal_kept`])
+//! [`Watch::steal_stale`] (or, as a lingering runner, [`KeptLooks`])
 //! on a thread that enters as a runner and then runs what it stole
 //! (`Watch::steal_and_run`), racing the owner's run end,
 //! `pop_share` and `take` at any point of its loop, with the trace oracle
@@ -183,6 +183,13 @@ pub(crate) const TICK: Duration = Duration::from_millis(1);
 /// scheduler waits 3 µs before it steals a running P's `runnext`.
 #[cfg_attr(any(tempo_loom, tempo_shuttle), allow(dead_code))]
 pub(crate) const KEPT_STALE: Duration = Duration::from_micros(5);
+
+/// A lingering runner looks at the other lanes for kept spawns once every
+/// this many of its polls (invariant 7; 16 `pause`s a poll: a few µs apart,
+/// CPU dependent, against a [`KEPT_STALE`] of 5 µs, so a steal lands 5 to
+/// about 10 µs after the keep). The lanes' lines are written by their busy
+/// owners at every run; each look pulls them over.
+const KEPT_LOOK_EVERY: usize = 8;
 
 /// One runner's stealable state (invariants 1, 2 and 7), on its own cache
 /// line: the owner writes it on every run, the monitor reads it once a
@@ -248,7 +255,7 @@ impl Lane {
         self.kept_in.store(kept_in, Relaxed);
         // Release: publishes the notification to a stealer; pairs with the
         // Acquire of the swap in `steal` (and of the load in
-        // `Watch::steal_kept`).
+        // `Lane::kept_spawn_run`).
         self.slot.store(n.into_raw().ptr().as_ptr(), Release);
         Ok(())
     }
@@ -479,6 +486,86 @@ impl RunCount {
     }
 }
 
+/// A lingering runner's state for one linger (invariant 7): the other
+/// runners' lanes, the run in which each was first seen holding a kept
+/// spawn and when, how many polls the linger has made, and what it learnt
+/// for `idle.rs` invariant 5.
+pub(crate) struct KeptLooks {
+    others: Vec<Arc<Lane>>,
+    looks: Vec<Option<(RunCount, Instant)>>,
+    polls: usize,
+    /// A kept spawn seen before left its slot before it waited
+    /// [`KEPT_STALE`]: its spawner ran it first (a chain).
+    ran_first: bool,
+    /// This linger took a kept spawn.
+    took: bool,
+}
+
+impl KeptLooks {
+    /// One poll of the linger: every [`KEPT_LOOK_EVERY`]-th, starting with
+    /// the first, looks at the lanes ([`steal`](Self::steal)). Returns
+    /// whether it took a kept spawn into `own`'s share.
+    pub(crate) fn poll(&mut self, own: &Lane) -> bool {
+        let poll = self.polls;
+        self.polls = poll.wrapping_add(1);
+        poll % KEPT_LOOK_EVERY == 0 && self.steal(own)
+    }
+
+    /// What the linger learnt (`idle.rs` invariant 5): `Some(true)` if it
+    /// took a kept spawn (wake-ups for kept spawns help), `Some(false)` if
+    /// it only saw kept spawns run by their spawners first (a chain: they
+    /// would not), `None` if it saw none.
+    pub(crate) fn learnt(&self) -> Option<bool> {
+        (self.took || self.ran_first).then_some(self.took)
+    }
+
+    /// A look at the other lanes: takes a spawn kept in a lane's slot once
+    /// the run that kept it has lasted [`KEPT_STALE`] since this linger
+    /// first saw it there, into `own`'s share, which is empty (the lingerer
+    /// holds nothing). Returns whether it took one.
+    ///
+    /// Under loom and shuttle there is no clock and the run counter is not
+    /// kept (module docs): a kept spawn there is taken at the first look.
+    ///
+    /// TLA+: `StealSlot(w, v)` by a lingering `v` (`Lingering(v)`), then
+    /// `StealFill(v)`
+    fn steal(&mut self, own: &Lane) -> bool {
+        for (l, look) in self.others.iter().zip(self.looks.iter_mut()) {
+            let Some(run) = l.kept_spawn_run() else {
+                // A kept spawn seen before is gone: its spawner took it.
+                self.ran_first |= look.is_some();
+                *look = None;
+                continue;
+            };
+            if TICKING {
+                let now = Instant::now();
+                match *look {
+                    Some((seen, at)) if seen == run => {
+                        if now.saturating_duration_since(at) < KEPT_STALE {
+                            continue;
+                        }
+                    }
+                    seen => {
+                        // Another run's kept spawn: the one seen before left.
+                        self.ran_first |= seen.is_some();
+                        *look = Some((run, now));
+                        continue;
+                    }
+                }
+            }
+            if let Some(n) = l.steal() {
+                let mut stolen = VecDeque::with_capacity(1);
+                stolen.push_back(n);
+                own.fill(&mut stolen);
+                trace!(steal_fill());
+                self.took = true;
+                return true;
+            }
+        }
+        false
+    }
+}
+
 /// The runners' lanes and the monitor claim (see the module invariants),
 /// on a cache line of their own: `awake` changes at every sleep and wake.
 #[repr(align(128))]
@@ -652,71 +739,23 @@ impl Watch {
         }
     }
 
-    /// The other runners' lanes (one lock of `lanes`), for a lingering
-    /// runner's [`steal_kept`](Self::steal_kept).
-    pub(crate) fn others(&self, own: &Arc<Lane>) -> Vec<Arc<Lane>> {
-        self.lanes
+    /// A lingering runner's looks at the other runners' lanes for one
+    /// linger (invariant 7): the lanes are read under one lock of `lanes`.
+    pub(crate) fn kept_looks(&self, own: &Arc<Lane>) -> KeptLooks {
+        let others: Vec<Arc<Lane>> = self
+            .lanes
             .lock()
             .iter()
             .filter(|l| !Arc::ptr_eq(l, own))
             .cloned()
-            .collect()
-    }
-
-    /// A lingering runner's look at the other lanes (invariant 7): takes a
-    /// spawn kept in a lane's slot once the run that kept it has lasted
-    /// [`KEPT_STALE`] since this lingerer first saw it there, into `own`'s
-    /// share, which is empty (the lingerer holds nothing). Returns whether
-    /// it took one, and sets `ran_first` if a kept spawn it had seen left
-    /// its slot before it waited `KEPT_STALE` (its spawner ran it first:
-    /// `idle.rs` invariant 5). `looks[i]`: the run of `others[i]` first seen
-    /// with a kept spawn, and when.
-    ///
-    /// Under loom and shuttle there is no clock and the run counter is not
-    /// kept (module docs): a kept spawn there is taken at the first look.
-    ///
-    /// TLA+: `StealSlot(w, v)` by a lingering `v` (`Lingering(v)`; the task
-    /// has not started), then `StealFill(v)`
-    pub(crate) fn steal_kept(
-        &self,
-        others: &[Arc<Lane>],
-        own: &Lane,
-        looks: &mut Vec<Option<(RunCount, Instant)>>,
-        ran_first: &mut bool,
-    ) -> bool {
-        looks.resize(others.len(), None);
-        for (l, look) in others.iter().zip(looks.iter_mut()) {
-            let Some(run) = l.kept_spawn_run() else {
-                // A kept spawn seen before is gone: its spawner took it.
-                *ran_first |= look.is_some();
-                *look = None;
-                continue;
-            };
-            if TICKING {
-                let now = Instant::now();
-                match *look {
-                    Some((seen, at)) if seen == run => {
-                        if now.saturating_duration_since(at) < KEPT_STALE {
-                            continue;
-                        }
-                    }
-                    seen => {
-                        // Another run's kept spawn: the one seen before left.
-                        *ran_first |= seen.is_some();
-                        *look = Some((run, now));
-                        continue;
-                    }
-                }
-            }
-            if let Some(n) = l.steal() {
-                let mut stolen = VecDeque::with_capacity(1);
-                stolen.push_back(n);
-                own.fill(&mut stolen);
-                trace!(steal_fill());
-                return true;
-            }
+            .collect();
+        KeptLooks {
+            looks: vec![None; others.len()],
+            others,
+            polls: 0,
+            ran_first: false,
+            took: false,
         }
-        false
     }
 
     /// Steals the slot and the share of every other runner that has been
@@ -776,7 +815,7 @@ impl Watch {
     /// the role first): the models' monitors run no task that re-posts
     ///
     /// `lingering`: the calling thread steals as a lingering runner instead
-    /// ([`steal_kept`](Self::steal_kept), invariant 7: only spawns kept in
+    /// ([`KeptLooks`], invariant 7: only spawns kept in
     /// a slot; TLA+: `StealSlot` of a `Lingering` `v`, then `StealFill`).
     #[cfg(any(tempo_loom, tempo_shuttle))]
     pub(crate) fn steal_and_run(&self, shared: &Shared, lingering: bool) -> usize {
@@ -784,8 +823,7 @@ impl Watch {
         trace!(runner_enters());
         let e = self.enter(shared);
         let k = if lingering {
-            let others = self.others(&e.lane);
-            usize::from(self.steal_kept(&others, &e.lane, &mut Vec::new(), &mut false))
+            usize::from(self.kept_looks(&e.lane).poll(&e.lane))
         } else {
             self.steal_stale(shared, &e.lane)
         };

@@ -190,12 +190,6 @@ use std::time::Instant;
 /// Ready tasks a worker runs between two visits of the sched role.
 pub(crate) const BATCH: usize = 32;
 
-/// A lingering worker looks at the other lanes for kept spawns once every
-/// this many of its polls (invariant 7; 16 `pause`s a poll: a few µs apart,
-/// CPU dependent, against a `watch::KEPT_STALE` of 5 µs, so a steal lands
-/// 5 to about 10 µs after the keep).
-const KEPT_LOOK_EVERY: usize = 8;
-
 /// What a caller-driven loop (`block_on`, `run`) adds to the worker loop.
 pub(crate) trait Hooks {
     /// Called between batches; `true` ends the loop.
@@ -710,38 +704,20 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                 // reads, or a steal (`StealSlot`, `StealFill`).
                 drop(role);
                 lingered = true;
-                // `watch.rs` invariant 7: the other runners' lanes, for
-                // spawns kept behind a run that goes on. It reads them every
-                // `KEPT_LOOK_EVERY` polls only (the lanes' lines are written
-                // by their busy owners at every run; `KEPT_STALE` is long
-                // beside a poll), starting with the first.
-                let others = shared.watch.others(&watch.lane);
-                let looks = std::cell::RefCell::new(Vec::new());
-                let polls = std::cell::Cell::new(0usize);
-                let (ran_first, took) = (std::cell::Cell::new(false), std::cell::Cell::new(false));
+                // `watch.rs` invariant 7: spawns kept behind a run that goes
+                // on (`KeptLooks`: the lanes every few polls).
+                let looks = std::cell::RefCell::new(shared.watch.kept_looks(&watch.lane));
                 shared.idle.linger(
                     || {
-                        let poll = polls.replace(polls.get().wrapping_add(1));
                         shared.is_shutdown()
                             || shared.ready.len() >= 2
-                            || (poll % KEPT_LOOK_EVERY == 0 && {
-                                let mut r = ran_first.get();
-                                let t = shared.watch.steal_kept(
-                                    &others,
-                                    lane,
-                                    &mut looks.borrow_mut(),
-                                    &mut r,
-                                );
-                                ran_first.set(r);
-                                took.set(t);
-                                t
-                            })
+                            || looks.borrow_mut().poll(lane)
                     },
                     || shared.ready.len() > 0 || !shared.front.is_empty(),
                 );
                 // `idle.rs` invariant 5: whether wakes for kept spawns help.
-                if took.get() || ran_first.get() {
-                    shared.idle.learn_keep_wakes(took.get());
+                if let Some(useful) = looks.borrow().learnt() {
+                    shared.idle.learn_keep_wakes(useful);
                 }
                 continue;
             }
@@ -773,12 +749,8 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
                     let since = WokeEarly::start();
                     shared.driver.park(bound);
                     shared.watch.woke(shared, &mut watch);
-                    if since.before(bound) {
-                        // Invariant 7: a notify starts a new idle period.
+                    if since.notified(bound, sleep, &shared.idle) {
                         lingered = false;
-                    } else if sleep.bound().is_some() {
-                        // A monitor's tick (`idle.rs` invariant 5).
-                        shared.idle.tick();
                     }
                 }
             }
@@ -826,12 +798,8 @@ pub(crate) fn run_loop(shared: &Shared, hooks: &mut dyn Hooks) {
             bound,
         );
         shared.watch.woke(shared, &mut watch);
-        if since.before(bound) {
-            // Invariant 7: a notify starts a new idle period.
+        if since.notified(bound, sleep, &shared.idle) {
             lingered = false;
-        } else if sleep.bound().is_some() {
-            // A monitor's tick (`idle.rs` invariant 5).
-            shared.idle.tick();
         }
     }
 }
@@ -850,14 +818,29 @@ impl WokeEarly {
         )
     }
 
-    /// Whether the sleep that began at `self` ended before `bound` (`None`:
-    /// unbounded, so any wake-up was a notify).
-    fn before(&self, bound: Option<std::time::Duration>) -> bool {
+    /// After a sleep that began at `self` with `bound`: whether a notify
+    /// ended it, before its bound (`None`: unbounded, so any wake-up was
+    /// one): invariant 7, a new idle period starts. A monitor's sleep that
+    /// ran to its bound is a tick instead (`idle.rs` invariant 5).
+    fn notified(
+        &self,
+        bound: Option<std::time::Duration>,
+        sleep: super::watch::Sleep,
+        idle: &super::idle::Idle,
+    ) -> bool {
         #[cfg(not(any(tempo_loom, tempo_shuttle)))]
-        return bound.is_none_or(|b| self.0.elapsed() < b);
+        {
+            if bound.is_none_or(|b| self.0.elapsed() < b) {
+                return true;
+            }
+            if sleep.bound().is_some() {
+                idle.tick();
+            }
+            false
+        }
         #[cfg(any(tempo_loom, tempo_shuttle))]
         {
-            let _ = bound;
+            let _ = (bound, sleep, idle);
             false
         }
     }

@@ -57,25 +57,7 @@ fn overlapped_rounds(rt: &Runtime) -> usize {
 
 #[test]
 fn a_forked_child_runs_beside_its_computing_parent_two_workers() {
-    let _s = serial();
-    within(Duration::from_secs(30), || {
-        let rt = Runtime::builder().worker_threads(2).build().unwrap();
-        let mut seen = Vec::new();
-        for attempt in 1..=ATTEMPTS {
-            let n = overlapped_rounds(&rt);
-            eprintln!(
-                "forks whose child started beside its parent (attempt {attempt}): {n} of {ROUNDS}"
-            );
-            seen.push(n);
-            if n >= ROUNDS / 2 {
-                return;
-            }
-        }
-        panic!(
-            "a forked child waited for its computing parent: children started beside \
-             their parent in {seen:?} of {ROUNDS} rounds, {ATTEMPTS} attempts"
-        );
-    });
+    forks_overlap(2, 0);
 }
 
 /// Runs a chain of `links` spawns (each task spawns the next and ends) to
@@ -94,24 +76,28 @@ fn chain(rt: &Runtime, links: usize) {
         .expect("the chain ended");
 }
 
-/// Forks after a long chain of spawns, on the same runtime: the chain's
-/// kept spawns, run by their spawners before anyone could take them, turn
-/// the spawners' wake-ups for kept spawns off (`idle.rs` invariant 5: they
-/// would only keep a second core spinning), and a monitor's tick must turn
-/// them back on for the forks, whichever worker sleeps where (with three
-/// workers, one may hold the role asleep in the driver while the monitor
-/// sleeps as an idle worker).
-fn forks_after_a_chain(workers: usize) {
+/// Checks that at least half the rounds of `overlapped_rounds` overlap on
+/// a runtime of `workers` workers, retrying `ATTEMPTS` times; before each
+/// attempt, on the same runtime, a chain of `chain_links` spawns (0: none).
+/// A long chain's kept spawns, run by their spawners before anyone could
+/// take them, turn the spawners' wake-ups for kept spawns off (`idle.rs`
+/// invariant 5: they would only keep a second core spinning), and a
+/// monitor's tick must turn them back on for the forks, whichever worker
+/// sleeps where (with three workers, one may hold the role asleep in the
+/// driver while the monitor sleeps as an idle worker).
+fn forks_overlap(workers: usize, chain_links: usize) {
     let _s = serial();
     within(Duration::from_secs(60), move || {
         let rt = Runtime::builder().worker_threads(workers).build().unwrap();
         let mut seen = Vec::new();
         for attempt in 1..=ATTEMPTS {
-            chain(&rt, 200_000);
+            if chain_links > 0 {
+                chain(&rt, chain_links);
+            }
             let n = overlapped_rounds(&rt);
             eprintln!(
-                "{workers} workers, after a chain: forks whose child started beside its \
-                 parent (attempt {attempt}): {n} of {ROUNDS}"
+                "{workers} workers, after a chain of {chain_links}: forks whose child started \
+                 beside its parent (attempt {attempt}): {n} of {ROUNDS}"
             );
             seen.push(n);
             if n >= ROUNDS / 2 {
@@ -119,8 +105,8 @@ fn forks_after_a_chain(workers: usize) {
             }
         }
         panic!(
-            "after a chain of spawns, forked children waited for their computing parents \
-             ({workers} workers): children started beside their parent in {seen:?} of \
+            "forked children waited for their computing parents ({workers} workers, after a \
+             chain of {chain_links}): children started beside their parent in {seen:?} of \
              {ROUNDS} rounds, {ATTEMPTS} attempts"
         );
     });
@@ -128,12 +114,12 @@ fn forks_after_a_chain(workers: usize) {
 
 #[test]
 fn forks_run_beside_their_parent_after_a_chain_two_workers() {
-    forks_after_a_chain(2);
+    forks_overlap(2, 200_000);
 }
 
 #[test]
 fn forks_run_beside_their_parent_after_a_chain_three_workers() {
-    forks_after_a_chain(3);
+    forks_overlap(3, 200_000);
 }
 
 /// At most this many of a chain's 1,000 links may move. A link's run takes

@@ -102,7 +102,7 @@ impl<F: Future> Frame<'_, F> {
             return false;
         }
         let guard = local::enter(Current {
-            id: self.id,
+            frame: self.id,
             local: &mut self.local,
             task: None,
         });

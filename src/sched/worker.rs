@@ -311,7 +311,7 @@ unsafe fn run_one(shared: &Shared, n: Notified, rerun: *mut VecDeque<Notified>) 
                 }
             }
             let guard = local::enter(Current {
-                id: t.id(),
+                frame: 0,
                 local: lp,
                 task: Some(t),
             });
@@ -372,7 +372,7 @@ unsafe fn run_one(shared: &Shared, n: Notified, rerun: *mut VecDeque<Notified>) 
 pub(crate) fn cancel_and_complete(shared: &Shared, t: RawTask) {
     let lp = local_of(t);
     let guard = local::enter(Current {
-        id: t.id(),
+        frame: 0,
         local: lp,
         task: Some(t),
     });

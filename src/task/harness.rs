@@ -39,6 +39,13 @@
 //!    handle got `Ok(output)` or `is_cancelled`, and the
 //!    panic was lost: `tests/join_handle.rs`
 //!    `a_panic_in_the_future_s_drop_is_reported_to_the_join_handle`.)
+//! 6. *The stage comes first, the header after it* (`#[repr(C)]`): a
+//!    `NonNull<Header>` points `offset_of!(Cell<F>, header)` bytes into the
+//!    allocation, derived from the whole allocation's pointer, and
+//!    [`cell_ptr`] steps back by the same offset. The stage is at least
+//!    16 bytes (`Result<(), Repr>` is), so the 16 bytes before the header
+//!    are always the stage's. Why this order (a task's run bytes never share
+//!    a cache line with its neighbour's): `header.rs` invariant 7.
 
 use super::header::{Header, Vtable};
 use super::join::{JoinError, Repr};
@@ -78,8 +85,8 @@ enum Live {
 
 #[repr(C)]
 struct Cell<F: Future> {
-    header: Header,
     stage: UnsafeCell<Stage<F>>,
+    header: Header,
     #[cfg(any(debug_assertions, tempo_loom, tempo_shuttle))]
     live: UnsafeCell<Live>,
 }
@@ -130,15 +137,27 @@ where
         #[cfg(any(debug_assertions, tempo_loom, tempo_shuttle))]
         live: UnsafeCell::new(Live::Future),
     });
-    // `Cell` is repr(C) with the header first, so the cast is valid.
-    NonNull::from(Box::leak(cell)).cast::<Header>()
+    let cell = NonNull::from(Box::leak(cell));
+    // SAFETY: the header is a field of the cell just leaked; the pointer
+    // keeps the whole allocation's provenance.
+    unsafe { cell.byte_add(std::mem::offset_of!(Cell<F>, header)) }.cast::<Header>()
+}
+
+/// The cell whose header `p` points at (the header follows the stage).
+///
+/// # Safety
+/// `p` must point to the header of a `Cell<F>` made by [`allocate`].
+unsafe fn cell_ptr<F: Future>(p: NonNull<Header>) -> NonNull<Cell<F>> {
+    // SAFETY: `p` is `offset_of!(Cell<F>, header)` bytes into the cell's
+    // allocation (caller), with its provenance (`allocate`).
+    unsafe { p.byte_sub(std::mem::offset_of!(Cell<F>, header)) }.cast::<Cell<F>>()
 }
 
 /// # Safety
 /// `p` must point to a live `Cell<F>`.
 unsafe fn cell<'a, F: Future>(p: NonNull<Header>) -> &'a Cell<F> {
-    // SAFETY: guaranteed by the caller; repr(C) makes the cast valid.
-    unsafe { p.cast::<Cell<F>>().as_ref() }
+    // SAFETY: guaranteed by the caller.
+    unsafe { cell_ptr::<F>(p).as_ref() }
 }
 
 /// Drops the future in place (invariant 3) and stores the task's result:
@@ -250,7 +269,7 @@ unsafe fn drop_stage<F: Future>(p: NonNull<Header>) {
 /// The reference count reached zero.
 unsafe fn dealloc<F: Future>(p: NonNull<Header>) {
     // SAFETY: allocated by `allocate` as a Box<Cell<F>>; last reference.
-    let b = unsafe { Box::from_raw(p.cast::<Cell<F>>().as_ptr()) };
+    let b = unsafe { Box::from_raw(cell_ptr::<F>(p).as_ptr()) };
     trace!(freed(&b.header.state as *const _ as usize));
     // Invariant 4: the output was read or dropped before the last reference
     // went (the stage, a union, drops nothing itself).
@@ -261,6 +280,24 @@ unsafe fn dealloc<F: Future>(p: NonNull<Header>) {
 #[cfg(all(test, target_pointer_width = "64", not(any(tempo_loom, tempo_shuttle))))]
 mod tests {
     use super::*;
+
+    /// The cell's layout (invariant 6): the stage first, the header right
+    /// after it, the 16 bytes before the header the stage's.
+    #[test]
+    fn the_header_follows_the_stage() {
+        fn offset<F: Future>(_: &F) -> usize {
+            std::mem::offset_of!(Cell<F>, header)
+        }
+        let small = async {};
+        let big = async {
+            let buf = [0u8; 100];
+            std::future::ready(()).await;
+            std::hint::black_box(buf);
+        };
+        assert_eq!(offset(&small), 16);
+        assert!(offset(&big) >= 100);
+        assert_eq!(offset(&big) % 8, 0);
+    }
 
     /// The shape of the `8-memory/idle-task` benchmark's future: one
     /// captured pointer and a `pending()` await (16 bytes). Its cell is the

@@ -22,6 +22,28 @@
 //!    `JOIN_WAKER` was set at completion; dropped with the cell. One word
 //!    (`join_waker.rs`): a tempo task's waker as its header pointer, any
 //!    other boxed.
+//! 7. *Layout: what a run touches sits together, away from the next task.*
+//!    The typed cell puts the future's stage *before* the header
+//!    (`harness.rs` invariant 6), and the header begins with the fields
+//!    every run reads or writes: `state` (three RMWs a run), `vtable`
+//!    (the poll), `local` (the task-local timers' check) and `shared` (a
+//!    wake that pushes the task compares it with the running runtime: a
+//!    message's reply, a join), 32 bytes. So a
+//!    task's run touches the 16 bytes before its header pointer (the
+//!    stage's tail, which for a small future is all of it) and the 32 after
+//!    it, and nothing else of the header; the cold rest (`id`, read only
+//!    when asked: `local::Current::id`; `queue_next`, `deadline`, the keys,
+//!    `join_waker`) follows, 40 bytes, and then the allocator's word before
+//!    the next chunk. Two tasks allocated side by side (a 16-byte future:
+//!    88-byte cells, 96-byte glibc chunks) then never have the bytes their
+//!    runs touch in one 64-byte line, whatever the chunks' alignment: the
+//!    end of one task's run bytes and the start of the next's are at least
+//!    64 bytes apart. With the header first and the stage last (until the
+//!    twentieth session), a task's future and its neighbour's state word
+//!    were 24 bytes apart, in one line most of the time, and two workers
+//!    running neighbours made it bounce (`6-serverbox/nano`:
+//!    `benches/RESULTS.md`). [`Notified::prefetch`] loads the same
+//!    48 bytes and nothing of the neighbour's.
 
 use super::join_waker::JoinWaker;
 use super::local::TaskLocal;
@@ -52,8 +74,9 @@ pub(crate) struct Vtable {
     pub(crate) dealloc: unsafe fn(NonNull<Header>),
 }
 
-/// The type-erased head of every task allocation (`#[repr(C)]`, first field
-/// of the typed cell so a `NonNull<Header>` can be cast back).
+/// The type-erased part of every task allocation (`#[repr(C)]`, the field
+/// after the stage in the typed cell, which `harness.rs` finds again by the
+/// field's offset; fields in the order of invariant 7: run-hot first).
 ///
 /// 72 bytes on 64-bit targets (a compile-time assertion pins it): the deadline is
 /// a tick count ([`Epoch`]), the heap
@@ -63,10 +86,11 @@ pub(crate) struct Vtable {
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) state: State,
-    pub(crate) queue_next: UnsafeCell<*const Header>,
     pub(crate) vtable: &'static Vtable,
-    pub(crate) id: u64,
+    pub(crate) local: UnsafeCell<TaskLocal>,
     pub(crate) shared: Arc<Shared>,
+    pub(crate) id: u64,
+    pub(crate) queue_next: UnsafeCell<*const Header>,
     /// The deadline the task waits for, in ticks: written with the post of a
     /// `WAITING_POSTED` task, read and reset to `Epoch::UNSET` by its
     /// dispatch (invariant 3).
@@ -76,13 +100,22 @@ pub(crate) struct Header {
     pub(crate) heap_key: UnsafeCell<u32>,
     /// Slot in the registry shard, or [`NO_KEY`] (invariant 5).
     pub(crate) registry_key: UnsafeCell<u32>,
-    pub(crate) local: UnsafeCell<TaskLocal>,
     pub(crate) join_waker: UnsafeCell<JoinWaker>,
 }
 
 // The size the docs promise (loom and shuttle cells are larger).
 #[cfg(all(target_pointer_width = "64", not(any(tempo_loom, tempo_shuttle))))]
 const _: () = assert!(std::mem::size_of::<Header>() == 72);
+// Invariant 7: the run-hot fields are the header's first 32 bytes.
+#[cfg(all(target_pointer_width = "64", not(any(tempo_loom, tempo_shuttle))))]
+const _: () = {
+    use std::mem::offset_of;
+    assert!(offset_of!(Header, state) == 0);
+    assert!(offset_of!(Header, vtable) == 8);
+    assert!(offset_of!(Header, local) == 16);
+    assert!(offset_of!(Header, shared) == 24);
+    assert!(offset_of!(Header, id) == 32);
+};
 
 impl Header {
     pub(crate) fn new(vtable: &'static Vtable, id: u64, shared: Arc<Shared>) -> Header {
@@ -189,9 +222,13 @@ impl Notified {
     pub(crate) fn raw(&self) -> RawTask {
         self.0
     }
-    /// Asks the CPU to start loading the task's first two cache lines (the
-    /// state word, and the rest of the header with the start of the future)
-    /// ahead of its run: a hint, which changes nothing observable.
+    /// Asks the CPU to start loading what the task's run touches (invariant
+    /// 7: the 16 bytes before the header, the stage's tail, and the header's
+    /// first 32; one or two cache lines) ahead of its run: a hint, which
+    /// changes nothing observable. It loads nothing of a neighbouring task's
+    /// run bytes (before the twentieth session the second line it loaded
+    /// held the next task's future most of the time, in the middle of that
+    /// task's run on the other worker).
     #[inline]
     pub(crate) fn prefetch(&self) {
         #[cfg(target_arch = "x86_64")]
@@ -202,8 +239,8 @@ impl Notified {
             // CPU has it), and a prefetch never faults nor reads memory
             // observably, whatever the address.
             unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(p);
-                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_sub(16));
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(31));
             }
         }
     }

@@ -680,11 +680,22 @@ impl TimerList {
 /// What the thread is currently running (invariant 1).
 #[derive(Clone, Copy)]
 pub(crate) struct Current {
-    /// Unique id of the owner (the task id, or a `block_on` frame's id).
-    pub(crate) id: u64,
+    /// The id of a `block_on` frame (unused when `task` is set: the id is
+    /// then the task's, read from its header only when asked, [`Current::id`]).
+    pub(crate) frame: u64,
     pub(crate) local: *mut TaskLocal,
     /// The task, when the owner is a spawned task (not `block_on`).
     pub(crate) task: Option<RawTask>,
+}
+
+impl Current {
+    /// Unique id of the owner: the task's id, or the `block_on` frame's.
+    pub(crate) fn id(&self) -> u64 {
+        match self.task {
+            Some(t) => t.id(),
+            None => self.frame,
+        }
+    }
 }
 
 tls! {
@@ -732,7 +743,7 @@ pub(crate) fn with_local<R>(f: impl FnOnce(u64, &mut TaskLocal) -> R) -> Option<
     let cur = current()?;
     // SAFETY: invariant 1: while CURRENT is set, this thread has exclusive
     // access to the pointed-to TaskLocal; the borrow ends before `f` returns.
-    Some(f(cur.id, unsafe { &mut *cur.local }))
+    Some(f(cur.id(), unsafe { &mut *cur.local }))
 }
 
 // The size [`INLINE`]'s doc promises (loom and shuttle builds differ).

@@ -78,12 +78,12 @@ impl TimerReg {
         let new = local::with_owner(|cur, l| {
             let w = stored(&cur, waker);
             match key {
-                Some(k) if k.owner == cur.id && l.timers.contains(k) => {
+                Some(k) if k.owner == cur.id() && l.timers.contains(k) => {
                     (k, l.timers.update_waker(k, w.as_ref()))
                 }
                 _ => {
                     check_clock(clock);
-                    (l.timers.insert(cur.id, deadline, w.as_ref()), None)
+                    (l.timers.insert(cur.id(), deadline, w.as_ref()), None)
                 }
             }
         });
@@ -123,7 +123,7 @@ impl TimerReg {
         let key = self.key;
         // A replaced or removed waker is dropped after `with_owner`'s borrow ends.
         let r = local::with_owner(|cur, l| {
-            if let Some(k) = key.filter(|k| k.owner == cur.id) {
+            if let Some(k) = key.filter(|k| k.owner == cur.id()) {
                 if !l.timers.contains(k) {
                     (None, Poll::Ready(()), None)
                 } else if elapsed(true) {
@@ -139,7 +139,7 @@ impl TimerReg {
             } else {
                 check_clock(clock);
                 let w = stored(&cur, waker);
-                let k = l.timers.insert(cur.id, deadline, w.as_ref());
+                let k = l.timers.insert(cur.id(), deadline, w.as_ref());
                 (Some(k), Poll::Pending, None)
             }
         });

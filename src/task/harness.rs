@@ -1,4 +1,4 @@
-//! The typed task cell: header + the future's stage, and the vtable
+//! The typed task cell: the future's stage, then the header, and the vtable
 //! functions that poll, cancel, read and free it.
 //!
 //! # Invariants
@@ -42,10 +42,13 @@
 //! 6. *The stage comes first, the header after it* (`#[repr(C)]`): a
 //!    `NonNull<Header>` points `offset_of!(Cell<F>, header)` bytes into the
 //!    allocation, derived from the whole allocation's pointer, and
-//!    [`cell_ptr`] steps back by the same offset. The stage is at least
-//!    16 bytes (`Result<(), Repr>` is), so the 16 bytes before the header
-//!    are always the stage's. Why this order (a task's run bytes never share
-//!    a cache line with its neighbour's): `header.rs` invariant 7.
+//!    [`cell_ptr`] steps back by the same offset. The stage holds a
+//!    `Repr` (a box), so it is 8-aligned and a multiple of 8 bytes long:
+//!    the header follows it without padding, 8-aligned, whatever the
+//!    future's alignment. It is at least 8 bytes (`Result<Infallible,
+//!    Repr>`), usually 16 or more (`Result<(), Repr>` is 16). Why this
+//!    order (a task's run bytes and its neighbour's apart): `header.rs`
+//!    invariant 7.
 
 use super::header::{Header, Vtable};
 use super::join::{JoinError, Repr};
@@ -297,6 +300,22 @@ mod tests {
         assert_eq!(offset(&small), 16);
         assert!(offset(&big) >= 100);
         assert_eq!(offset(&big) % 8, 0);
+        // The smallest stage: a future that never ends, of no size, whose
+        // output cannot exist.
+        assert_eq!(
+            offset(&std::future::pending::<std::convert::Infallible>()),
+            8
+        );
+        // An over-aligned future: the header still follows it at once.
+        #[repr(align(128))]
+        struct Aligned(#[allow(dead_code)] u8);
+        let aligned = async {
+            let a = Aligned(1);
+            std::future::ready(()).await;
+            std::hint::black_box(&a);
+        };
+        assert_eq!(offset(&aligned) % 128, 0);
+        assert!(offset(&aligned) >= 128);
     }
 
     /// The shape of the `8-memory/idle-task` benchmark's future: one

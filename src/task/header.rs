@@ -28,22 +28,27 @@
 //!    every run reads or writes: `state` (three RMWs a run), `vtable`
 //!    (the poll), `local` (the task-local timers' check) and `shared` (a
 //!    wake that pushes the task compares it with the running runtime: a
-//!    message's reply, a join), 32 bytes. So a
-//!    task's run touches the 16 bytes before its header pointer (the
-//!    stage's tail, which for a small future is all of it) and the 32 after
-//!    it, and nothing else of the header; the cold rest (`id`, read only
-//!    when asked: `local::Current::id`; `queue_next`, `deadline`, the keys,
-//!    `join_waker`) follows, 40 bytes, and then the allocator's word before
-//!    the next chunk. Two tasks allocated side by side (a 16-byte future:
-//!    88-byte cells, 96-byte glibc chunks) then never have the bytes their
-//!    runs touch in one 64-byte line, whatever the chunks' alignment: the
-//!    end of one task's run bytes and the start of the next's are at least
-//!    64 bytes apart. With the header first and the stage last (until the
-//!    twentieth session), a task's future and its neighbour's state word
-//!    were 24 bytes apart, in one line most of the time, and two workers
-//!    running neighbours made it bounce (`6-serverbox/nano`:
-//!    `benches/RESULTS.md`). [`Notified::prefetch`] loads the same
-//!    48 bytes and nothing of the neighbour's.
+//!    message's reply, a join), 32 bytes. So a task's run touches the
+//!    16 bytes before its header pointer (the stage's tail, which for a
+//!    small future is all of it) and the 32 after it, and nothing else of
+//!    the header, unless it waits (below); the cold rest (`id`, read only
+//!    when a timer asks: `local::Current::id`; `queue_next`, `deadline`,
+//!    the keys, `join_waker`) follows, 40 bytes, then the allocator's word
+//!    before the next chunk. Two tasks allocated side by side (a 16-byte
+//!    future: 88-byte cells in 96-byte glibc chunks, 16-aligned) then never
+//!    have the bytes their runs touch in one 64-byte line: with the cell
+//!    at `u`, one task's run bytes are `[u, u + 48)` and the next's start
+//!    at `u + 96`, and for each of the four offsets of a 16-aligned `u` in
+//!    a line the two fall in different lines (with 8-aligned chunks they
+//!    could share one). What this does not cover: a task that waits with a
+//!    deadline also writes `deadline` (`u + 64`) after each pending poll,
+//!    and a posted one `queue_next`; for half the alignments that line
+//!    holds the next task's stage. With the header first and the stage last
+//!    (until the twentieth session), a task's future and its neighbour's
+//!    state word were 24 bytes apart, in one line most of the time, and two
+//!    workers running neighbours made it bounce (`6-serverbox/nano`:
+//!    `benches/RESULTS.md`). [`Notified::prefetch`] loads the same 48 bytes
+//!    and nothing of the neighbour's.
 
 use super::join_waker::JoinWaker;
 use super::local::TaskLocal;
@@ -223,8 +228,9 @@ impl Notified {
         self.0
     }
     /// Asks the CPU to start loading what the task's run touches (invariant
-    /// 7: the 16 bytes before the header, the stage's tail, and the header's
-    /// first 32; one or two cache lines) ahead of its run: a hint, which
+    /// 7: the 16 bytes before the header, the stage's tail, or for an
+    /// 8-byte stage the allocator's word before it, and the header's first
+    /// 32; one or two cache lines) ahead of its run: a hint, which
     /// changes nothing observable. It loads nothing of a neighbouring task's
     /// run bytes (before the twentieth session the second line it loaded
     /// held the next task's future most of the time, in the middle of that

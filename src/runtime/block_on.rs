@@ -101,11 +101,7 @@ impl<F: Future> Frame<'_, F> {
         if !self.signal.notified.swap(false, SeqCst) {
             return false;
         }
-        let guard = local::enter(Current {
-            frame: self.id,
-            local: &mut self.local,
-            task: None,
-        });
+        let guard = local::enter(Current::frame(self.id, &mut self.local));
         let mut cx = Context::from_waker(&self.waker);
         let r = self.fut.as_mut().poll(&mut cx);
         drop(guard);

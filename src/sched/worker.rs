@@ -310,11 +310,7 @@ unsafe fn run_one(shared: &Shared, n: Notified, rerun: *mut VecDeque<Notified>) 
                     }
                 }
             }
-            let guard = local::enter(Current {
-                frame: 0,
-                local: lp,
-                task: Some(t),
-            });
+            let guard = local::enter(Current::task(t, lp));
             if snap.has(WOKEN) || snap.has(SIGNALED) {
                 // SAFETY: invariant 3.
                 let wakers = unsafe { (*lp).take_wait_wakers() };
@@ -371,11 +367,7 @@ unsafe fn run_one(shared: &Shared, n: Notified, rerun: *mut VecDeque<Notified>) 
 /// TLA+: `FinishCancel`
 pub(crate) fn cancel_and_complete(shared: &Shared, t: RawTask) {
     let lp = local_of(t);
-    let guard = local::enter(Current {
-        frame: 0,
-        local: lp,
-        task: Some(t),
-    });
+    let guard = local::enter(Current::task(t, lp));
     // SAFETY: the caller holds the run permission (invariant 3).
     unsafe { (t.header().vtable.cancel)(t.ptr()) };
     drop(guard);

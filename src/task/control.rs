@@ -116,7 +116,7 @@ impl fmt::Debug for TaskRef {
 }
 
 fn current_raw(what: &str) -> RawTask {
-    match local::current().and_then(|c| c.task) {
+    match local::current().and_then(|c| c.running_task()) {
         Some(t) => t,
         None => panic!(
             "tempo::task::{what} must be called from inside a task spawned on a tempo runtime \
@@ -144,7 +144,9 @@ pub fn current() -> TaskRef {
 
 /// Like [`current`], but `None` outside a spawned task.
 pub fn try_current() -> Option<TaskRef> {
-    local::current().and_then(|c| c.task).map(TaskRef::new)
+    local::current()
+        .and_then(|c| c.running_task())
+        .map(TaskRef::new)
 }
 
 /// Takes the current task's pending signal: returns `true` (and clears it)

@@ -25,7 +25,7 @@
 //!    worker that runs the task, just before the poll (`worker.rs`
 //!    `run_one`, holding the run permission), which the wake would only ask
 //!    for again, so it is skipped; a `block_on` frame
-//!    (`Current::task == None`) always stores its waker.
+//!    (`Current::running_task` is `None`) always stores its waker.
 //! 5. Every pending `wait` of the task has its waker among `wait_wakers`
 //!    (deduplicated with `will_wake`), and a run that consumes `WOKEN` or
 //!    `SIGNALED` fires them all: several `wait`s pending at once (children
@@ -680,20 +680,48 @@ impl TimerList {
 /// What the thread is currently running (invariant 1).
 #[derive(Clone, Copy)]
 pub(crate) struct Current {
-    /// The id of a `block_on` frame (unused when `task` is set: the id is
-    /// then the task's, read from its header only when asked, [`Current::id`]).
-    pub(crate) frame: u64,
+    owner: Owner,
     pub(crate) local: *mut TaskLocal,
-    /// The task, when the owner is a spawned task (not `block_on`).
-    pub(crate) task: Option<RawTask>,
+}
+
+/// Whose poll is running: a spawned task, or a `block_on` frame (by id).
+#[derive(Clone, Copy)]
+enum Owner {
+    Task(RawTask),
+    Frame(u64),
 }
 
 impl Current {
-    /// Unique id of the owner: the task's id, or the `block_on` frame's.
+    /// A spawned task's poll, with its task-local state at `local`.
+    pub(crate) fn task(t: RawTask, local: *mut TaskLocal) -> Current {
+        Current {
+            owner: Owner::Task(t),
+            local,
+        }
+    }
+
+    /// A `block_on` frame's poll (`id`: the frame's process-unique id).
+    pub(crate) fn frame(id: u64, local: *mut TaskLocal) -> Current {
+        Current {
+            owner: Owner::Frame(id),
+            local,
+        }
+    }
+
+    /// The task, when the owner is a spawned task (not `block_on`).
+    pub(crate) fn running_task(&self) -> Option<RawTask> {
+        match self.owner {
+            Owner::Task(t) => Some(t),
+            Owner::Frame(_) => None,
+        }
+    }
+
+    /// Unique id of the owner: the task's id (read from its header only
+    /// when asked: `header.rs` invariant 7), or the `block_on` frame's.
     pub(crate) fn id(&self) -> u64 {
-        match self.task {
-            Some(t) => t.id(),
-            None => self.frame,
+        match self.owner {
+            Owner::Task(t) => t.id(),
+            Owner::Frame(id) => id,
         }
     }
 }

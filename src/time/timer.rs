@@ -38,7 +38,7 @@ pub(crate) struct TimerReg {
 
 /// `waker` as stored for the current owner (invariant 3).
 fn stored(cur: &Current, waker: &Waker) -> Option<Waker> {
-    match cur.task {
+    match cur.running_task() {
         Some(t) if is_own_waker(waker, t) => None,
         _ => Some(waker.clone()),
     }
@@ -77,13 +77,14 @@ impl TimerReg {
         // The replaced waker is dropped after `with_owner`'s borrow ends.
         let new = local::with_owner(|cur, l| {
             let w = stored(&cur, waker);
+            let id = cur.id();
             match key {
-                Some(k) if k.owner == cur.id() && l.timers.contains(k) => {
+                Some(k) if k.owner == id && l.timers.contains(k) => {
                     (k, l.timers.update_waker(k, w.as_ref()))
                 }
                 _ => {
                     check_clock(clock);
-                    (l.timers.insert(cur.id(), deadline, w.as_ref()), None)
+                    (l.timers.insert(id, deadline, w.as_ref()), None)
                 }
             }
         });
@@ -123,7 +124,8 @@ impl TimerReg {
         let key = self.key;
         // A replaced or removed waker is dropped after `with_owner`'s borrow ends.
         let r = local::with_owner(|cur, l| {
-            if let Some(k) = key.filter(|k| k.owner == cur.id()) {
+            let id = cur.id();
+            if let Some(k) = key.filter(|k| k.owner == id) {
                 if !l.timers.contains(k) {
                     (None, Poll::Ready(()), None)
                 } else if elapsed(true) {
@@ -139,7 +141,7 @@ impl TimerReg {
             } else {
                 check_clock(clock);
                 let w = stored(&cur, waker);
-                let k = l.timers.insert(cur.id(), deadline, w.as_ref());
+                let k = l.timers.insert(id, deadline, w.as_ref());
                 (Some(k), Poll::Pending, None)
             }
         });
